@@ -19,7 +19,8 @@ internal sealed class H2cTestCall<TResponse> : IAsyncDisposable where TResponse 
     private HttpResponseMessage? _response;
     private Stream? _body;
 
-    public H2cTestCall(HttpClient client, string path, MessageParser<TResponse> parser, TimeSpan? timeout = null)
+    public H2cTestCall(HttpClient client, string path, MessageParser<TResponse> parser, TimeSpan? timeout = null,
+        IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         _parser = parser;
         _cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
@@ -30,6 +31,10 @@ internal sealed class H2cTestCall<TResponse> : IAsyncDisposable where TResponse 
             Content = new FrameContent(_requests.Reader),
         };
         request.Headers.TryAddWithoutValidation("te", "trailers");
+        foreach (var (name, value) in headers ?? [])
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
         _send = client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _cts.Token);
     }
 
