@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using FlashDeal.Grpc.Testing;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashDeal.Grpc.Tests.Interop;
@@ -39,13 +40,8 @@ public abstract class InteropClientFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await EchoServerHost.StartAsync(
-            options =>
-            {
-                options.AddInterceptor<InteropCallRecorder.RecordingInterceptor>();
-                ConfigureServer(options);
-            },
-            configureBuilder: builder => builder.Services.AddSingleton(Recorder));
+        _host = await EchoServerHost.StartAsync(ConfigureServer,
+            configureBuilder: builder => builder.Services.AddSingleton<IStartupFilter>(Recorder));
         var output = await RunClientAsync(CreateClient(_host.GrpcAddress));
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -38,12 +38,14 @@ public static class GrpcHealthExtensions
     public static IEndpointConventionBuilder MapHealthEndpoints(this IEndpointRouteBuilder endpoints,
         string livenessPath = "/healthz", string readinessPath = "/readyz")
     {
+        var health = endpoints.ServiceProvider.GetService<GrpcHealthStatus>()
+            ?? throw new InvalidOperationException("Call services.AddGrpcHealthChecks() before MapHealthEndpoints().");
         var group = endpoints.MapGroup("");
         group.MapGet(livenessPath, (HttpContext http) => WriteAsync(http, StatusCodes.Status200OK, "ALIVE", null))
             .WithDisplayName("Health liveness");
         group.MapGet(readinessPath, (HttpContext http) =>
         {
-            var statuses = http.RequestServices.GetRequiredService<GrpcHealthStatus>().Snapshot();
+            var statuses = health.Snapshot();
             var overall = statuses.GetValueOrDefault(GrpcHealthStatus.Overall, ServingStatus.ServiceUnknown);
             var code = overall == ServingStatus.Serving ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             return WriteAsync(http, code, Name(overall), statuses);

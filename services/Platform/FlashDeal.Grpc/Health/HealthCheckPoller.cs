@@ -28,8 +28,16 @@ internal sealed class HealthCheckPoller(
             }
         }
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
-        // A check that hangs must not hold up startup; it keeps running in the background.
-        await Task.WhenAny(_firstRun.Task, Task.Delay(options.Value.StartupWait, cancellationToken)).ConfigureAwait(false);
+        try
+        {
+            await _firstRun.Task.WaitAsync(options.Value.StartupWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A check that hangs must not hold up startup; it keeps running in the background.
+            logger.LogWarning("Health checks gave no result within {StartupWait}; services stay NOT_SERVING until they do",
+                options.Value.StartupWait);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
