@@ -42,10 +42,15 @@ public sealed class EchoServerHost : IAsyncDisposable
             options.EnableDetailedErrors = true;
             configure?.Invoke(options);
         });
+        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
         app.MapGrpcService<EchoService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.MapHealthEndpoints();
         await app.StartAsync();
 
         var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()

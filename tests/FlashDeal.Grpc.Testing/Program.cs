@@ -1,4 +1,6 @@
 using FlashDeal.Grpc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 // Serves the Echo test service until stopped: used by interop scripts and load/ benchmarks.
@@ -13,6 +15,8 @@ Console.CancelKeyPress += (_, e) =>
     stop.TrySetResult();
 };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+// The host's console lifetime takes SIGINT/SIGTERM itself and only asks the application to stop.
+host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stop.TrySetResult());
 await stop.Task;
 
 int ArgValue(string name, int fallback)

@@ -15,6 +15,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     private readonly GrpcServerRuntime _runtime;
     private readonly ServiceMethod _method;
     private CancellationTokenSource? _callCts;
+    private CancellationTokenSource? _deadlineCts;
     private Metadata? _requestHeaders;
     private Metadata? _responseTrailers;
     private ICompressionProvider? _requestCompression;
@@ -49,7 +50,8 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
 
     public bool MessageWritten { get; private set; }
 
-    public bool DeadlineExceeded => _deadline != DateTime.MaxValue && DateTime.UtcNow >= _deadline;
+    public bool DeadlineExceeded =>
+        _deadlineCts?.IsCancellationRequested == true || (_deadline != DateTime.MaxValue && DateTime.UtcNow >= _deadline);
 
     public bool ServerShuttingDown => _runtime.ShuttingDown.IsCancellationRequested;
 
@@ -120,13 +122,15 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
             timeout = parsed;
             _deadline = parsed > TimeSpan.FromDays(365) ? DateTime.MaxValue : DateTime.UtcNow + parsed;
         }
-        if (timeout is not null || tokens.Count > 1)
+        if (timeout is { } t && _deadline != DateTime.MaxValue)
+        {
+            // Timers round to whole milliseconds and may fire before the clock reaches _deadline: remember they fired.
+            _deadlineCts = new CancellationTokenSource(t);
+            tokens.Add(_deadlineCts.Token);
+        }
+        if (tokens.Count > 1)
         {
             _callCts = CancellationTokenSource.CreateLinkedTokenSource(tokens.ToArray());
-            if (timeout is { } t && _deadline != DateTime.MaxValue)
-            {
-                _callCts.CancelAfter(t);
-            }
         }
         return true;
     }
@@ -323,7 +327,11 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
     }
 
-    public void Dispose() => _callCts?.Dispose();
+    public void Dispose()
+    {
+        _callCts?.Dispose();
+        _deadlineCts?.Dispose();
+    }
 
     internal static Metadata ReadMetadata(IHeaderDictionary headers)
     {
