@@ -188,21 +188,3 @@ public sealed class SigningKeyTests : IDisposable
     private static string Base64UrlX(ECDsa key) =>
         System.Buffers.Text.Base64Url.EncodeToString(key.ExportParameters(false).Q.X);
 }
-
-internal sealed class ListLogger : ILogger
-{
-    public List<(LogLevel Level, string Message)> Entries { get; } = [];
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
-        Func<TState, Exception?, string> formatter)
-    {
-        lock (Entries)
-        {
-            Entries.Add((logLevel, formatter(state, exception) + exception));
-        }
-    }
-}

@@ -55,9 +55,10 @@ public sealed class AuthInterceptor(
         {
             result = TokenValidationResult.Missing;
         }
-        else if (!header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase))
+        else if (!header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase)
+                 || header.AsSpan(BearerPrefix.Length).Trim().IsEmpty)
         {
-            result = TokenValidationResult.Fail(TokenFailureReason.Malformed, "The authorization scheme must be Bearer.");
+            result = TokenValidationResult.Fail(TokenFailureReason.Malformed, "Expected 'authorization: Bearer <token>'.");
         }
         else
         {
