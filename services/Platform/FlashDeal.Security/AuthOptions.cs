@@ -27,6 +27,9 @@ public sealed class AuthOptions
 
     public TimeSpan JwksFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How many validated tokens each process remembers until they expire (0 = verify every call).</summary>
+    public int ValidatedTokenCacheSize { get; set; } = 10_000;
+
     /// <summary>Private keys of the issuer (auth service only).</summary>
     public SigningKeyOptions SigningKeys { get; set; } = new();
 }

@@ -278,6 +278,81 @@ public sealed class AccessTokenValidatorTests
         Assert.Equal(TokenFailureReason.KeysUnavailable, (await validator.ValidateAsync(Valid())).Failure);
     }
 
+    [Fact]
+    public async Task RepeatedTokenIsVerifiedOnceAndStillExpires()
+    {
+        var keys = new CountingKeySource(new SigningKeySet([_key], "key-1"));
+        var validator = new AccessTokenValidator(keys, _options, _time);
+        var token = Valid();
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True((await validator.ValidateAsync(token)).IsValid);
+        }
+        Assert.Equal(1, keys.Lookups);
+
+        _time.Advance(TimeSpan.FromMinutes(5) + _options.ClockSkew + TimeSpan.FromSeconds(1));
+        Assert.Equal(TokenFailureReason.Expired, (await validator.ValidateAsync(token)).Failure);
+    }
+
+    [Fact]
+    public async Task OnlyExactlyTheValidatedTokenIsRemembered()
+    {
+        var keys = new CountingKeySource(new SigningKeySet([_key], "key-1"));
+        var validator = new AccessTokenValidator(keys, _options, _time);
+        var token = Valid();
+        Assert.True((await validator.ValidateAsync(token)).IsValid);
+
+        var parts = token.Split('.');
+        var payload = Jws.DecodeSegment(parts[1]);
+        payload["role"] = Roles.Admin;
+        Assert.Equal(TokenFailureReason.InvalidSignature,
+            (await validator.ValidateAsync($"{parts[0]}.{Jws.Encode(payload)}.{parts[2]}")).Failure);
+        Assert.Equal(2, keys.Lookups);
+    }
+
+    [Fact]
+    public async Task ValidatedTokenCacheCanBeTurnedOff()
+    {
+        var keys = new CountingKeySource(new SigningKeySet([_key], "key-1"));
+        _options.ValidatedTokenCacheSize = 0;
+        var validator = new AccessTokenValidator(keys, _options, _time);
+        var token = Valid();
+
+        Assert.True((await validator.ValidateAsync(token)).IsValid);
+        Assert.True((await validator.ValidateAsync(token)).IsValid);
+        Assert.Equal(2, keys.Lookups);
+    }
+
+    [Fact]
+    public void ValidatedTokenCacheStaysWithinItsCapacity()
+    {
+        var cache = new ValidatedTokenCache(capacity: 100);
+        var now = _time.GetUtcNow().UtcDateTime;
+        var user = new AuthenticatedUser("u", "", Role.Customer);
+
+        for (var i = 0; i < 1000; i++)
+        {
+            cache.Add($"token-{i}", user, now.AddMinutes(5), now);
+            Assert.True(cache.Count <= 100);
+        }
+        Assert.True(cache.TryGet("token-999", now, out _));
+        Assert.False(cache.TryGet("token-999", now.AddMinutes(6), out _));
+    }
+
+    private sealed class CountingKeySource(ISigningKeySource inner) : ISigningKeySource
+    {
+        private int _lookups;
+
+        public int Lookups => _lookups;
+
+        public ValueTask<SigningKey?> FindAsync(string keyId, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _lookups);
+            return inner.FindAsync(keyId, cancellationToken);
+        }
+    }
+
     private sealed class NoKeysYet : ISigningKeySource
     {
         public ValueTask<SigningKey?> FindAsync(string keyId, CancellationToken cancellationToken = default) =>

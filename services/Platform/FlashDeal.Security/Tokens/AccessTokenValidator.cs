@@ -14,6 +14,7 @@ public sealed class AccessTokenValidator(ISigningKeySource keys, AuthOptions opt
 
     private static readonly JsonWebTokenHandler Handler = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ValidatedTokenCache _validated = new(options.ValidatedTokenCacheSize);
 
     public async ValueTask<TokenValidationResult> ValidateAsync(string? token, CancellationToken cancellationToken = default)
     {
@@ -26,6 +27,10 @@ public sealed class AccessTokenValidator(ISigningKeySource keys, AuthOptions opt
         if (token.Length > MaxTokenLength || !IsCompactJws(token))
         {
             return Fail(TokenFailureReason.Malformed, "Access token is not a compact JWS.");
+        }
+        if (_validated.TryGet(token, _time.GetUtcNow().UtcDateTime, out var cached))
+        {
+            return TokenValidationResult.Success(cached);
         }
         JsonWebToken jwt;
         try
@@ -111,7 +116,9 @@ public sealed class AccessTokenValidator(ISigningKeySource keys, AuthOptions opt
 
         jwt.TryGetPayloadValue<string>(JwtClaims.Email, out var email);
         jwt.TryGetPayloadValue<string>(JwtClaims.Role, out var role);
-        return TokenValidationResult.Success(new AuthenticatedUser(jwt.Subject, email ?? "", Roles.FromClaimValue(role)));
+        var user = new AuthenticatedUser(jwt.Subject, email ?? "", Roles.FromClaimValue(role));
+        _validated.Add(token, user, jwt.ValidTo + options.ClockSkew, now);
+        return TokenValidationResult.Success(user);
     }
 
     private static TokenValidationResult Fail(TokenFailureReason reason, string detail) =>
