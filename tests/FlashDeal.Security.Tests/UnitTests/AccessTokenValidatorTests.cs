@@ -249,6 +249,35 @@ public sealed class AccessTokenValidatorTests
         await AssertRefused(token, TokenFailureReason.Malformed);
     }
 
+    [Theory]
+    [InlineData("{\"alg\":", "{}")]
+    [InlineData("[1]", "{}")]
+    [InlineData("\"ES256\"", "{}")]
+    [InlineData("{\"alg\":1,\"kid\":\"key-1\"}", "{}")]
+    [InlineData("{\"alg\":null}", "{}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":5}", "{}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":[\"key-1\"]}", "{}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "{\"exp\":\"soon\"}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "{\"exp\":1e400}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "{\"sub\":5,\"aud\":{}}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "{\"iss\":\"https://auth.test\",\"aud\":\"flashdeal-test\",\"exp\":\"soon\",\"sub\":\"u\"}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "{\"iss\":\"https://auth.test\",\"aud\":\"flashdeal-test\",\"exp\":4102444800,\"sub\":[\"u\"]}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "{\"iss\":\"https://auth.test\",\"aud\":\"flashdeal-test\",\"exp\":4102444800,\"sub\":\"u\",\"nbf\":{}}")]
+    [InlineData("{\"alg\":\"ES256\",\"kid\":\"key-1\"}", "{\"iss\":\"https://auth.test\",\"aud\":\"flashdeal-test\",\"exp\":-1e300,\"sub\":\"u\"}")]
+    public async Task HostileJsonIsRefusedWithoutThrowing(string header, string payload)
+    {
+        var input = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(header)) + "." +
+                    Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payload));
+        var signature = Base64Url.EncodeToString(_ecdsa.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256));
+
+        var result = await _validator.ValidateAsync(input + "." + signature);
+
+        Assert.False(result.IsValid, $"accepted: {payload} as {result.User}");
+        Assert.NotEqual(TokenFailureReason.None, result.Failure);
+    }
+
     [Fact]
     public async Task OversizedTokenIsRefusedBeforeParsing()
     {
@@ -269,6 +298,13 @@ public sealed class AccessTokenValidatorTests
         var result = await _validator.ValidateAsync(Valid(p => p["role"] = "superuser"));
         Assert.Equal(Role.Unspecified, result.User!.Role);
         Assert.False(result.User.IsAdmin);
+
+        var odd = await _validator.ValidateAsync(Valid(p =>
+        {
+            p["role"] = new JsonArray(Roles.Admin);
+            p["email"] = new JsonObject { ["a"] = 1 };
+        }));
+        Assert.Equal(new AuthenticatedUser("user-1", "", Role.Unspecified), odd.User);
     }
 
     [Fact]

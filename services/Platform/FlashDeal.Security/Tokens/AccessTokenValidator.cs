@@ -32,26 +32,21 @@ public sealed class AccessTokenValidator(ISigningKeySource keys, AuthOptions opt
         {
             return TokenValidationResult.Success(cached);
         }
-        JsonWebToken jwt;
-        try
-        {
-            jwt = new JsonWebToken(token);
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or SecurityTokenException)
+        if (ReadHeader(token) is not { } header)
         {
             return Fail(TokenFailureReason.Malformed, "Access token header or payload is not valid JSON.");
         }
 
         // Decided from the header before any key is touched: "none", HS256 signed with the public key, RS256, ...
-        if (jwt.Alg != SigningKey.Algorithm)
+        if (header.Alg != SigningKey.Algorithm)
         {
             return Fail(TokenFailureReason.UnsupportedAlgorithm, "Access token must be signed with ES256.");
         }
-        if (jwt.TryGetHeaderValue<object>("crit", out _))
+        if (header.HasCrit)
         {
             return Fail(TokenFailureReason.Malformed, "Access token has critical header parameters this server does not know.");
         }
-        if (!SigningKey.IsValidKeyId(jwt.Kid))
+        if (!SigningKey.IsValidKeyId(header.Kid))
         {
             return Fail(TokenFailureReason.UnknownKey, "Access token has no usable 'kid'.");
         }
@@ -59,7 +54,7 @@ public sealed class AccessTokenValidator(ISigningKeySource keys, AuthOptions opt
         SigningKey? key;
         try
         {
-            key = await keys.FindAsync(jwt.Kid, cancellationToken).ConfigureAwait(false);
+            key = await keys.FindAsync(header.Kid!, cancellationToken).ConfigureAwait(false);
         }
         catch (SigningKeysUnavailableException)
         {
@@ -96,29 +91,65 @@ public sealed class AccessTokenValidator(ISigningKeySource keys, AuthOptions opt
             };
         }
 
+        if (ReadClaims(header.Token) is not { } claims)
+        {
+            return Fail(TokenFailureReason.Malformed, "Access token has claims of the wrong type.");
+        }
         var now = _time.GetUtcNow().UtcDateTime;
-        if (jwt.ValidTo == DateTime.MinValue)
+        if (claims.Expires is not { } expires)
         {
             return Fail(TokenFailureReason.Malformed, "Access token has no 'exp'.");
         }
-        if (now > jwt.ValidTo + options.ClockSkew)
+        if (now > expires + options.ClockSkew)
         {
             return Fail(TokenFailureReason.Expired, "Access token has expired.");
         }
-        if (jwt.ValidFrom != DateTime.MinValue && now + options.ClockSkew < jwt.ValidFrom)
+        if (claims.NotBefore is { } notBefore && now + options.ClockSkew < notBefore)
         {
             return Fail(TokenFailureReason.NotYetValid, "Access token is not valid yet.");
         }
-        if (string.IsNullOrEmpty(jwt.Subject))
+        if (string.IsNullOrEmpty(claims.Subject))
         {
             return Fail(TokenFailureReason.MissingSubject, "Access token has no 'sub'.");
         }
 
-        jwt.TryGetPayloadValue<string>(JwtClaims.Email, out var email);
-        jwt.TryGetPayloadValue<string>(JwtClaims.Role, out var role);
-        var user = new AuthenticatedUser(jwt.Subject, email ?? "", Roles.FromClaimValue(role));
-        _validated.Add(token, user, jwt.ValidTo + options.ClockSkew, now);
+        var user = new AuthenticatedUser(claims.Subject, claims.Email ?? "", Roles.FromClaimValue(claims.Role));
+        _validated.Add(token, user, expires + options.ClockSkew, now);
         return TokenValidationResult.Success(user);
+    }
+
+    // The library throws assorted exception types (cast, format, overflow, its JSON reader's own) when a member has an
+    // unexpected JSON type, e.g. "kid": [..]. Input is hostile by default: any failure to read it is "malformed".
+    private static Header? ReadHeader(string token)
+    {
+        try
+        {
+            var jwt = new JsonWebToken(token);
+            return new Header(jwt, jwt.Alg, jwt.Kid, jwt.TryGetHeaderValue<object>("crit", out _));
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
+    private static Claims? ReadClaims(JsonWebToken jwt)
+    {
+        try
+        {
+            jwt.TryGetPayloadValue<string>(JwtClaims.Email, out var email);
+            jwt.TryGetPayloadValue<string>(JwtClaims.Role, out var role);
+            return new Claims(
+                jwt.Subject,
+                email,
+                role,
+                jwt.ValidTo == DateTime.MinValue ? null : jwt.ValidTo,
+                jwt.ValidFrom == DateTime.MinValue ? null : jwt.ValidFrom);
+        }
+        catch (Exception)
+        {
+            return null;
+        }
     }
 
     private static TokenValidationResult Fail(TokenFailureReason reason, string detail) =>
@@ -140,4 +171,8 @@ public sealed class AccessTokenValidator(ISigningKeySource keys, AuthOptions opt
         }
         return dots == 2;
     }
+
+    private sealed record Header(JsonWebToken Token, string? Alg, string? Kid, bool HasCrit);
+
+    private sealed record Claims(string? Subject, string? Email, string? Role, DateTime? Expires, DateTime? NotBefore);
 }
