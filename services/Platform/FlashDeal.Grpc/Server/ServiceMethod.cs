@@ -11,10 +11,11 @@ namespace FlashDeal.Grpc;
 /// </summary>
 public abstract class ServiceMethod
 {
-    private protected ServiceMethod(MethodDescriptor descriptor, Type serviceType)
+    private protected ServiceMethod(MethodDescriptor descriptor, Type serviceType, MethodInfo? implementation)
     {
         Descriptor = descriptor;
         ServiceType = serviceType;
+        Implementation = implementation;
         Type = (descriptor.IsClientStreaming, descriptor.IsServerStreaming) switch
         {
             (false, false) => MethodType.Unary,
@@ -28,6 +29,9 @@ public abstract class ServiceMethod
     public MethodDescriptor Descriptor { get; }
 
     public Type ServiceType { get; }
+
+    /// <summary>The C# method bound to this RPC (for attributes such as [Authorize]); null when not implemented.</summary>
+    public MethodInfo? Implementation { get; }
 
     public MethodType Type { get; }
 
@@ -69,7 +73,7 @@ public sealed class ServiceMethod<TService, TRequest, TResponse> : ServiceMethod
     private readonly bool _implemented;
 
     public ServiceMethod(MethodDescriptor descriptor, MethodInfo? implementation, IReadOnlyList<Type> interceptors)
-        : base(descriptor, typeof(TService))
+        : base(descriptor, typeof(TService), implementation)
     {
         _implemented = implementation is not null;
         Unary = Wrap(Bind<Func<TService, TRequest, ServerCallContext, Task<TResponse>>>(implementation, MethodType.Unary),
