@@ -41,11 +41,12 @@ public sealed class EchoServerHost : IAsyncDisposable
         {
             options.EnableDetailedErrors = true;
             configure?.Invoke(options);
-        });
+        }).AddJsonTranscoding();
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
         app.MapGrpcService<EchoService>();
+        app.MapGrpcService<BookstoreService>();
         await app.StartAsync();
 
         var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
