@@ -49,6 +49,10 @@ public sealed class BookstoreService
     public async Task WatchShelf(WatchShelfRequest request, IServerStreamWriter<ShelfEvent> responseStream,
         ServerCallContext context)
     {
+        if (request.ShelfId <= 0)
+        {
+            throw new RpcException(StatusCode.NotFound, $"Shelf {request.ShelfId} does not exist.");
+        }
         for (var i = 0; i < request.Count; i++)
         {
             if (request.FailAfter > 0 && i == request.FailAfter)
@@ -110,6 +114,16 @@ public sealed class BookstoreService
 
     public Task<Document> GetDocument(GetDocumentRequest request, ServerCallContext context) =>
         Task.FromResult(new Document { Path = request.Path });
+
+    public async Task<UploadBooksResponse> UploadBooks(IAsyncStreamReader<Book> requestStream, ServerCallContext context)
+    {
+        var count = 0;
+        await foreach (var _ in requestStream.ReadAllAsync(context.CancellationToken))
+        {
+            count++;
+        }
+        return new UploadBooksResponse { Count = count };
+    }
 
     public Task<InspectResponse> Inspect(InspectRequest request, ServerCallContext context)
     {

@@ -83,7 +83,7 @@ internal static class RequestBinder
         return request;
     }
 
-    private static void BindQuery(IQueryCollection query, IMessage request, TranscodedRoute route, JsonParser parser,
+    internal static void BindQuery(IQueryCollection query, IMessage request, TranscodedRoute route, JsonParser parser,
         bool ignoreUnknown)
     {
         foreach (var (name, values) in query)
