@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
