@@ -15,6 +15,7 @@ internal sealed class TranscodedServerCallContext(HttpContext http, GrpcServerRu
     };
 
     private CancellationTokenSource? _callCts;
+    private CancellationTokenSource? _deadlineCts;
     private Metadata? _requestHeaders;
     private Metadata? _responseTrailers;
     private DateTime _deadline = DateTime.MaxValue;
@@ -40,7 +41,12 @@ internal sealed class TranscodedServerCallContext(HttpContext http, GrpcServerRu
     /// <summary>True once body bytes were written: the HTTP status and headers are then fixed.</summary>
     public bool ResponseStarted { get; set; }
 
-    public bool DeadlineExceeded => _deadline != DateTime.MaxValue && DateTime.UtcNow >= _deadline;
+    /// <summary>
+    /// Also true once the deadline timer fired: it can fire a moment before DateTime.UtcNow reaches the deadline, and a
+    /// cancellation it caused must still read as DEADLINE_EXCEEDED.
+    /// </summary>
+    public bool DeadlineExceeded => _deadlineCts?.IsCancellationRequested == true
+        || (_deadline != DateTime.MaxValue && DateTime.UtcNow >= _deadline);
 
     public bool ServerShuttingDown => runtime.ShuttingDown.IsCancellationRequested;
 
@@ -49,12 +55,11 @@ internal sealed class TranscodedServerCallContext(HttpContext http, GrpcServerRu
     /// <summary>Sets the deadline from grpc-timeout and links cancellation. Throws INVALID_ARGUMENT for a bad timeout.</summary>
     public void Initialize()
     {
-        var tokens = new List<CancellationToken>(2) { http.RequestAborted };
+        var tokens = new List<CancellationToken>(3) { http.RequestAborted };
         if (method.Type != MethodType.Unary)
         {
             tokens.Add(runtime.ShuttingDown);
         }
-        TimeSpan? timeout = null;
         var header = http.Request.Headers[GrpcProtocol.TimeoutHeader].ToString();
         if (header.Length > 0)
         {
@@ -62,16 +67,16 @@ internal sealed class TranscodedServerCallContext(HttpContext http, GrpcServerRu
             {
                 throw new RpcException(StatusCode.InvalidArgument, $"Invalid grpc-timeout header '{header}'.");
             }
-            timeout = parsed;
-            _deadline = parsed > TimeSpan.FromDays(365) ? DateTime.MaxValue : DateTime.UtcNow + parsed;
+            if (parsed <= TimeSpan.FromDays(365))
+            {
+                _deadline = DateTime.UtcNow + parsed;
+                _deadlineCts = new CancellationTokenSource(parsed);
+                tokens.Add(_deadlineCts.Token);
+            }
         }
-        if (_deadline != DateTime.MaxValue || tokens.Count > 1)
+        if (tokens.Count > 1)
         {
             _callCts = CancellationTokenSource.CreateLinkedTokenSource(tokens.ToArray());
-            if (_deadline != DateTime.MaxValue)
-            {
-                _callCts.CancelAfter(timeout!.Value);
-            }
         }
     }
 
@@ -112,7 +117,11 @@ internal sealed class TranscodedServerCallContext(HttpContext http, GrpcServerRu
         }
     }
 
-    public void Dispose() => _callCts?.Dispose();
+    public void Dispose()
+    {
+        _callCts?.Dispose();
+        _deadlineCts?.Dispose();
+    }
 
     private static void AppendHeaders(IHeaderDictionary headers, Metadata metadata)
     {
