@@ -41,13 +41,14 @@ public sealed class EchoServerHost : IAsyncDisposable
         {
             options.EnableDetailedErrors = true;
             configure?.Invoke(options);
-        });
+        }).AddJsonTranscoding();
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
         app.MapGrpcService<EchoService>();
+        app.MapGrpcService<BookstoreService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthEndpoints();
