@@ -20,6 +20,16 @@ public sealed class EchoServerHost : IAsyncDisposable
         RestAddress = restAddress;
     }
 
+    /// <summary>Every service the host maps, sorted: what reflection must list.</summary>
+    public static IReadOnlyList<string> MappedServices { get; } =
+    [
+        "flashdeal.testing.v1.BookstoreService",
+        "flashdeal.testing.v1.EchoService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
+
     public Uri GrpcAddress { get; }
 
     public Uri RestAddress { get; }

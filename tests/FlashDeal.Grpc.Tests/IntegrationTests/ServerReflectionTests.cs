@@ -11,13 +11,6 @@ public sealed class ServerReflectionTests : IAsyncLifetime
     private const string V1Path = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
     private const string V1AlphaPath = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 
-    private static readonly string[] MappedServices =
-    [
-        "flashdeal.testing.v1.EchoService",
-        "grpc.health.v1.Health",
-        "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
-    ];
 
     private EchoServerHost _host = null!;
     private HttpClient _client = null!;
@@ -39,7 +32,7 @@ public sealed class ServerReflectionTests : IAsyncLifetime
     {
         await using var call = Start();
         var response = await AskAsync(call, new ServerReflectionRequest { Host = "h", ListServices = "" });
-        Assert.Equal(MappedServices, response.ListServicesResponse.Service.Select(s => s.Name));
+        Assert.Equal(EchoServerHost.MappedServices, response.ListServicesResponse.Service.Select(s => s.Name));
         Assert.Equal("h", response.ValidHost);
         Assert.Equal(ServerReflectionRequest.MessageRequestOneofCase.ListServices,
             response.OriginalRequest.MessageRequestCase);
@@ -52,7 +45,7 @@ public sealed class ServerReflectionTests : IAsyncLifetime
             V1Alpha.ServerReflectionResponse.Parser);
         await call.SendAsync(new V1Alpha.ServerReflectionRequest { ListServices = "*" });
         var response = await call.ReadAsync();
-        Assert.Equal(MappedServices, response!.ListServicesResponse.Service.Select(s => s.Name));
+        Assert.Equal(EchoServerHost.MappedServices, response!.ListServicesResponse.Service.Select(s => s.Name));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using FlashDeal.Grpc.Testing;
 using System.Diagnostics;
 
 namespace FlashDeal.Grpc.Tests.Interop;
@@ -52,7 +53,7 @@ public sealed class BufCurlInteropTests(BufCurlFixture fixture) : InteropTests<B
         var result = Fixture.Case("reflection");
         Assert.Contains("flashdeal.testing.v1.EchoService/Expand", Strings(result, "methods"));
         Assert.Contains("grpc.health.v1.Health/Watch", Strings(result, "methods"));
-        Assert.Equal(MappedServices, Strings(result, "v1alpha_services"));
+        Assert.Equal(EchoServerHost.MappedServices, Strings(result, "v1alpha_services"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using FlashDeal.Grpc.Testing;
 using System.Text.Json;
 
 namespace FlashDeal.Grpc.Tests.Interop;
@@ -9,13 +10,6 @@ namespace FlashDeal.Grpc.Tests.Interop;
 public abstract class InteropTests<TFixture>(TFixture fixture) : IClassFixture<TFixture>
     where TFixture : InteropClientFixture
 {
-    public static readonly string[] MappedServices =
-    [
-        "flashdeal.testing.v1.EchoService",
-        "grpc.health.v1.Health",
-        "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
-    ];
 
     protected TFixture Fixture { get; } = fixture;
 
@@ -86,7 +80,7 @@ public abstract class InteropTests<TFixture>(TFixture fixture) : IClassFixture<T
     public void ReflectionListsEveryMappedService()
     {
         var result = Fixture.Case("reflection");
-        Assert.Equal(MappedServices, Strings(result, "services"));
+        Assert.Equal(EchoServerHost.MappedServices, Strings(result, "services"));
     }
 
     [Fact]

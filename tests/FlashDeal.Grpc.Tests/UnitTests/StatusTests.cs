@@ -50,4 +50,19 @@ public class StatusTests
         metadata.Add("Mixed-Case", "v");
         Assert.Equal("v", metadata.GetValue("mixed-case"));
     }
+
+    [Fact]
+    public void HeadersThatCannotBeMetadataArePassedOverNotFatal()
+    {
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary
+        {
+            ["x-ok"] = "1",
+            ["x-weird!"] = "2",
+            ["content-type"] = "application/grpc",
+            ["trace-bin"] = Convert.ToBase64String([1, 2, 3]).TrimEnd('='),
+        };
+        var metadata = HttpServerCallContext.ReadMetadata(headers);
+        Assert.Equal(["x-ok", "trace-bin"], metadata.Select(e => e.Key));
+        Assert.Equal(new byte[] { 1, 2, 3 }, metadata.GetValueBytes("trace-bin"));
+    }
 }

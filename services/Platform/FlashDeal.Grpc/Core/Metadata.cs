@@ -41,6 +41,10 @@ public sealed class Metadata : IList<Metadata.Entry>
         return _entries.Where(e => e.Key == key);
     }
 
+    /// <summary>Metadata keys are ASCII letters, digits, '-', '_' and '.'; other HTTP header names cannot be metadata.</summary>
+    public static bool IsValidKey(string key) =>
+        key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
     public static bool IsBinaryKey(string key) => key.EndsWith(BinaryHeaderSuffix, StringComparison.OrdinalIgnoreCase);
 
     public Entry this[int index] { get => _entries[index]; set => _entries[index] = value; }
@@ -108,13 +112,9 @@ public sealed class Metadata : IList<Metadata.Entry>
         private static string NormalizeKey(string key)
         {
             ArgumentException.ThrowIfNullOrEmpty(key);
-            foreach (var c in key)
+            if (!IsValidKey(key))
             {
-                var ok = c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.';
-                if (!ok)
-                {
-                    throw new ArgumentException($"Metadata key '{key}' has an invalid character '{c}'.", nameof(key));
-                }
+                throw new ArgumentException($"Metadata key '{key}' has a character other than [A-Za-z0-9-_.].", nameof(key));
             }
             return key.ToLowerInvariant();
         }

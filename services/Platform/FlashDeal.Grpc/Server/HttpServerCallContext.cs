@@ -333,12 +333,16 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         _deadlineCts?.Dispose();
     }
 
-    internal static Metadata ReadMetadata(IHeaderDictionary headers)
+    /// <summary>
+    /// Every header but the protocol's own (and those <paramref name="skip"/> names) becomes metadata; header names
+    /// metadata cannot hold are passed over rather than failing the call.
+    /// </summary>
+    internal static Metadata ReadMetadata(IHeaderDictionary headers, Func<string, bool>? skip = null)
     {
         var metadata = new Metadata();
         foreach (var (key, values) in headers)
         {
-            if (GrpcProtocol.IsReservedHeader(key))
+            if (GrpcProtocol.IsReservedHeader(key) || !Metadata.IsValidKey(key) || skip?.Invoke(key) == true)
             {
                 continue;
             }

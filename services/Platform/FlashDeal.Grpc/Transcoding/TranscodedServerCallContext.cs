@@ -30,7 +30,8 @@ internal sealed class TranscodedServerCallContext(HttpContext http, GrpcServerRu
 
     public override DateTime Deadline => _deadline;
 
-    public override Metadata RequestHeaders => _requestHeaders ??= ReadMetadata(http.Request.Headers);
+    public override Metadata RequestHeaders =>
+        _requestHeaders ??= HttpServerCallContext.ReadMetadata(http.Request.Headers, HopByHopHeaders.Contains);
 
     public override CancellationToken CancellationToken => _callCts?.Token ?? http.RequestAborted;
 
@@ -132,41 +133,4 @@ internal sealed class TranscodedServerCallContext(HttpContext http, GrpcServerRu
     }
 
     private static bool IsForwardable(string key) => !GrpcProtocol.IsReservedHeader(key) && !HopByHopHeaders.Contains(key);
-
-    /// <summary>Every HTTP header but the protocol's own becomes metadata; names metadata cannot hold are skipped.</summary>
-    private static Metadata ReadMetadata(IHeaderDictionary headers)
-    {
-        var metadata = new Metadata();
-        foreach (var (key, values) in headers)
-        {
-            if (!IsForwardable(key) || !IsMetadataKey(key))
-            {
-                continue;
-            }
-            var lower = key.ToLowerInvariant();
-            foreach (var value in values)
-            {
-                if (value is null)
-                {
-                    continue;
-                }
-                if (!Metadata.IsBinaryKey(lower))
-                {
-                    metadata.Add(lower, value);
-                    continue;
-                }
-                foreach (var part in value.Split(','))
-                {
-                    if (HttpServerCallContext.TryDecodeBinary(part.Trim(), out var bytes))
-                    {
-                        metadata.Add(lower, bytes);
-                    }
-                }
-            }
-        }
-        return metadata;
-    }
-
-    private static bool IsMetadataKey(string key) =>
-        key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 }
