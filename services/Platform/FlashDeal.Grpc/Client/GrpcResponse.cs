@@ -124,7 +124,11 @@ internal static class GrpcResponse
         e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }
         || e is OperationCanceledException { InnerException: TimeoutException };
 
-    /// <summary>Maps a transport failure (RST_STREAM codes per the gRPC spec; anything else lost the connection).</summary>
+    /// <summary>
+    /// Maps a transport failure: HTTP/2 error codes per the gRPC spec, except NO_ERROR, which in practice means a server
+    /// closed the connection (graceful GOAWAY) under a call in flight, a transient UNAVAILABLE. Anything else lost the
+    /// connection: UNAVAILABLE.
+    /// </summary>
     public static Status FromTransportException(Exception e)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
@@ -133,7 +137,7 @@ internal static class GrpcResponse
             {
                 var code = protocol.ErrorCode switch
                 {
-                    0x7 => StatusCode.Unavailable,
+                    0x0 or 0x7 => StatusCode.Unavailable,
                     0x8 => StatusCode.Cancelled,
                     0xb => StatusCode.ResourceExhausted,
                     0xc => StatusCode.PermissionDenied,
