@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using FlashDeal.Grpc.Testing.V1;
 
 namespace FlashDeal.Grpc.Tests.IntegrationTests;
@@ -171,9 +172,27 @@ public class LoadBalancingTests
         Assert.Equal("waited", (await waiting).Message);
     }
 
+    [Fact]
+    public async Task ResolverFailureFailsCallsWithUnavailable()
+    {
+        using var channel = GrpcChannel.ForAddress("dns:///echo.flashdeal.test:50051",
+            new GrpcChannelOptions { Resolver = new FailingResolver() });
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => channel.UnaryAsync(EchoMethods.Echo, new EchoRequest()));
+
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+        Assert.Contains("no such host", e.Status.Detail);
+    }
+
+    private sealed class FailingResolver : IAddressResolver
+    {
+        public Task<IReadOnlyList<IPEndPoint>> ResolveAsync(CancellationToken cancellationToken) =>
+            Task.FromException<IReadOnlyList<IPEndPoint>>(new SocketException(11001, "no such host"));
+    }
+
     private static int FreePort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }

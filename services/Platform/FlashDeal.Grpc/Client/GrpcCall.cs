@@ -86,9 +86,6 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             : CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken, channel.DisposedToken,
                 _deadlineCts.Token);
         _token = _callCts.Token;
-        // A failed call faults the headers task; nobody has to await it.
-        _headers.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     public Task<Metadata> ResponseHeadersAsync => _headers.Task;
@@ -581,12 +578,22 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         {
             _headers.TrySetResult(new Metadata());
         }
-        else
+        else if (_headers.TrySetException(new RpcException(status, trailers)))
         {
-            _headers.TrySetException(new RpcException(status, trailers));
+            // Reading Exception marks it observed: nobody has to await the headers of a failed call.
+            _ = _headers.Task.Exception;
         }
         GrpcTelemetry.RecordClientCall(_method.ServiceName, _method.Name, status.StatusCode, _startedAt, _activity);
-        _activity?.Dispose();
+        if (_activity is not null)
+        {
+            // Stopping an activity makes its parent current; Finish may run on the caller's flow (Dispose), so keep theirs.
+            var current = Activity.Current;
+            _activity.Dispose();
+            if (current != _activity)
+            {
+                Activity.Current = current;
+            }
+        }
         _deadlineCts?.Dispose();
         _callCts.Dispose();
         _finished.TrySetResult();
