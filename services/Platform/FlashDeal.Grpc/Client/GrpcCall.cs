@@ -149,34 +149,34 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
                 _token.ThrowIfCancellationRequested();
                 attempt++;
                 var subchannel = await pool.PickAsync(_options.WaitForReady, _token).ConfigureAwait(false);
-                if (await SendAttemptAsync(subchannel, createContent(), attempt).ConfigureAwait(false) is not { } failed)
+                if (await SendAttemptAsync(subchannel, createContent(), attempt).ConfigureAwait(false) is not { } ended)
                 {
                     return;
                 }
                 // A request that never left the client is safe to send elsewhere, idempotent or not (gRPC A6).
-                if (failed.ConnectFailed && _requestContent?.HasStarted != true
+                if (ended.ConnectFailed && _requestContent?.HasStarted != true
                     && (_options.WaitForReady || ++transparentRetries <= Math.Max(2, pool.Subchannels.Length)))
                 {
                     attempt--;
                     continue;
                 }
-                if (policy is not null && ShouldRetry(policy, failed.Status, failed.Trailers, attempt, out var delay))
+                if (policy is not null && ShouldRetry(policy, ended.Status, ended.Trailers, attempt, out var delay))
                 {
                     _channel.Logger.LogDebug("Retrying {Method} after {Status} in {Delay} ms (attempt {Attempt})",
-                        _method.FullName, failed.Status.StatusCode, (long)delay.TotalMilliseconds, attempt + 1);
+                        _method.FullName, ended.Status.StatusCode, (long)delay.TotalMilliseconds, attempt + 1);
                     await Task.Delay(delay, _token).ConfigureAwait(false);
                     continue;
                 }
-                if (failed.Headers is not null)
+                if (ended.Headers is not null)
                 {
-                    _headers.TrySetResult(failed.Headers);
+                    _headers.TrySetResult(ended.Headers);
                 }
-                var status = failed.Status;
+                var status = ended.Status;
                 if (status.StatusCode == StatusCode.OK && _method.Type is MethodType.Unary or MethodType.ClientStreaming)
                 {
                     status = NoMessage;
                 }
-                Finish(status, failed.Trailers);
+                Finish(status, ended.Trailers);
                 return;
             }
         }
@@ -186,10 +186,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
     }
 
-    private readonly record struct AttemptFailure(Status Status, Metadata Trailers, Metadata? Headers, bool ConnectFailed);
+    /// <summary>An attempt that ended without a streaming response: failed, or answered trailers-only.</summary>
+    private readonly record struct EndedAttempt(Status Status, Metadata Trailers, Metadata? Headers, bool ConnectFailed);
 
     /// <summary>One HTTP/2 request. Null when it produced a streaming response (now owned by the call).</summary>
-    private async Task<AttemptFailure?> SendAttemptAsync(Subchannel subchannel, HttpContent content, int attempt)
+    private async Task<EndedAttempt?> SendAttemptAsync(Subchannel subchannel, HttpContent content, int attempt)
     {
         HttpResponseMessage response;
         try
@@ -205,7 +206,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             {
                 _channel.Pool.ReportConnectFailure(subchannel, e);
             }
-            return new AttemptFailure(GrpcResponse.FromTransportException(e), new Metadata(), null, connectFailed);
+            return new EndedAttempt(GrpcResponse.FromTransportException(e), new Metadata(), null, connectFailed);
         }
         catch
         {
@@ -221,7 +222,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             response.Dispose();
             subchannel.Release();
             _responseDone = true;
-            return new AttemptFailure(status, metadata, isTrailersOnly ? metadata : null, false);
+            return new EndedAttempt(status, metadata, isTrailersOnly ? metadata : null, false);
         }
 
         lock (_gate)
