@@ -84,6 +84,50 @@ public class LoadBalancingTests
     }
 
     [Fact]
+    public async Task AddressThatTimesOutIsPutInBackoffAndItsCallsMoveOn()
+    {
+        // A listener that never accepts, its backlog full: connects hang like those to a vanished pod's IP.
+        using var blackHole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        blackHole.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        blackHole.Listen(0);
+        var dead = (IPEndPoint)blackHole.LocalEndPoint!;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 16; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+                try
+                {
+                    await filler.ConnectAsync(dead, wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+            await using var servers = await ServerGroup.StartAsync(1);
+            using var channel = GrpcChannel.ForAddress("dns:///echo.flashdeal.test:50051", new GrpcChannelOptions
+            {
+                Resolver = new StaticAddressResolver(dead, servers[0].EndPoint),
+                ConnectTimeout = TimeSpan.FromMilliseconds(300),
+            });
+
+            await CallManyAsync(channel, 20);
+
+            Assert.Equal(20, servers[0].Calls);
+            var stuck = channel.Pool.Subchannels.Single(s => s.EndPoint.Equals(dead));
+            Assert.True(stuck.ConsecutiveFailures > 0, "the timed-out address was never tried");
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task NewAddressIsPickedUpAfterReResolution()
     {
         await using var servers = await ServerGroup.StartAsync(2);

@@ -201,12 +201,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             && e is HttpRequestException or IOException or OperationCanceledException)
         {
             subchannel.Release();
-            var connectFailed = GrpcResponse.IsConnectFailure(e);
-            if (connectFailed)
-            {
-                _channel.Pool.ReportConnectFailure(subchannel, e);
-            }
-            return new EndedAttempt(GrpcResponse.FromTransportException(e), new Metadata(), null, connectFailed);
+            // The subchannel's connect callback already put the address in backoff.
+            return new EndedAttempt(GrpcResponse.FromTransportException(e), new Metadata(), null,
+                GrpcResponse.IsConnectFailure(e));
         }
         catch
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using FlashDeal.Grpc.Client;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
@@ -127,8 +128,33 @@ public sealed class GrpcChannel : CallInvoker, IDisposable
 
     private Subchannel CreateSubchannel(IPEndPoint endPoint)
     {
+        Subchannel? subchannel = null;
         var handler = new SocketsHttpHandler
         {
+            // Connects here rather than in SocketsHttpHandler so that every failed connect puts the address in backoff,
+            // also when the call that started it gave up first (a black-holed address times out, it is not refused).
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                var started = Environment.TickCount64;
+                try
+                {
+                    await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch (Exception e)
+                {
+                    socket.Dispose();
+                    // A cancellation is a failure only when it is the connect timeout, not a caller giving up.
+                    var failed = e is not OperationCanceledException
+                        || Environment.TickCount64 - started >= Options.ConnectTimeout.TotalMilliseconds * 0.9;
+                    if (failed && subchannel is not null && !DisposedToken.IsCancellationRequested)
+                    {
+                        Pool.ReportConnectFailure(subchannel, e);
+                    }
+                    throw;
+                }
+            },
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = Options.PooledConnectionIdleTimeout,
             KeepAlivePingDelay = Options.KeepAlivePingDelay,
@@ -140,7 +166,8 @@ public sealed class GrpcChannel : CallInvoker, IDisposable
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
         };
-        return new Subchannel(endPoint, Options.ConfigureHttpHandler?.Invoke(handler) ?? handler);
+        subchannel = new Subchannel(endPoint, Options.ConfigureHttpHandler?.Invoke(handler) ?? handler);
+        return subchannel;
     }
 
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method,
