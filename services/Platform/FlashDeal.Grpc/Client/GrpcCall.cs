@@ -52,8 +52,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     private volatile bool _responseDone;
     private volatile bool _cancelledByUser;
     private volatile bool _requestCompleted;
-    private Status? _status;
-    private Metadata? _trailers;
+    private volatile CallEnd? _end;
     private int _readPending;
     private int _writePending;
 
@@ -92,9 +91,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
 
     public TResponse Current { get; private set; } = null!;
 
-    public Status GetStatus() => _status ?? throw new InvalidOperationException("Unable to get the status because the call is not complete.");
+    public Status GetStatus() =>
+        _end?.Status ?? throw new InvalidOperationException("Unable to get the status because the call is not complete.");
 
-    public Metadata GetTrailers() => _trailers ?? throw new InvalidOperationException("Unable to get the trailers because the call is not complete.");
+    public Metadata GetTrailers() =>
+        _end?.Trailers ?? throw new InvalidOperationException("Unable to get the trailers because the call is not complete.");
 
     public async Task<TResponse> RunUnaryAsync(TRequest request)
     {
@@ -224,7 +225,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
 
         lock (_gate)
         {
-            if (_status is not null)
+            if (_end is not null)
             {
                 response.Dispose();
                 subchannel.Release();
@@ -321,20 +322,22 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             ?? throw new ArgumentException($"No compression provider is registered for '{name}'.", nameof(name));
     }
 
-    private static readonly Status NoMessage = new(StatusCode.Internal, "Failed to deserialize response message: no message was returned.");
+    private static readonly Status NoMessage =
+        new(StatusCode.Internal, "Failed to deserialize response message: no message was returned.");
 
     private async Task<TResponse> ReadSingleResponseAsync()
     {
         try
         {
-            if (_status is { } finished)
+            if (_end is { } end)
             {
-                throw new RpcException(finished, _trailers);
+                throw end.ToException();
             }
             var message = await ReadMessageAsync().ConfigureAwait(false);
             if (message is not null && await ReadMessageAsync().ConfigureAwait(false) is not null)
             {
-                throw new RpcException(StatusCode.Internal, "Received more than one response message for a single-response call.");
+                throw new RpcException(StatusCode.Internal,
+                    "Received more than one response message for a single-response call.");
             }
             var status = ReadTrailingStatus(out var trailers);
             if (status.StatusCode == StatusCode.OK && message is null)
@@ -364,9 +367,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         {
             using var registration = RegisterUserCancellation(cancellationToken);
             await _startTask.ConfigureAwait(false);
-            if (_status is { } finished)
+            if (_end is { } end)
             {
-                return finished.StatusCode == StatusCode.OK ? false : throw new RpcException(finished, _trailers);
+                return end.Status.StatusCode == StatusCode.OK ? false : throw end.ToException();
             }
             var message = await ReadMessageAsync().ConfigureAwait(false);
             if (message is null)
@@ -417,7 +420,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
     }
 
-    /// <summary>Status and trailers after the body was read to its end (only then does HttpClient fill TrailingHeaders).</summary>
+    /// <summary>Status and trailers once the body was read to its end: only then does HttpClient fill TrailingHeaders.</summary>
     private Status ReadTrailingStatus(out Metadata trailers)
     {
         var response = _response ?? throw new OperationCanceledException();
@@ -487,11 +490,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
 
     private void ThrowIfFinished()
     {
-        if (_status is { } status)
+        if (_end is { } end)
         {
-            throw status.StatusCode == StatusCode.OK
+            throw end.Status.StatusCode == StatusCode.OK
                 ? new InvalidOperationException("Can't write the message because the call is complete.")
-                : new RpcException(status, _trailers);
+                : end.ToException();
         }
     }
 
@@ -533,7 +536,8 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
         return e switch
         {
-            InvalidProtocolBufferException => new Status(StatusCode.Internal, $"Failed to deserialize response message: {e.Message}"),
+            InvalidProtocolBufferException =>
+                new Status(StatusCode.Internal, $"Failed to deserialize response message: {e.Message}"),
             HttpRequestException or IOException or OperationCanceledException => GrpcResponse.FromTransportException(e),
             _ => new Status(StatusCode.Internal, $"Error in gRPC call: {e.GetType().Name}: {e.Message}"),
         };
@@ -543,10 +547,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     private RpcException FailWith(Exception e)
     {
         Finish(StatusFromException(e), (e as RpcException)?.Trailers ?? new Metadata());
-        var status = _status!.Value;
-        return status.StatusCode == StatusCode.OK
+        var end = _end!;
+        return end.Status.StatusCode == StatusCode.OK
             ? new RpcException(new Status(StatusCode.Cancelled, "The call already completed."))
-            : new RpcException(status, _trailers);
+            : end.ToException();
     }
 
     private void Finish(Status status, Metadata trailers)
@@ -555,12 +559,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         Subchannel? subchannel;
         lock (_gate)
         {
-            if (_status is not null)
+            if (_end is not null)
             {
                 return;
             }
-            _status = status;
-            _trailers = trailers;
+            _end = new CallEnd(status, trailers);
             (response, _response) = (_response, null);
             (subchannel, _subchannel) = (_subchannel, null);
         }
@@ -599,11 +602,17 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
 
     public void Dispose()
     {
-        if (_status is null)
+        if (_end is null)
         {
             _cancelledByUser = true;
             Finish(new Status(StatusCode.Cancelled, "gRPC call disposed."), new Metadata());
         }
+    }
+
+    /// <summary>How the call ended; one reference, so readers on other threads never see half of it.</summary>
+    private sealed record CallEnd(Status Status, Metadata Trailers)
+    {
+        public RpcException ToException() => new(Status, Trailers);
     }
 
     public sealed class ResponseStream(GrpcCall<TRequest, TResponse> call) : IAsyncStreamReader<TResponse>

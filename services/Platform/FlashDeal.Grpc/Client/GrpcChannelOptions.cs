@@ -22,9 +22,10 @@ public sealed class GrpcChannelOptions
     /// <summary>Where the addresses behind the target come from; null derives it from the address (DNS or a literal IP).</summary>
     public IAddressResolver? Resolver { get; set; }
 
-    /// <summary>How often the target is resolved again to pick up added and removed addresses. Default 30 s.</summary>
+    /// <summary>How often the target is resolved again to pick up added and removed addresses (≤ 0: never). Default 30 s.</summary>
     public TimeSpan ResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>An address that does not accept a connection within this time is put in backoff. Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Idle HTTP/2 connections are closed after this long. Default 5 minutes.</summary>

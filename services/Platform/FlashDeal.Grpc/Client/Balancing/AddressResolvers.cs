@@ -2,7 +2,7 @@ using System.Net;
 
 namespace FlashDeal.Grpc;
 
-/// <summary>Finds every address behind a channel's target. The channel calls it periodically and after connect failures.</summary>
+/// <summary>Finds every address behind a channel's target; called periodically and after connect failures.</summary>
 public interface IAddressResolver
 {
     /// <summary>The current addresses. An empty list means none; throwing keeps the previous ones.</summary>
