@@ -291,7 +291,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
                 if (!GrpcProtocol.IsReservedHeader(entry.Key))
                 {
                     headers.TryAddWithoutValidation(entry.Key,
-                        entry.IsBinary ? HttpServerCallContext.EncodeBinary(entry.ValueBytes) : entry.Value);
+                        entry.IsBinary ? GrpcProtocol.EncodeBinaryHeader(entry.ValueBytes) : entry.Value);
                 }
             }
         }

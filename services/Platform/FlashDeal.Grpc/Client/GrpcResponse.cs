@@ -61,7 +61,7 @@ internal static class GrpcResponse
         var message = values.TryGetValues(GrpcProtocol.MessageHeader, out var m) ? Status.DecodeMessage(m.ToString()) : "";
         Google.Rpc.Status? rich = null;
         if (values.TryGetValues(GrpcProtocol.StatusDetailsHeader, out var details)
-            && HttpServerCallContext.TryDecodeBinary(details.ToString(), out var bytes))
+            && GrpcProtocol.TryDecodeBinaryHeader(details.ToString(), out var bytes))
         {
             try
             {
@@ -96,7 +96,7 @@ internal static class GrpcResponse
                 }
                 foreach (var part in value.Split(','))
                 {
-                    if (HttpServerCallContext.TryDecodeBinary(part.Trim(), out var bytes))
+                    if (GrpcProtocol.TryDecodeBinaryHeader(part.Trim(), out var bytes))
                     {
                         metadata.Add(lower, bytes);
                     }

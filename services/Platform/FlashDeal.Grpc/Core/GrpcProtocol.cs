@@ -49,6 +49,29 @@ public static class GrpcProtocol
         || key.Equals(MessageHeader, StringComparison.OrdinalIgnoreCase)
         || key.Equals(StatusDetailsHeader, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Binary (-bin) header values are base64; sent without padding, accepted with or without (gRPC over HTTP/2 spec).</summary>
+    public static string EncodeBinaryHeader(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=');
+
+    public static bool TryDecodeBinaryHeader(string value, out byte[] bytes)
+    {
+        var padded = (value.Length % 4) switch
+        {
+            2 => value + "==",
+            3 => value + "=",
+            _ => value,
+        };
+        try
+        {
+            bytes = Convert.FromBase64String(padded);
+            return true;
+        }
+        catch (FormatException)
+        {
+            bytes = [];
+            return false;
+        }
+    }
+
     /// <summary>Parses a grpc-timeout value ("100m", "5S", "1H"): at most 8 digits and a unit.</summary>
     public static bool TryParseTimeout(string? value, out TimeSpan timeout)
     {

@@ -285,7 +285,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
         if (status.RichStatus is { } rich)
         {
-            response.AppendTrailer(GrpcProtocol.StatusDetailsHeader, EncodeBinary(rich.ToByteArray()));
+            response.AppendTrailer(GrpcProtocol.StatusDetailsHeader, GrpcProtocol.EncodeBinaryHeader(rich.ToByteArray()));
         }
         if (_responseTrailers is { Count: > 0 })
         {
@@ -313,7 +313,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
         if (status.RichStatus is { } rich)
         {
-            headers[GrpcProtocol.StatusDetailsHeader] = EncodeBinary(rich.ToByteArray());
+            headers[GrpcProtocol.StatusDetailsHeader] = GrpcProtocol.EncodeBinaryHeader(rich.ToByteArray());
         }
         if (_responseTrailers is { Count: > 0 })
         {
@@ -358,7 +358,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
                     // A binary header may hold several comma-separated base64 values.
                     foreach (var part in value.Split(','))
                     {
-                        if (TryDecodeBinary(part.Trim(), out var bytes))
+                        if (GrpcProtocol.TryDecodeBinaryHeader(part.Trim(), out var bytes))
                         {
                             metadata.Add(lower, bytes);
                         }
@@ -374,30 +374,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     }
 
     internal static StringValues EncodeValue(Metadata.Entry entry) =>
-        entry.IsBinary ? EncodeBinary(entry.ValueBytes) : entry.Value;
-
-    /// <summary>Binary header values are base64 without padding (gRPC over HTTP/2 spec).</summary>
-    internal static string EncodeBinary(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=');
-
-    internal static bool TryDecodeBinary(string value, out byte[] bytes)
-    {
-        var padded = (value.Length % 4) switch
-        {
-            2 => value + "==",
-            3 => value + "=",
-            _ => value,
-        };
-        try
-        {
-            bytes = Convert.FromBase64String(padded);
-            return true;
-        }
-        catch (FormatException)
-        {
-            bytes = [];
-            return false;
-        }
-    }
+        entry.IsBinary ? GrpcProtocol.EncodeBinaryHeader(entry.ValueBytes) : entry.Value;
 
     internal static string FormatPeer(HttpContext http)
     {
