@@ -1,5 +1,5 @@
-using FlashDeal.Grpc.Testing;
 using System.Diagnostics;
+using FlashDeal.Grpc.Testing;
 
 namespace FlashDeal.Grpc.Tests.Interop;
 

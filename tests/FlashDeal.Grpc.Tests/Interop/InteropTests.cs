@@ -1,5 +1,5 @@
-using FlashDeal.Grpc.Testing;
 using System.Text.Json;
+using FlashDeal.Grpc.Testing;
 
 namespace FlashDeal.Grpc.Tests.Interop;
 
