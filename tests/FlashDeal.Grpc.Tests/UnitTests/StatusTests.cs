@@ -65,4 +65,19 @@ public class StatusTests
         Assert.Equal(["x-ok", "trace-bin"], metadata.Select(e => e.Key));
         Assert.Equal(new byte[] { 1, 2, 3 }, metadata.GetValueBytes("trace-bin"));
     }
+
+    [Fact]
+    public void FieldViolationsReportEveryProblemAtOnce()
+    {
+        var violations = new FieldViolations()
+            .Required("", "email")
+            .MaxLength("abcdef", 3, "display_name")
+            .Check(5 > 0, "stock", "must be positive");
+        var e = Assert.Throws<RpcException>(violations.ThrowIfAny);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Equal(["email", "display_name"], e.GetDetail<BadRequest>()!.FieldViolations.Select(v => v.Field));
+    }
+
+    [Fact]
+    public void NoFieldViolationsMeansNoError() => new FieldViolations().Required("x", "email").ThrowIfAny();
 }
