@@ -10,6 +10,8 @@ namespace FlashDeal.TestInfrastructure;
 /// </summary>
 internal sealed class PostgresCluster(string bin, bool runAsPostgresUser)
 {
+    private readonly string? _runuser = runAsPostgresUser ? ServerBinaries.FindRunuser() : null;
+
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
     private static readonly string[] InitDbOptions =
@@ -33,12 +35,12 @@ internal sealed class PostgresCluster(string bin, bool runAsPostgresUser)
     /// <summary>Runs a PostgreSQL program as the OS user that owns the cluster.</summary>
     public Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, string program, params IEnumerable<string> arguments) =>
         runAsPostgresUser
-            ? ProcessRunner.RunAsync(workingDirectory, CommandTimeout, "runuser", ["-u", "postgres", "--", program, .. arguments])
+            ? ProcessRunner.RunAsync(workingDirectory, CommandTimeout, _runuser!, ["-u", "postgres", "--", program, .. arguments])
             : ProcessRunner.RunAsync(workingDirectory, CommandTimeout, program, arguments);
 
     public int Run(string workingDirectory, string program, params IEnumerable<string> arguments) =>
         runAsPostgresUser
-            ? ProcessRunner.Run(workingDirectory, CommandTimeout, "runuser", ["-u", "postgres", "--", program, .. arguments])
+            ? ProcessRunner.Run(workingDirectory, CommandTimeout, _runuser!, ["-u", "postgres", "--", program, .. arguments])
             : ProcessRunner.Run(workingDirectory, CommandTimeout, program, arguments);
 
     private async Task<string> EnsureTemplateAsync()
@@ -82,7 +84,7 @@ internal sealed class PostgresCluster(string bin, bool runAsPostgresUser)
             return;
         }
         var (exitCode, output) = await ProcessRunner.RunAsync(ScratchDirectory.Root, CommandTimeout,
-            "runuser", "-u", "postgres", "--", "mkdir", "-m", "0700", directory).ConfigureAwait(false);
+            _runuser!, "-u", "postgres", "--", "mkdir", "-m", "0700", directory).ConfigureAwait(false);
         if (exitCode != 0)
         {
             throw new InvalidOperationException(output.Contains("does not exist", StringComparison.Ordinal)

@@ -16,6 +16,15 @@ internal static class ServerBinaries
         "The tests run as root, and PostgreSQL refuses to run as root, so they run it as the OS user 'postgres', which " +
         "does not exist here. Install the Debian package postgresql (it creates the user) or run the tests as a normal user.";
 
+    public const string RunuserMissing =
+        "The tests run as root, so they start PostgreSQL as the OS user 'postgres' with runuser, which was not found in " +
+        "/usr/sbin, /sbin, /usr/bin or /bin. Install util-linux (`sudo apt-get install -y util-linux`) or run the tests as a normal user.";
+
+    /// <summary>Absolute, because root's PATH in a minimal container may lack the sbin directories.</summary>
+    public static string FindRunuser() =>
+        new[] { "/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser", "/bin/runuser" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException(RunuserMissing);
+
     /// <summary>The bin directory holding initdb and pg_ctl; the highest installed major version wins.</summary>
     public static string FindPostgresBin(string? overrideDirectory, IEnumerable<string> versionRoots, string? path)
     {

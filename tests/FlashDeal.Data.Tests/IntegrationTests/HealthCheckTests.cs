@@ -63,7 +63,7 @@ public sealed class HealthCheckTests(PostgresDatabase database, RedisServer redi
         var health = services.GetRequiredService<HealthCheckService>();
         Assert.Equal(HealthStatus.Healthy, (await ReadyAsync(health)).Entries["redis"].Status);
 
-        await redis.PauseAsync(RedisHealthCheck.Timeout * 2);
+        await redis.PauseAsync(RedisHealthCheck.Timeout + TimeSpan.FromSeconds(1));
 
         var paused = await ReadyAsync(health);
         Assert.Equal(HealthStatus.Unhealthy, paused.Entries["redis"].Status);

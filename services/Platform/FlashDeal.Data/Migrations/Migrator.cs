@@ -54,15 +54,15 @@ public static class Migrator
             {
                 case "up":
                     var applied = await migrator.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                    var version = await CurrentVersionAsync(migrator, cancellationToken).ConfigureAwait(false);
                     await output.WriteLineAsync(applied.Count == 0
-                        ? $"{migrations.Schema}: up to date at version {migrations.LatestVersion}"
-                        : $"{migrations.Schema}: applied {applied.Count}, now at version {migrations.LatestVersion}")
-                        .ConfigureAwait(false);
+                        ? $"{migrations.Schema}: up to date at version {version}"
+                        : $"{migrations.Schema}: applied {applied.Count}, now at version {version}").ConfigureAwait(false);
                     return 0;
                 case "down":
                     var reverted = await migrator.RollbackToAsync(target, cancellationToken).ConfigureAwait(false);
-                    await output.WriteLineAsync($"{migrations.Schema}: reverted {reverted.Count}, now at version {target}")
-                        .ConfigureAwait(false);
+                    await output.WriteLineAsync($"{migrations.Schema}: reverted {reverted.Count}, now at version " +
+                        $"{await CurrentVersionAsync(migrator, cancellationToken).ConfigureAwait(false)}").ConfigureAwait(false);
                     return 0;
                 default:
                     var states = await migrator.GetStatusAsync(cancellationToken).ConfigureAwait(false);
@@ -80,6 +80,12 @@ public static class Migrator
             await output.WriteLineAsync($"{migrations.Schema}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
+    }
+
+    private static async Task<long> CurrentVersionAsync(SchemaMigrator migrator, CancellationToken cancellationToken)
+    {
+        var states = await migrator.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        return states.Where(s => s.State != MigrationState.Pending).Select(s => s.Version).DefaultIfEmpty(0).Max();
     }
 
     private static bool TryParse(IReadOnlyList<string> args, out string command, out long target,
