@@ -13,6 +13,7 @@ internal sealed class PostgresCluster(string bin, bool runAsPostgresUser)
     private readonly string? _runuser = runAsPostgresUser ? ServerBinaries.FindRunuser() : null;
 
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+    private static readonly SemaphoreSlim TemplateGate = new(1, 1);
 
     private static readonly string[] InitDbOptions =
         ["-U", PostgresServer.Username, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions", "--wal-segsize=1"];
@@ -53,10 +54,16 @@ internal sealed class PostgresCluster(string bin, bool runAsPostgresUser)
             return template;
         }
 
+        // Servers of one test host wait for one initdb; parallel hosts race, and the rename below picks a winner.
+        await TemplateGate.WaitAsync().ConfigureAwait(false);
         var building = ScratchDirectory.NewPath($"flashdeal-pg-template-{key}.building");
-        await MakeDirectoryAsync(building).ConfigureAwait(false);
         try
         {
+            if (File.Exists(Path.Combine(template, "data", "PG_VERSION")))
+            {
+                return template;
+            }
+            await MakeDirectoryAsync(building).ConfigureAwait(false);
             var (exitCode, output) = await RunAsync(building, Path.Combine(bin, "initdb"),
                 ["-D", Path.Combine(building, "data"), .. InitDbOptions]).ConfigureAwait(false);
             if (exitCode != 0)
@@ -72,6 +79,7 @@ internal sealed class PostgresCluster(string bin, bool runAsPostgresUser)
         finally
         {
             ScratchDirectory.Delete(building);
+            TemplateGate.Release();
         }
         return template;
     }

@@ -134,12 +134,14 @@ public sealed class SchemaMigratorTests(PostgresDatabase database) : IClassFixtu
         var dataSources = Enumerable.Range(0, 5).Select(_ => NpgsqlDataSource.Create(database.ConnectionString)).ToList();
         try
         {
-            using var start = new Barrier(5);
-            var runs = dataSources.Select(ds => Task.Run(async () =>
+            // A gate, not a Barrier: five blocked pool threads would starve every other test in the process.
+            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var runs = dataSources.Select(async ds =>
             {
-                start.SignalAndWait();
+                await go.Task;
                 return await new SchemaMigrator(ds, set).MigrateAsync();
-            }));
+            }).ToList();
+            go.SetResult();
 
             var results = await Task.WhenAll(runs);
 
