@@ -1,0 +1,67 @@
+using System.Data.Common;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace FlashDeal.Data;
+
+public static class PostgresServiceCollectionExtensions
+{
+    public const string ConnectionStringName = "Postgres";
+
+    /// <summary>Per replica. Npgsql's default of 100 times services times replicas would exceed PostgreSQL's max_connections.</summary>
+    public const int DefaultMaxPoolSize = 20;
+
+    /// <summary>
+    /// Registers one <see cref="NpgsqlDataSource"/> from <c>ConnectionStrings:Postgres</c> and a "postgres" health check
+    /// tagged "ready". Error details (parameter values) reach exceptions and logs only in Development.
+    /// </summary>
+    public static IServiceCollection AddPostgres(this IServiceCollection services, IConfiguration configuration,
+        Action<NpgsqlDataSourceBuilder>? configure = null)
+    {
+        var connectionString = configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{ConnectionStringName} is not set (environment: ConnectionStrings__{ConnectionStringName}).");
+        }
+        services.TryAddSingleton(sp =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            ApplyDefaults(builder.ConnectionStringBuilder, connectionString,
+                sp.GetService<IHostEnvironment>()?.IsDevelopment() == true);
+            if (sp.GetService<ILoggerFactory>() is { } loggers)
+            {
+                builder.UseLoggerFactory(loggers);
+            }
+            configure?.Invoke(builder);
+            return builder.Build();
+        });
+        services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgres", HealthStatus.Unhealthy, ["ready"], TimeSpan.FromSeconds(5));
+        return services;
+    }
+
+    /// <summary>Fills what the connection string leaves open; an explicit setting always wins, except error detail.</summary>
+    public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, string connectionString, bool isDevelopment)
+    {
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>()
+            .Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant())
+            .ToHashSet();
+        if (!given.Overlaps(["maxpoolsize", "maximumpoolsize"]))
+        {
+            builder.MaxPoolSize = DefaultMaxPoolSize;
+        }
+        if (!given.Overlaps(["applicationname"]))
+        {
+            builder.ApplicationName = Assembly.GetEntryAssembly()?.GetName().Name;
+        }
+        builder.IncludeErrorDetail = isDevelopment;
+    }
+}

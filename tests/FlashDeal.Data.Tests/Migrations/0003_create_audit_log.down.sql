@@ -1,0 +1,2 @@
+DROP FUNCTION audit(text);
+DROP TABLE audit_log;

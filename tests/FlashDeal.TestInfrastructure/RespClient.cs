@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace FlashDeal.TestInfrastructure;
+
+/// <summary>
+/// Sends one command over a fresh connection and renders the reply as text (arrays one element per line). Enough for
+/// fixture control (PING, FLUSHALL, CLIENT PAUSE) without a client library whose reconnect logic would get in the way.
+/// </summary>
+internal static class RespClient
+{
+    public static async Task<string> ExecuteAsync(int port, IReadOnlyList<string> command, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken).ConfigureAwait(false);
+        var stream = client.GetStream();
+        var request = new StringBuilder($"*{command.Count}\r\n");
+        foreach (var part in command)
+        {
+            request.Append(CultureInvariant($"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n"));
+        }
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await ReadReplyAsync(reader, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<string> ReadReplyAsync(StreamReader reader, CancellationToken cancellationToken)
+    {
+        var line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new IOException("Redis closed the connection without a reply.");
+        var body = line[1..];
+        switch (line[0])
+        {
+            case '+' or ':':
+                return body;
+            case '-':
+                throw new InvalidOperationException($"Redis error: {body}");
+            case '$':
+                return body == "-1" ? "" : await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? "";
+            case '*':
+                var items = new List<string>();
+                for (var i = 0; i < int.Parse(body, System.Globalization.CultureInfo.InvariantCulture); i++)
+                {
+                    items.Add(await ReadReplyAsync(reader, cancellationToken).ConfigureAwait(false));
+                }
+                return string.Join('\n', items);
+            default:
+                throw new IOException($"Unexpected Redis reply: {line}");
+        }
+    }
+
+    private static string CultureInvariant(FormattableString text) => FormattableString.Invariant(text);
+}
