@@ -1,0 +1,75 @@
+using FlashDeal.Grpc;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FlashDeal.TestInfrastructure;
+
+/// <summary>
+/// Runs a real FlashDeal service in the test process: its own Program wiring, real Kestrel listeners on loopback with
+/// free ports (gRPC h2c and REST), configuration overridden per test class. Gives a gRPC channel and an HTTP client.
+/// </summary>
+/// <example>
+/// await using var host = await ServiceTestHost.StartAsync(AuthApp.Build, new() { ["ConnectionStrings:Postgres"] = … });
+/// var response = await host.Grpc.UnaryAsync(method, request);
+/// </example>
+public sealed class ServiceTestHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ServiceTestHost(WebApplication app, Uri grpcAddress, Uri restAddress)
+    {
+        _app = app;
+        GrpcAddress = grpcAddress;
+        RestAddress = restAddress;
+        Grpc = GrpcChannel.ForAddress(grpcAddress);
+        Http = new HttpClient { BaseAddress = restAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri GrpcAddress { get; }
+
+    public Uri RestAddress { get; }
+
+    public GrpcChannel Grpc { get; }
+
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <param name="build">The service's app factory, e.g. <c>AuthApp.Build</c>: (args, configure) → WebApplication
+    /// with every endpoint mapped.</param>
+    /// <param name="settings">Configuration overrides (connection strings, options).</param>
+    public static async Task<ServiceTestHost> StartAsync(
+        Func<string[], Action<WebApplicationBuilder>?, WebApplication> build,
+        IReadOnlyDictionary<string, string?> settings,
+        Action<WebApplicationBuilder>? configure = null)
+    {
+        var app = build(["--environment", "Development"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Service:BindAddress"] = "127.0.0.1",
+                ["Service:GrpcPort"] = "0",
+                ["Service:RestPort"] = "0",
+                ["Logging:LogLevel:Default"] = "Warning",
+            });
+            builder.Configuration.AddInMemoryCollection(settings);
+            configure?.Invoke(builder);
+        });
+        await app.StartAsync();
+        // Listeners come up in the order Service defaults declares them: gRPC first, then REST.
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+            .Addresses.Select(a => new Uri(a)).ToArray();
+        return new ServiceTestHost(app, addresses[0], addresses[1]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Grpc.Dispose();
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
