@@ -57,7 +57,7 @@ internal static class GrpcCallHandler<TRequest, TResponse>
         }
         catch (Exception e)
         {
-            status = ToStatus(e, context, runtime, method.FullName);
+            status = runtime.StatusFromException(e, context, context.DeadlineExceeded, context.ServerShuttingDown, method.FullName);
         }
 
         if (http.RequestAborted.IsCancellationRequested && status.StatusCode != StatusCode.OK)
@@ -88,30 +88,6 @@ internal static class GrpcCallHandler<TRequest, TResponse>
         if (context.DeadlineExceeded)
         {
             throw new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded");
-        }
-    }
-
-    internal static Status ToStatus(Exception e, HttpServerCallContext context, GrpcServerRuntime runtime, string method)
-    {
-        switch (e)
-        {
-            case RpcException rpc:
-                foreach (var entry in rpc.Trailers)
-                {
-                    context.ResponseTrailers.Add(entry);
-                }
-                return rpc.Status;
-            case OperationCanceledException or IOException when context.DeadlineExceeded:
-                return new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded");
-            case OperationCanceledException or IOException when context.ServerShuttingDown:
-                return new Status(StatusCode.Unavailable, "Server is shutting down.");
-            case OperationCanceledException or IOException when context.GetHttpContext().RequestAborted.IsCancellationRequested:
-                return new Status(StatusCode.Cancelled, "Call cancelled by the client.");
-            default:
-                runtime.Logger.LogError(e, "Unhandled exception in gRPC method {Method}", method);
-                return new Status(StatusCode.Unknown, runtime.Options.EnableDetailedErrors
-                    ? $"Exception was thrown by handler. {e.GetType().Name}: {e.Message}"
-                    : "Exception was thrown by handler.");
         }
     }
 

@@ -80,7 +80,7 @@ internal sealed class TranscodedCallHandler<TService, TRequest, TResponse>(
         }
         catch (Exception e)
         {
-            status = ToStatus(e, context);
+            status = runtime.StatusFromException(e, context, context.DeadlineExceeded, context.ServerShuttingDown, method.FullName);
         }
 
         if (status.StatusCode != StatusCode.OK)
@@ -165,30 +165,6 @@ internal sealed class TranscodedCallHandler<TService, TRequest, TResponse>(
             return null;
         }
         return Math.Max(0, (long)Math.Ceiling(delay.ToTimeSpan().TotalSeconds));
-    }
-
-    private Status ToStatus(Exception e, TranscodedServerCallContext context)
-    {
-        switch (e)
-        {
-            case RpcException rpc:
-                foreach (var entry in rpc.Trailers)
-                {
-                    context.ResponseTrailers.Add(entry);
-                }
-                return rpc.Status;
-            case OperationCanceledException or IOException when context.DeadlineExceeded:
-                return new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded");
-            case OperationCanceledException or IOException when context.ServerShuttingDown:
-                return new Status(StatusCode.Unavailable, "Server is shutting down.");
-            case OperationCanceledException or IOException when context.GetHttpContext().RequestAborted.IsCancellationRequested:
-                return new Status(StatusCode.Cancelled, "Call cancelled by the client.");
-            default:
-                runtime.Logger.LogError(e, "Unhandled exception in transcoded call {Method}", method.FullName);
-                return new Status(StatusCode.Unknown, runtime.Options.EnableDetailedErrors
-                    ? $"Exception was thrown by handler. {e.GetType().Name}: {e.Message}"
-                    : "Exception was thrown by handler.");
-        }
     }
 
     /// <summary>Writes each streamed message as one JSON line and flushes it.</summary>
