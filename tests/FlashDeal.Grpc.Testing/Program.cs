@@ -13,6 +13,8 @@ Console.CancelKeyPress += (_, e) =>
     stop.TrySetResult();
 };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+// The host handles SIGTERM itself (stops, then waits for Main to return), so ProcessExit alone would never fire.
+host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stop.TrySetResult());
 await stop.Task;
 
 int ArgValue(string name, int fallback)
