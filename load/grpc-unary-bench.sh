@@ -3,15 +3,19 @@
 # same call with a canned reply (load/FlashDeal.Grpc.RawBaseline), each driven by h2load and by our LoadClient.
 # Loopback only; every run is bounded in requests and time; the servers started here are stopped on exit.
 #
-#   load/grpc-unary-bench.sh [--runs 3] [--requests 100000] [--warmup 20000] [--connections 2] [--streams 64]
-#                            [--message TEXT] [--no-build]
+#   load/grpc-unary-bench.sh [--runs 3] [--requests 100000] [--warmup 200000] [--client-warmup 50000]
+#                            [--connections 2] [--streams 64] [--message TEXT] [--no-build]
+#
+# --warmup calls go to each server once before the first run (tiered JIT and PGO need a couple of seconds of traffic);
+# --client-warmup calls start every LoadClient run (a fresh process) unmeasured.
 #
 # Prints one Markdown table of the median over the runs of each metric (docs/benchmarks.md explains the columns).
 set -euo pipefail
 
 runs=3
 requests=100000
-warmup=20000
+warmup=200000
+client_warmup=50000
 connections=2
 streams=64
 message="hello flashdeal"
@@ -23,11 +27,12 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
+    --client-warmup) client_warmup=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --streams) streams=$2; shift 2 ;;
     --message) message=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -114,35 +119,37 @@ clock_ticks=$(getconf CLK_TCK)
 cpu_us() { awk -v hz="$clock_ticks" '{ printf "%.0f", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"; }
 
 # Results: one line per run in $work/results:
-# TARGET TOOL RPS MEAN_US P50_US P95_US P99_US MAX_US ERRORS SERVER_CPU_US_PER_CALL
+# TARGET TOOL RPS MEAN_US P50_US P95_US P99_US MAX_US ERRORS SERVER_CPU_US_PER_CALL CLIENT_CPU_US_PER_CALL
 results=$work/results
 : >"$results"
 
 measure_h2load() { # TARGET URL SERVER_PID
-  local out rps total ok mean max cpu_before cpu
+  local out rps total ok mean max cpu_before cpu client_s
   cpu_before=$(cpu_us "$3")
-  out=$(run_h2load "$2" "$requests")
+  # bash's time keyword reports the user + system seconds of h2load (a waited-for child of timeout).
+  client_s=$( { TIMEFORMAT='%3U %3S'; time run_h2load "$2" "$requests" >"$work/h2load.out"; } 2>&1 | awk '{ print $1 + $2 }')
+  out=$(<"$work/h2load.out")
   cpu=$(( $(cpu_us "$3") - cpu_before ))
   rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
   total=$(sed -n 's/^requests: \([0-9]*\) total.*/\1/p' <<<"$out")
   ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$out")
   read -r max mean < <(awk '/^time for request:/ { print $5, $6 }' <<<"$out")
   if [[ -z $rps || -z $ok ]]; then echo "$out" >&2; exit 1; fi
-  echo "$1 h2load ${rps%.*} $(to_us "$mean") - - - $(to_us "$max") $((total - ok)) $((cpu / total))" >>"$results"
+  echo "$1 h2load ${rps%.*} $(to_us "$mean") - - - $(to_us "$max") $((total - ok)) $(awk -v c="$cpu" -v s="$client_s" -v n="$total" 'BEGIN { printf "%.1f %.1f", c / n, s * 1e6 / n }')" >>"$results"
 }
 
 measure_client() { # TARGET URL SERVER_PID
   local out line cpu_before cpu
   cpu_before=$(cpu_us "$3")
   out=$(timeout "$run_timeout" dotnet "$client_dll" --target "$2" --path "$method" --data "$frame" \
-    -c "$connections" -m "$streams" -n "$requests" --warmup "$warmup" --time-limit $((run_timeout / 2)) || true)
+    -c "$connections" -m "$streams" -n "$requests" --warmup "$client_warmup" --time-limit $((run_timeout / 2)) || true)
   cpu=$(( $(cpu_us "$3") - cpu_before ))
   line=$(grep '^RESULT ' <<<"$out") || { echo "$out" >&2; exit 1; }
   # The client's own warm-up calls hit the server inside the CPU window too.
-  awk -v target="$1" -v cpu="$cpu" -v calls=$((requests + warmup)) '{
+  awk -v target="$1" -v cpu="$cpu" -v calls=$((requests + client_warmup)) '{
       for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
       print target, "loadclient", r["rps"], r["mean_us"], r["p50_us"], r["p95_us"], r["p99_us"], r["max_us"], r["errors"],
-        int(cpu / calls)
+        sprintf("%.1f", cpu / calls), r["client_cpu_us"]
     }' <<<"$line" >>"$results"
 }
 
@@ -188,20 +195,20 @@ awk -v runs="$runs" '
   function ms(us) { return us == "-" ? "–" : sprintf("%.2f", us / 1000) }
   {
     key = $1 SUBSEP $2
-    for (c = 3; c <= 10; c++) values[key, c] = values[key, c] (values[key, c] == "" ? "" : " ") $c
+    for (c = 3; c <= 11; c++) values[key, c] = values[key, c] (values[key, c] == "" ? "" : " ") $c
     seen[key] = 1
   }
   END {
-    print "| target | tool | req/s | mean ms | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU µs/call |"
-    print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| target | tool | req/s | mean ms | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU µs/call | client CPU µs/call |"
+    print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     split("ours raw", targets, " "); split("h2load loadclient", tools, " ")
     name["ours"] = "FlashDeal.Grpc"; name["raw"] = "raw Kestrel"
     for (t = 1; t <= 2; t++) for (u = 1; u <= 2; u++) {
       key = targets[t] SUBSEP tools[u]
       if (!(key in seen)) continue
-      printf "| %s | %s | %d | %s | %s | %s | %s | %s | %d | %d |\n", name[targets[t]], tools[u], median(key, 3),
+      printf "| %s | %s | %d | %s | %s | %s | %s | %s | %d | %.1f | %.1f |\n", name[targets[t]], tools[u], median(key, 3),
         ms(median(key, 4)), ms(median(key, 5)), ms(median(key, 6)), ms(median(key, 7)), ms(median(key, 8)), total(key, 9),
-        median(key, 10)
+        median(key, 10), median(key, 11)
     }
     print ""
     for (u = 1; u <= 2; u++) {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using FlashDeal.Grpc.LoadClient;
 
@@ -35,7 +36,11 @@ root.SetAction(async parse =>
     using var runner = new UnaryLoadRunner(address, frame, parse.GetValue(connections), parse.GetValue(concurrency));
 
     var warm = await runner.RunAsync(parse.GetValue(warmup), limit);
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     var result = await runner.RunAsync(parse.GetValue(requests), limit);
+    // On a shared box the client's own cost per call tells whether it, rather than the server, set the pace.
+    var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds
+        / Math.Max(1, result.Succeeded + result.Failed);
 
     var h = result.LatencyMicros;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -46,7 +51,7 @@ root.SetAction(async parse =>
     }
     // One line of key=value pairs for scripts (load/grpc-unary-bench.sh); latencies in microseconds.
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"RESULT ok={result.Succeeded} errors={result.Failed + warm.Failed} seconds={result.Elapsed.TotalSeconds:F3} rps={result.RequestsPerSecond:F0} mean_us={h.Mean:F0} p50_us={h.ValueAtPercentile(50)} p95_us={h.ValueAtPercentile(95)} p99_us={h.ValueAtPercentile(99)} max_us={h.Max}"));
+        $"RESULT ok={result.Succeeded} errors={result.Failed + warm.Failed} seconds={result.Elapsed.TotalSeconds:F3} rps={result.RequestsPerSecond:F0} mean_us={h.Mean:F0} p50_us={h.ValueAtPercentile(50)} p95_us={h.ValueAtPercentile(95)} p99_us={h.ValueAtPercentile(99)} max_us={h.Max} client_cpu_us={cpuPerCall:F1}"));
     return result.Failed + warm.Failed == 0 ? 0 : 1;
 });
 return await root.Parse(args).InvokeAsync();
