@@ -127,7 +127,7 @@ measure_h2load() { # TARGET URL SERVER_PID
   local out rps total ok mean max cpu_before cpu client_s
   cpu_before=$(cpu_us "$3")
   # bash's time keyword reports the user + system seconds of h2load (a waited-for child of timeout).
-  client_s=$( { TIMEFORMAT='%3U %3S'; time run_h2load "$2" "$requests" >"$work/h2load.out"; } 2>&1 | awk '{ print $1 + $2 }')
+  client_s=$( { TIMEFORMAT='%3U %3S'; time run_h2load "$2" "$requests" >"$work/h2load.out" || true; } 2>&1 | awk '{ print $1 + $2 }')
   out=$(<"$work/h2load.out")
   cpu=$(( $(cpu_us "$3") - cpu_before ))
   rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
@@ -145,6 +145,7 @@ measure_client() { # TARGET URL SERVER_PID
     -c "$connections" -m "$streams" -n "$requests" --warmup "$client_warmup" --time-limit $((run_timeout / 2)) || true)
   cpu=$(( $(cpu_us "$3") - cpu_before ))
   line=$(grep '^RESULT ' <<<"$out") || { echo "$out" >&2; exit 1; }
+  grep '^first error' <<<"$out" >&2 || true
   # The client's own warm-up calls hit the server inside the CPU window too.
   awk -v target="$1" -v cpu="$cpu" -v calls=$((requests + client_warmup)) '{
       for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
@@ -154,8 +155,9 @@ measure_client() { # TARGET URL SERVER_PID
 }
 
 echo "== warm up ($warmup calls each)" >&2
-run_h2load "$ours" "$warmup" >/dev/null
-run_h2load "$raw" "$warmup" >/dev/null
+for url in "$ours" "$raw"; do
+  run_h2load "$url" "$warmup" >"$work/warmup.out" || { cat "$work/warmup.out" >&2; exit 1; }
+done
 
 for run in $(seq "$runs"); do
   # Alternate the order so slow drift on a shared box does not always favour the same target.
