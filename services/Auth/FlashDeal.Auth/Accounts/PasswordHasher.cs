@@ -74,6 +74,9 @@ public sealed class PasswordHasher
     /// </summary>
     public void VerifyNothing(string password) => Verify(password, _dummyHash.Value);
 
+    /// <summary>What <see cref="VerifyNothing"/> verifies against: a hash of a random password at today's cost.</summary>
+    internal string DummyHash => _dummyHash.Value;
+
     /// <summary>The iteration count recorded in an encoded hash, or null when it is not one of ours.</summary>
     public static int? IterationsOf(string encodedHash) =>
         TryDecode(encodedHash, out var iterations, out _, out _) ? iterations : null;
