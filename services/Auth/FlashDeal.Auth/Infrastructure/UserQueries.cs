@@ -71,12 +71,12 @@ public sealed class UserQueries(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
-    /// <summary>Reads the columns of <see cref="Columns"/>, in that order, starting at <paramref name="offset"/>.</summary>
-    internal static UserAccount Read(NpgsqlDataReader reader, int offset = 0) => new(
-        reader.GetGuid(offset),
-        reader.GetString(offset + 1),
-        reader.GetString(offset + 2),
-        Roles.FromClaimValue(reader.GetString(offset + 3)),
-        reader.GetString(offset + 4),
-        reader.GetFieldValue<DateTimeOffset>(offset + 5));
+    /// <summary>Reads the columns of <see cref="Columns"/>, in that order, from the start of the row.</summary>
+    internal static UserAccount Read(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        Roles.FromClaimValue(reader.GetString(3)),
+        reader.GetString(4),
+        reader.GetFieldValue<DateTimeOffset>(5));
 }
