@@ -32,6 +32,8 @@ public static class AuthApp
     {
         services.AddOptions<AuthServiceOptions>()
             .Bind(configuration.GetSection(AuthServiceOptions.Section))
+            .Validate(o => o.Passwords.Iterations is >= 1 and <= PasswordHasher.MaxIterations,
+                $"Auth:Passwords:Iterations must be between 1 and {PasswordHasher.MaxIterations}.")
             .Validate(o => o.RefreshTokenLifetime > TimeSpan.Zero, "Auth:RefreshTokenLifetime must be positive.")
             .Validate(o => o.LogInThrottle is { MaxFailuresPerAccount: > 0, MaxFailuresPerAddress: > 0 }
                            && o.LogInThrottle.Window >= TimeSpan.FromSeconds(1),

@@ -12,6 +12,8 @@ public sealed class TraceLoggingFixture(PostgresServer postgres, RedisServer red
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Logging:LogLevel:Default"] = "Trace",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
+        ["Logging:LogLevel:Npgsql"] = "Trace",
         ["Logging:Console:LogLevel:Default"] = "None",
         ["Auth:BootstrapAdmin:Email"] = "root@flashdeal.test",
         ["Auth:BootstrapAdmin:Password"] = AdminPassword,
@@ -53,6 +55,7 @@ public sealed class SecretLoggingTests(TraceLoggingFixture service) : IClassFixt
         ];
         var entries = service.Logs.Entries;
         Assert.Contains(entries, e => e.Level == LogLevel.Trace);
+        Assert.Contains(entries, e => e.Category.StartsWith("Npgsql", StringComparison.Ordinal));
         Assert.Contains(entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Refresh token reuse"));
         foreach (var secret in secrets)
         {
