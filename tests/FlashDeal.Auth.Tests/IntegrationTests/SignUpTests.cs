@@ -100,9 +100,12 @@ public sealed class SignUpTests(AuthServiceFixture service) : IClassFixture<Auth
     public async Task EveryBadFieldIsReportedAtOnce()
     {
         var rest = await _client.PostAsync("/v1/auth:signUp", """{"email":"nope","password":""}""");
+        var all = await _client.PostAsync("/v1/auth:signUp",
+            $$"""{"email":"@example.com","password":"short","displayName":"{{new string('n', 65)}}"}""");
 
         Assert.Equal(400, rest.Status);
         Assert.Equal(["email", "password"], rest.ViolatedFields);
+        Assert.Equal(["email", "password", "display_name"], all.ViolatedFields);
     }
 
     [Fact]

@@ -26,7 +26,8 @@ public sealed class AuthApi(
     {
         var violations = new List<(string, string)>();
         var email = EmailAddress.Normalize(request.Email);
-        if (EmailAddress.Problem(email) is { } emailProblem)
+        var emailProblem = EmailAddress.Problem(email);
+        if (emailProblem is not null)
         {
             violations.Add(("email", emailProblem));
         }
@@ -40,8 +41,10 @@ public sealed class AuthApi(
             violations.Add(("password", passwordProblem));
             weakPassword = true;
         }
+        // Without a valid email there is no default name to judge, only a given one.
         var displayName = DisplayName.Resolve(request.DisplayName, email);
-        if (violations.Count == 0 && DisplayName.Problem(displayName) is { } nameProblem)
+        if ((emailProblem is null || request.DisplayName.Trim().Length > 0)
+            && DisplayName.Problem(displayName) is { } nameProblem)
         {
             violations.Add(("display_name", nameProblem));
         }

@@ -38,7 +38,7 @@ public static class AuthApiErrors
 
     public static RpcException TooManyAttempts(ThrottleDecision decision)
     {
-        var seconds = (long)Math.Ceiling(decision.RetryAfter.TotalSeconds);
+        var seconds = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalSeconds));
         var info = Info(AuthErrorReason.TooManyAttempts);
         info.Metadata["limit"] = decision.LimitedBy == ThrottleScope.Account ? "account" : "address";
         info.Metadata["retry_after_seconds"] = seconds.ToString(CultureInfo.InvariantCulture);
