@@ -1,0 +1,53 @@
+using FlashDeal.Auth.Accounts;
+using FlashDeal.Auth.Grpc;
+using FlashDeal.Auth.Infrastructure;
+using FlashDeal.Auth.Sessions;
+using FlashDeal.Auth.Throttling;
+using FlashDeal.Grpc;
+using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
+using Microsoft.Extensions.Options;
+
+namespace FlashDeal.Auth;
+
+/// <summary>The auth service: accounts, passwords, access and refresh tokens, JWKS (docs/auth.md).</summary>
+public static class AuthApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder);
+        builder.AddServiceDefaults("auth");
+        builder.AddServicePostgres(AuthMigrations.Set).AddServiceRedis();
+        builder.Services.AddFlashDealTokenIssuer(builder.Configuration);
+        builder.Services.AddAuthService(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapGrpcService<AuthApi>();
+        return app;
+    }
+
+    private static IServiceCollection AddAuthService(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AuthServiceOptions>()
+            .Bind(configuration.GetSection(AuthServiceOptions.Section))
+            .Validate(o => o.Passwords.Iterations is >= 1 and <= PasswordHasher.MaxIterations,
+                $"Auth:Passwords:Iterations must be between 1 and {PasswordHasher.MaxIterations}.")
+            .Validate(o => o.RefreshTokenLifetime > TimeSpan.Zero, "Auth:RefreshTokenLifetime must be positive.")
+            .Validate(o => o.LogInThrottle is { MaxFailuresPerAccount: > 0, MaxFailuresPerAddress: > 0 }
+                           && o.LogInThrottle.Window >= TimeSpan.FromSeconds(1),
+                "Auth:LogInThrottle limits must be positive and its Window at least one second.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<AuthServiceOptions>>().Value.Passwords));
+        services.AddSingleton<UserQueries>();
+        services.AddSingleton<RefreshTokenQueries>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<RefreshTokenService>();
+        services.AddSingleton<LogInThrottle>();
+        services.AddSingleton<AdminBootstrap>();
+        // After MigrateOnStart (registered by AddServicePostgres): hosted services start in registration order.
+        services.AddHostedService(sp => sp.GetRequiredService<AdminBootstrap>());
+        return services;
+    }
+}

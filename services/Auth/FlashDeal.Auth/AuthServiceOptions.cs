@@ -1,0 +1,51 @@
+namespace FlashDeal.Auth;
+
+/// <summary>
+/// The auth service's own keys in the "Auth" section (issuer, audience, lifetimes and signing keys of access tokens are
+/// in <see cref="FlashDeal.Security.AuthOptions"/>, the same section).
+/// </summary>
+public sealed class AuthServiceOptions
+{
+    public const string Section = "Auth";
+
+    public PasswordHashOptions Passwords { get; set; } = new();
+
+    /// <summary>Lifetime of each refresh token; every Refresh issues a new one, so an active session slides.</summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
+
+    /// <summary>
+    /// Take the client address from the first entry of X-Forwarded-For. Only behind an edge that overwrites the header
+    /// with the address it saw; otherwise any client can pick its own throttling key.
+    /// </summary>
+    public bool TrustForwardedFor { get; set; }
+
+    public LogInThrottleOptions LogInThrottle { get; set; } = new();
+
+    public BootstrapAdminOptions BootstrapAdmin { get; set; } = new();
+}
+
+public sealed class PasswordHashOptions
+{
+    /// <summary>PBKDF2-SHA256 iterations for new hashes; stored hashes with fewer are upgraded at the next log-in.</summary>
+    public int Iterations { get; set; } = Accounts.PasswordHasher.DefaultIterations;
+}
+
+/// <summary>Failed log-ins allowed per window before LogIn answers RESOURCE_EXHAUSTED.</summary>
+public sealed class LogInThrottleOptions
+{
+    public int MaxFailuresPerAccount { get; set; } = 5;
+
+    public int MaxFailuresPerAddress { get; set; } = 50;
+
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
+}
+
+/// <summary>The first admin account, created (or promoted) at start-up. Unset email: nothing happens.</summary>
+public sealed class BootstrapAdminOptions
+{
+    public string? Email { get; set; }
+
+    public string? Password { get; set; }
+
+    public string? DisplayName { get; set; }
+}

@@ -1,0 +1,169 @@
+using FlashDeal.Auth.Accounts;
+using FlashDeal.Auth.Sessions;
+using FlashDeal.Auth.Throttling;
+using FlashDeal.Contracts.Auth.V1;
+using FlashDeal.Grpc;
+using FlashDeal.Security;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+
+namespace FlashDeal.Auth.Grpc;
+
+/// <summary>flashdeal.auth.v1.AuthService over gRPC and REST: validates input, calls the domain, maps to proto.</summary>
+[GrpcService("flashdeal.auth.v1.AuthService")]
+public sealed class AuthApi(
+    AccountService accounts,
+    RefreshTokenService sessions,
+    LogInThrottle throttle,
+    AccessTokenIssuer issuer,
+    SigningKeySet signingKeys,
+    IOptions<AuthServiceOptions> options)
+{
+    private const string JwksCacheControl = "public, max-age=300";
+
+    public async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
+    {
+        var violations = new List<(string, string)>();
+        var email = EmailAddress.Normalize(request.Email);
+        var emailProblem = EmailAddress.Problem(email);
+        if (emailProblem is not null)
+        {
+            violations.Add(("email", emailProblem));
+        }
+        var weakPassword = false;
+        if (request.Password.Length == 0)
+        {
+            violations.Add(("password", "is required"));
+        }
+        else if (PasswordPolicy.Problem(request.Password, email) is { } passwordProblem)
+        {
+            violations.Add(("password", passwordProblem));
+            weakPassword = true;
+        }
+        // Without a valid email there is no default name to judge, only a given one.
+        var displayName = DisplayName.Resolve(request.DisplayName, email);
+        if ((emailProblem is null || request.DisplayName.Trim().Length > 0)
+            && DisplayName.Problem(displayName) is { } nameProblem)
+        {
+            violations.Add(("display_name", nameProblem));
+        }
+        if (violations.Count > 0)
+        {
+            throw AuthApiErrors.InvalidArgument(violations, weakPassword ? AuthErrorReason.WeakPassword : AuthErrorReason.Unspecified);
+        }
+
+        var user = await accounts.CreateAsync(email, request.Password, displayName, Role.Customer, context.CancellationToken)
+            ?? throw AuthApiErrors.EmailAlreadyRegistered();
+        return new SignUpResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
+    }
+
+    public async Task<LogInResponse> LogIn(LogInRequest request, ServerCallContext context)
+    {
+        var email = EmailAddress.Normalize(request.Email);
+        var violations = new List<(string, string)>();
+        if (email.Length == 0)
+        {
+            violations.Add(("email", "is required"));
+        }
+        else if (email.Length > EmailAddress.MaxLength)
+        {
+            violations.Add(("email", $"must be at most {EmailAddress.MaxLength} characters"));
+        }
+        if (request.Password.Length == 0)
+        {
+            violations.Add(("password", "is required"));
+        }
+        else if (PasswordPolicy.Length(request.Password) > PasswordPolicy.MaxLength)
+        {
+            violations.Add(("password", $"must be at most {PasswordPolicy.MaxLength} characters"));
+        }
+        if (violations.Count > 0)
+        {
+            throw AuthApiErrors.InvalidArgument(violations);
+        }
+
+        var address = ClientAddress.From(context.GetHttpContext(), options.Value.TrustForwardedFor);
+        var attempt = await throttle.BeginAsync(email, address);
+        if (!attempt.Decision.Allowed)
+        {
+            throw AuthApiErrors.TooManyAttempts(attempt.Decision);
+        }
+        var user = await accounts.VerifyCredentialsAsync(email, request.Password, context.CancellationToken)
+            ?? throw AuthApiErrors.InvalidCredentials();
+        await throttle.SucceededAsync(attempt);
+        return new LogInResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
+    }
+
+    public async Task<RefreshResponse> Refresh(RefreshRequest request, ServerCallContext context)
+    {
+        if (request.RefreshToken.Length == 0)
+        {
+            throw AuthApiErrors.InvalidArgument([("refresh_token", "is required")]);
+        }
+        var outcome = await sessions.RotateAsync(request.RefreshToken, context.CancellationToken);
+        if (outcome.Failure != RefreshFailure.None)
+        {
+            throw AuthApiErrors.Refresh(outcome.Failure);
+        }
+        return new RefreshResponse { Token = Grant(outcome.User!, outcome.Token!) };
+    }
+
+    public async Task<LogOutResponse> LogOut(LogOutRequest request, ServerCallContext context)
+    {
+        if (request.RefreshToken.Length == 0)
+        {
+            throw AuthApiErrors.InvalidArgument([("refresh_token", "is required")]);
+        }
+        return await sessions.LogOutAsync(request.RefreshToken, request.AllSessions, context.CancellationToken)
+            ? new LogOutResponse()
+            : throw AuthApiErrors.RefreshTokenInvalid();
+    }
+
+    [Authorize]
+    public async Task<GetMeResponse> GetMe(GetMeRequest request, ServerCallContext context)
+    {
+        var caller = context.RequireUser();
+        var user = Guid.TryParse(caller.UserId, out var userId)
+            ? await accounts.FindAsync(userId, context.CancellationToken)
+            : null;
+        return user is null
+            ? throw new RpcException(StatusCode.NotFound, "The account of this token no longer exists.")
+            : new GetMeResponse { User = ToProto(user) };
+    }
+
+    public async Task<GetJwksResponse> GetJwks(GetJwksRequest request, ServerCallContext context)
+    {
+        if (context.IsTranscoded)
+        {
+            // Validators refresh on their own schedule; a cache in front of auth may serve the set for a few minutes.
+            await context.WriteResponseHeadersAsync(new Metadata { { "cache-control", JwksCacheControl } });
+        }
+        return signingKeys.ToJwks();
+    }
+
+    private async Task<TokenGrant> StartSessionAsync(UserAccount user, ServerCallContext context) =>
+        Grant(user, await sessions.StartSessionAsync(user.UserId, context.CancellationToken));
+
+    private TokenGrant Grant(UserAccount user, IssuedRefreshToken refresh)
+    {
+        var access = issuer.Issue(user.UserId.ToString(), user.Email, user.Role);
+        return new TokenGrant
+        {
+            AccessToken = access.Token,
+            TokenType = "Bearer",
+            ExpiresIn = (int)(access.ExpiresAt - access.IssuedAt).TotalSeconds,
+            RefreshToken = refresh.Token,
+            RefreshExpiresIn = (int)options.Value.RefreshTokenLifetime.TotalSeconds,
+        };
+    }
+
+    private static User ToProto(UserAccount user) => new()
+    {
+        UserId = user.UserId.ToString(),
+        Email = user.Email,
+        DisplayName = user.DisplayName,
+        Role = user.Role,
+        CreateTime = Timestamp.FromDateTimeOffset(user.CreateTime),
+    };
+}

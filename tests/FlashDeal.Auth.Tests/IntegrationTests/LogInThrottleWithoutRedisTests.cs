@@ -1,0 +1,77 @@
+using FlashDeal.Contracts.Auth.V1;
+using FlashDeal.Grpc;
+using FlashDeal.TestInfrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace FlashDeal.Auth.Tests.IntegrationTests;
+
+public sealed class RedisOutageFixture(PostgresServer postgres, RedisServer redis) : AuthServiceFixture(postgres, redis)
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(
+        ThrottleFixture.Limits(trustForwardedFor: true))
+    {
+        ["Logging:LogLevel:FlashDeal.Auth.Throttling"] = "Information",
+    };
+}
+
+[Collection(DataServers.Name)]
+public sealed class LogInThrottleWithoutRedisTests(RedisOutageFixture service) : IClassFixture<RedisOutageFixture>
+{
+    private readonly AuthClient _client = service.Client;
+
+    [Fact]
+    public async Task LogInKeepsWorkingAndStaysThrottledWhileRedisIsDown()
+    {
+        var email = $"user-{Guid.NewGuid():N}@example.com";
+        await _client.SignUpAsync(email);
+        var from = new Metadata { { "x-forwarded-for", "192.0.2.10" } };
+        await service.Redis.StopAsync();
+        try
+        {
+            Assert.Equal(email, (await _client.LogInAsync(email, headers: from)).User.Email);
+            for (var i = 0; i < 3; i++)
+            {
+                (await _client.LogInFailsAsync(email, "wrong password!", from))
+                    .AssertReason(StatusCode.Unauthenticated, AuthErrorReason.InvalidCredentials);
+            }
+            (await _client.LogInFailsAsync(email, AuthClient.Password, from))
+                .AssertReason(StatusCode.ResourceExhausted, AuthErrorReason.TooManyAttempts);
+
+            var warning = Assert.Single(service.Logs.Entries, e => e.Level == LogLevel.Warning
+                && e.Message.Contains("Redis is unavailable for log-in throttling"));
+            Assert.EndsWith("LogInThrottle", warning.Category);
+        }
+        finally
+        {
+            await service.Redis.StartAsync();
+        }
+
+        // Back on Redis, whose counters started empty: the account may log in again.
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await _client.LogInAsync(email, headers: from);
+                return await service.Redis.ExecuteAsync("EXISTS", "{auth-login}:address:192.0.2.10") == "0";
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                return false;
+            }
+        });
+        Assert.Contains(service.Logs.Entries, e => e.Message.Contains("counting in Redis again"));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail("The condition did not hold within 10 s.");
+    }
+}
