@@ -30,6 +30,7 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = options.DetailedErrors || builder.Environment.IsDevelopment();
+            grpc.AddInterceptor<DependencyFailureInterceptor>();
         }).AddJsonTranscoding();
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
@@ -49,7 +50,8 @@ public static class ServiceDefaultsExtensions
 
     private static void ConfigureLogging(this WebApplicationBuilder builder)
     {
-        builder.Logging.ClearProviders();
+        // The console provider the builder already has gets our format; providers a caller added (tests) stay.
+        builder.Logging.AddFilter("Npgsql.Command", LogLevel.Warning);
         if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
         {
             builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
