@@ -5,6 +5,7 @@ using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.TestInfrastructure;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
 
@@ -82,6 +83,10 @@ public sealed class CacheTests(CacheTests.Fixture catalog) : IClassFixture<Cache
             var read = (await catalog.CallAsync(CatalogMethods.GetProduct, new GetProductRequest { ProductId = product.ProductId })).Product;
             Assert.Equal("Outage lamp", read.Name);
             Assert.False(catalog.Service<RedisGuard>().IsAvailable);
+            // A Redis outage degrades the catalog but keeps it in rotation (readiness needs no Unhealthy check).
+            var health = await catalog.Service<HealthCheckService>().CheckHealthAsync();
+            Assert.Equal(HealthStatus.Degraded, health.Entries["redis"].Status);
+            Assert.Equal(HealthStatus.Healthy, health.Entries["postgres"].Status);
 
             using var getDeal = catalog.Host.Grpc.AsyncUnaryCall(CatalogMethods.GetDeal, new GetDealRequest { DealId = deal.DealId });
             var dealRead = (await getDeal).Deal;
