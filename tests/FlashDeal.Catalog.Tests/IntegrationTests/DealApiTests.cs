@@ -135,6 +135,10 @@ public sealed class DealApiTests(DealApiTests.Fixture catalog) : IClassFixture<D
         var cancel = await catalog.FailsAsync(CatalogMethods.CancelDeal,
             new CancelDealRequest { DealId = Guid.NewGuid().ToString() }, catalog.CustomerToken);
         Assert.Equal(StatusCode.PermissionDenied, cancel.StatusCode);
+
+        var created = await catalog.RestAsync(HttpMethod.Post, "/v1/deals", body, catalog.AdminToken);
+        var deal = (await CatalogFixture.ReadAsync<CreateDealResponse>(created)).Deal;
+        Assert.Equal((DealState.Upcoming, 10, product.ProductId), (deal.State, deal.RemainingStock, deal.ProductId));
     }
 
     [Fact]
