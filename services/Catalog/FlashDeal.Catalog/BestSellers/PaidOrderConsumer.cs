@@ -65,14 +65,12 @@ public sealed class PaidOrderConsumer(
             }
             return acknowledged;
         }
-        catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+        catch (Exception e)
         {
-            _groupReady = false; // the stream was deleted (e.g. FLUSHALL): create the group again next time
-            throw;
-        }
-        catch (Exception e) when (RedisGuard.IsRedisFailure(e))
-        {
-            _pendingChecked = false; // unacknowledged entries may remain from this batch: read them first next time
+            // Unacknowledged entries may remain from this batch: read them first next time. NOGROUP means the stream
+            // was deleted (FLUSHALL, a Redis that restarted empty): create the group again.
+            _pendingChecked = false;
+            _groupReady &= !(e is RedisServerException && e.Message.StartsWith("NOGROUP", StringComparison.Ordinal));
             throw;
         }
         finally
@@ -95,11 +93,12 @@ public sealed class PaidOrderConsumer(
                 }
                 failing = false;
             }
-            catch (Exception e) when (RedisGuard.IsRedisFailure(e))
+            catch (Exception e)
             {
+                // Never let a failure end the loop: a dead BackgroundService would stop the host.
                 if (!failing)
                 {
-                    logger.LogWarning("Paid-order stream {Stream} unreadable ({Error}); retrying", Stream, e.Message);
+                    logger.LogWarning(e, "Paid-order stream {Stream} not consumed; retrying", Stream);
                 }
                 failing = true;
             }
