@@ -1,0 +1,71 @@
+using FlashDeal.Catalog.BestSellers;
+using FlashDeal.Catalog.Deals;
+using FlashDeal.Catalog.Grpc;
+using FlashDeal.Catalog.Infrastructure;
+using FlashDeal.Catalog.Products;
+using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Data;
+using FlashDeal.Grpc;
+using FlashDeal.Grpc.Transcoding;
+using FlashDeal.ServiceDefaults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace FlashDeal.Catalog;
+
+/// <summary>The catalog service's app factory: Program runs it, tests host it with their own settings.</summary>
+public static class CatalogApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder);
+        builder.AddServiceDefaults("catalog");
+        builder.AddServicePostgres(CatalogMigrations.Set).AddServiceRedis();
+        builder.Services.AddCatalog(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapGrpcService<CatalogApi>();
+        return app;
+    }
+
+    private static void AddCatalog(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
+        services.AddSingleton(UuidV7Generator.Default);
+        services.AddSingleton<RedisGuard>();
+        services.AddSingleton<ProtoCache>();
+
+        services.AddSingleton<ProductStore>();
+        services.AddSingleton<ProductCache>();
+        services.AddSingleton<ProductCatalog>();
+
+        services.AddSingleton<DealStore>();
+        services.AddSingleton<DealCache>();
+        services.AddSingleton<DealConfigWriter>();
+        services.AddSingleton<DealStockReader>();
+        services.AddSingleton<DealCatalog>();
+        services.AddSingleton<DealWatchHub>();
+        services.AddSingleton<DealWarmer>();
+        services.AddHostedService(sp => sp.GetRequiredService<DealWarmer>());
+
+        services.AddSingleton<BestSellers.BestSellers>();
+        services.AddSingleton<BestSellerStore>();
+        services.AddSingleton<BestSellerRanking>();
+        services.AddSingleton<BestSellerBackup>();
+        services.AddHostedService(sp => sp.GetRequiredService<BestSellerBackup>());
+        services.AddSingleton<PaidOrderConsumer>();
+        services.AddHostedService(sp => sp.GetRequiredService<PaidOrderConsumer>());
+
+        services.AddSingleton<CatalogApi>();
+        services.Configure<JsonTranscodingOptions>(o => o.TypeRegistryFiles.Add(CatalogErrorsReflection.Descriptor));
+        // Reads fall back to PostgreSQL, so Redis being down degrades the catalog but must not take it out of rotation.
+        services.Configure<HealthCheckServiceOptions>(o =>
+        {
+            foreach (var check in o.Registrations.Where(r => r.Name == "redis"))
+            {
+                check.FailureStatus = HealthStatus.Degraded;
+            }
+        });
+    }
+}

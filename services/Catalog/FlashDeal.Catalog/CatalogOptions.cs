@@ -1,0 +1,46 @@
+namespace FlashDeal.Catalog;
+
+/// <summary>The "Catalog" configuration section. Defaults suit production; tests shorten the intervals.</summary>
+public sealed class CatalogOptions
+{
+    public const string Section = "Catalog";
+
+    /// <summary>How long a product or deal stays in the Redis read cache (writes delete it at once).</summary>
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longest wait for one Redis command on a read path before falling back to PostgreSQL.</summary>
+    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(1000);
+
+    /// <summary>After a Redis failure, reads skip Redis this long instead of each waiting for a timeout.</summary>
+    public TimeSpan RedisBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often one shared poller per watched deal reads its remaining stock.</summary>
+    public TimeSpan WatchPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Poll interval while Redis is unavailable (each poll then reads PostgreSQL).</summary>
+    public TimeSpan WatchFallbackPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the warmer rewrites the Redis config of deals that open soon or are open.</summary>
+    public TimeSpan WarmInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deals starting within this horizon are warmed.</summary>
+    public TimeSpan WarmAhead { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Deal keys in Redis expire this long after the deal's end_time.</summary>
+    public TimeSpan DealKeyRetention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often the paid-orders stream is read for best sellers.</summary>
+    public TimeSpan PaidOrdersPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Paid-order entries left unacknowledged this long by another replica are claimed.</summary>
+    public TimeSpan PaidOrdersClaimIdle { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the best-seller rankings are copied to PostgreSQL.</summary>
+    public TimeSpan BestSellerBackupInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many entries of each ranking the backup keeps.</summary>
+    public int BestSellerBackupSize { get; set; } = 1000;
+
+    /// <summary>A computed best-seller window is reused this long (the response's compute_time tells its age).</summary>
+    public TimeSpan BestSellerViewTtl { get; set; } = TimeSpan.FromSeconds(5);
+}

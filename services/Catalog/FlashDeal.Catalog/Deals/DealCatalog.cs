@@ -1,0 +1,188 @@
+using FlashDeal.Catalog.Grpc;
+using FlashDeal.Catalog.Infrastructure;
+using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Data;
+using FlashDeal.Grpc;
+
+namespace FlashDeal.Catalog.Deals;
+
+/// <summary>A deal with its state and remaining stock filled in, and the clock they were computed with.</summary>
+public sealed record LiveDeal(Deal Deal, DateTime ServerTime, bool LiveStock);
+
+/// <summary>
+/// Deals: PostgreSQL is the truth for their terms, Redis holds the order path's copy (config + remaining stock) and a
+/// read cache. Every committed write goes to Redis right after the commit (config, then cache delete).
+/// </summary>
+public sealed class DealCatalog(
+    DealStore store, DealCache cache, DealConfigWriter config, DealStockReader stock, UuidV7Generator ids, TimeProvider time)
+{
+    public async Task<LiveDeal> CreateAsync(Guid productId, Deal input, CancellationToken cancellationToken)
+    {
+        var row = await store.InsertAsync(ids.NewGuid(), productId, input, Times.Now(time), product =>
+        {
+            if (product is null)
+            {
+                throw CatalogErrors.ProductNotFound(Ids.Format(productId));
+            }
+            if (product.Archived)
+            {
+                throw CatalogErrors.ProductArchived(product.ProductId);
+            }
+        }, cancellationToken);
+        await config.WriteAsync(row, StockMode.IfMissing, publish: true);
+        return await WithStockAsync(row.Deal);
+    }
+
+    public async Task<LiveDeal?> GetAsync(Guid dealId, CancellationToken cancellationToken)
+    {
+        // Both Redis reads go out together (the multiplexer pipelines them): one round trip on a cache hit.
+        var cached = cache.GetAsync(dealId);
+        var reading = stock.ReadAsync(dealId);
+        var deal = await cached;
+        if (deal is null)
+        {
+            deal = (await store.GetAsync(dealId, cancellationToken))?.Deal;
+            if (deal is null)
+            {
+                return null;
+            }
+            await cache.SetAsync(dealId, deal);
+        }
+        return Live(deal, await reading);
+    }
+
+    /// <summary>Copies the <paramref name="paths"/> of <paramref name="changes"/> (already checked on their own).</summary>
+    public async Task<LiveDeal> UpdateAsync(Guid dealId, Deal changes, IReadOnlySet<string> paths,
+        CancellationToken cancellationToken)
+    {
+        var now = Times.Now(time);
+        var row = await store.UpdateAsync(dealId, now, deal =>
+        {
+            EnsureUpcoming(deal, now);
+            foreach (var path in paths)
+            {
+                Apply(deal, changes, path);
+            }
+            DealRules.Check(deal, now, paths, relations: true).ThrowIfAny();
+            return true;
+        }, cancellationToken) ?? throw CatalogErrors.DealNotFound(Ids.Format(dealId));
+        await config.WriteAsync(row, StockMode.ResetIfUntouched, publish: true);
+        await cache.InvalidateAsync(dealId);
+        return await WithStockAsync(row.Deal);
+    }
+
+    /// <summary>Idempotent: cancelling a cancelled deal returns it unchanged.</summary>
+    public async Task<LiveDeal> CancelAsync(Guid dealId, string reason, CancellationToken cancellationToken)
+    {
+        var now = Times.Now(time);
+        var row = await store.UpdateAsync(dealId, now, deal =>
+        {
+            if (deal.CancelTime is not null)
+            {
+                return false;
+            }
+            if (now >= Times.ToUtc(deal.EndTime))
+            {
+                throw CatalogErrors.DealAlreadyEnded(deal.DealId);
+            }
+            deal.CancelTime = Times.ToTimestamp(now);
+            return true;
+        }, cancellationToken, reason) ?? throw CatalogErrors.DealNotFound(Ids.Format(dealId));
+        await config.WriteAsync(row, StockMode.Never, publish: true);
+        await cache.InvalidateAsync(dealId);
+        return await WithStockAsync(row.Deal);
+    }
+
+    /// <summary>
+    /// One page of deals in <paramref name="states"/> (empty: all). SQL narrows by phase; LIVE versus SOLD_OUT needs the
+    /// stock, so rows are checked one by one and a page may come back short (with a token) after a bounded scan.
+    /// </summary>
+    public async Task<(List<Deal> Deals, PageCursor<DateTime>? Next, DateTime ServerTime)> ListAsync(
+        IReadOnlySet<DealState> states, Guid? productId, PageCursor<DateTime>? after, int pageSize,
+        CancellationToken cancellationToken)
+    {
+        const int maxRounds = 5;
+        var phases = states.Select(DealStates.Phase).ToHashSet();
+        var now = Times.Now(time);
+        var page = new List<Deal>();
+        var cursor = after;
+        for (var round = 0; ; round++)
+        {
+            var rows = await store.ListAsync(phases, productId, now, cursor, pageSize + 1, cancellationToken);
+            var live = await Task.WhenAll(rows.Select(r => WithStockAsync(r.Deal)));
+            foreach (var deal in live)
+            {
+                if (page.Count == pageSize)
+                {
+                    return (page, cursor, now);
+                }
+                cursor = new PageCursor<DateTime>(Times.ToUtc(deal.Deal.StartTime), Guid.Parse(deal.Deal.DealId));
+                if (states.Count == 0 || states.Contains(deal.Deal.State))
+                {
+                    page.Add(deal.Deal);
+                }
+            }
+            if (rows.Count <= pageSize)
+            {
+                return (page, null, now);
+            }
+            if (round == maxRounds - 1)
+            {
+                return (page, cursor, now);
+            }
+        }
+    }
+
+    private async Task<LiveDeal> WithStockAsync(Deal deal) => Live(deal, await stock.ReadAsync(Guid.Parse(deal.DealId)));
+
+    private static LiveDeal Live(Deal stored, StockReading reading)
+    {
+        var deal = stored.Clone();
+        deal.RemainingStock = Math.Min(reading.Remaining ?? deal.Stock, deal.Stock);
+        deal.State = DealStates.Compute(deal, reading.Now, deal.RemainingStock);
+        return new LiveDeal(deal, reading.Now, reading.Live);
+    }
+
+    private static void EnsureUpcoming(Deal deal, DateTime now)
+    {
+        if (deal.CancelTime is not null)
+        {
+            throw CatalogErrors.DealCancelled(deal.DealId);
+        }
+        if (now >= Times.ToUtc(deal.EndTime))
+        {
+            throw CatalogErrors.DealAlreadyEnded(deal.DealId);
+        }
+        if (now >= Times.ToUtc(deal.StartTime))
+        {
+            throw CatalogErrors.DealAlreadyStarted(deal.DealId);
+        }
+    }
+
+    private static void Apply(Deal target, Deal source, string path)
+    {
+        switch (path)
+        {
+            case "title":
+                target.Title = source.Title;
+                break;
+            case "deal_price_cents":
+                target.DealPriceCents = source.DealPriceCents;
+                break;
+            case "stock":
+                target.Stock = source.Stock;
+                break;
+            case "per_user_limit":
+                target.PerUserLimit = source.PerUserLimit;
+                break;
+            case "start_time":
+                target.StartTime = Times.ToTimestamp(Times.ToUtc(source.StartTime));
+                break;
+            case "end_time":
+                target.EndTime = Times.ToTimestamp(Times.ToUtc(source.EndTime));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(path), path, "Not an updatable deal field.");
+        }
+    }
+}

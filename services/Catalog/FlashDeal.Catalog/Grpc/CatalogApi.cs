@@ -1,0 +1,79 @@
+using FlashDeal.Catalog.BestSellers;
+using FlashDeal.Catalog.Deals;
+using FlashDeal.Catalog.Infrastructure;
+using FlashDeal.Catalog.Products;
+using FlashDeal.Data;
+using FlashDeal.Grpc;
+using FlashDeal.Security;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.AspNetCore.Authorization;
+
+namespace FlashDeal.Catalog.Grpc;
+
+/// <summary>
+/// flashdeal.catalog.v1.CatalogService over gRPC and REST (transcoding). Thin: checks the request, calls the
+/// catalog, shapes the response. Writes need an admin; reads are public. The RPCs are split over partial files by
+/// resource (Products, Deals, BestSellers).
+/// </summary>
+[GrpcService("flashdeal.catalog.v1.CatalogService")]
+[Authorize(Roles = Roles.Admin)]
+public sealed partial class CatalogApi(
+    ProductCatalog products, DealCatalog deals, DealWatchHub watches, BestSellerRanking bestSellers, TimeProvider time)
+{
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    /// <summary>Response metadata saying where remaining_stock came from: "redis" (live) or "fallback" (best effort).</summary>
+    public const string StockSourceHeader = "flashdeal-stock-source";
+
+    private static int PageSize(int requested, FieldViolations violations, string field = "page_size",
+        int defaultSize = DefaultPageSize)
+    {
+        violations.Check(requested >= 0, field, "must not be negative");
+        return requested switch
+        {
+            <= 0 => defaultSize,
+            > MaxPageSize => MaxPageSize,
+            _ => requested,
+        };
+    }
+
+    /// <summary>A required id: empty is INVALID_ARGUMENT; anything that is not one of ours can only be NOT_FOUND.</summary>
+    private static Guid RequireId(string value, string field, Func<string, RpcException> notFound)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw RpcException.InvalidArgument((field, "is required"));
+        }
+        return Ids.TryParse(value, out var id) ? id : throw notFound(value);
+    }
+
+    private static PageCursor<DateTime>? DecodePageToken(string token, string scope)
+    {
+        try
+        {
+            return PageToken.Decode<DateTime>(token, scope);
+        }
+        catch (InvalidPageTokenException e)
+        {
+            throw RpcException.InvalidArgument((e.Field, e.Description));
+        }
+    }
+
+    private static HashSet<string> MaskPaths(FieldMask? mask, IReadOnlySet<string> mutable, IReadOnlySet<string> immutable,
+        FieldViolations violations)
+    {
+        if (mask is null || mask.Paths.Count == 0)
+        {
+            violations.Add("update_mask", "is required: name the fields to change");
+            return [];
+        }
+        foreach (var path in mask.Paths.Where(p => !mutable.Contains(p)))
+        {
+            violations.Add("update_mask", immutable.Contains(path) ? $"{path} is immutable" : $"{path} cannot be updated");
+        }
+        return mask.Paths.Where(mutable.Contains).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private DateTime Now => Times.Now(time);
+}

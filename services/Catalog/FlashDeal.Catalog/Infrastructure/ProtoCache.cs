@@ -1,0 +1,31 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace FlashDeal.Catalog.Infrastructure;
+
+/// <summary>
+/// Cache-aside for single resources: protobuf bytes under a key with a short TTL. Readers fill it after a PostgreSQL
+/// read; writers delete the key after their commit. A failure is never an error: a miss, and the caller reads
+/// PostgreSQL.
+/// </summary>
+public sealed class ProtoCache(RedisGuard redis, IOptions<CatalogOptions> options)
+{
+    private readonly TimeSpan _ttl = options.Value.CacheTtl;
+
+    public static RedisKey ProductKey(Guid productId) => $"catalog:product:{productId}";
+
+    public static RedisKey DealKey(Guid dealId) => $"catalog:deal:{dealId}";
+
+    public async Task<T?> GetAsync<T>(RedisKey key, MessageParser<T> parser) where T : class, IMessage<T>
+    {
+        var cached = await redis.TryAsync(db => db.StringGetAsync(key));
+        return cached is { Ok: true, Value.HasValue: true } ? parser.ParseFrom((byte[])cached.Value!) : null;
+    }
+
+    public Task SetAsync(RedisKey key, IMessage value) =>
+        redis.TryAsync(db => db.StringSetAsync(key, value.ToByteArray(), _ttl));
+
+    /// <summary>After a commit. Tried even while reads skip Redis: a missed delete leaves a stale entry up to the TTL.</summary>
+    public Task InvalidateAsync(RedisKey key) => redis.TryAsync(db => db.KeyDeleteAsync(key), always: true);
+}

@@ -1,0 +1,3 @@
+DROP TABLE best_sellers;
+DROP TABLE deals;
+DROP TABLE products;

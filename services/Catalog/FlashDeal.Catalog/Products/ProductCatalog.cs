@@ -1,0 +1,103 @@
+using FlashDeal.Catalog.Grpc;
+using FlashDeal.Catalog.Infrastructure;
+using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Data;
+
+namespace FlashDeal.Catalog.Products;
+
+/// <summary>Products: PostgreSQL is the truth, Redis a read cache (cache-aside, deleted after every committed write).</summary>
+public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV7Generator ids, TimeProvider time)
+{
+    public async Task<Product> CreateAsync(Product input, CancellationToken cancellationToken)
+    {
+        var productId = ids.NewGuid();
+        var now = Times.Now(time);
+        await store.InsertAsync(productId, input, now, cancellationToken);
+        return new Product
+        {
+            ProductId = Ids.Format(productId),
+            Name = input.Name,
+            Description = input.Description,
+            Category = input.Category,
+            ListPriceCents = input.ListPriceCents,
+            Currency = input.Currency,
+            ImageUri = input.ImageUri,
+            CreateTime = Times.ToTimestamp(now),
+            UpdateTime = Times.ToTimestamp(now),
+        };
+    }
+
+    /// <summary>Null when there is no such product. Served from the cache when it has the product.</summary>
+    public async Task<Product?> GetAsync(Guid productId, CancellationToken cancellationToken)
+    {
+        if (await cache.GetAsync(productId) is { } cached)
+        {
+            return cached;
+        }
+        var product = await store.GetAsync(productId, cancellationToken);
+        if (product is not null)
+        {
+            await cache.SetAsync(productId, product);
+        }
+        return product;
+    }
+
+    /// <summary>Copies the <paramref name="paths"/> of <paramref name="changes"/> onto the product (validated by the caller).</summary>
+    public async Task<Product> UpdateAsync(Guid productId, Product changes, IReadOnlySet<string> paths,
+        CancellationToken cancellationToken)
+    {
+        var product = await store.UpdateAsync(productId, Times.Now(time), current =>
+        {
+            if (current.Archived)
+            {
+                throw CatalogErrors.ProductArchived(current.ProductId);
+            }
+            foreach (var path in paths)
+            {
+                Apply(current, changes, path);
+            }
+        }, cancellationToken) ?? throw CatalogErrors.ProductNotFound(Ids.Format(productId));
+        await cache.InvalidateAsync(productId);
+        return product;
+    }
+
+    public async Task<Product> ArchiveAsync(Guid productId, CancellationToken cancellationToken)
+    {
+        var product = await store.ArchiveAsync(productId, Times.Now(time), (current, hasActiveDeals) =>
+        {
+            if (!current.Archived && hasActiveDeals)
+            {
+                throw CatalogErrors.ProductHasActiveDeals(current.ProductId);
+            }
+        }, cancellationToken) ?? throw CatalogErrors.ProductNotFound(Ids.Format(productId));
+        await cache.InvalidateAsync(productId);
+        return product;
+    }
+
+    public Task<List<Product>> ListAsync(ProductFilter filter, PageCursor<DateTime>? after, int limit,
+        CancellationToken cancellationToken) => store.ListAsync(filter, after, limit, cancellationToken);
+
+    private static void Apply(Product target, Product source, string path)
+    {
+        switch (path)
+        {
+            case "name":
+                target.Name = source.Name;
+                break;
+            case "description":
+                target.Description = source.Description;
+                break;
+            case "category":
+                target.Category = source.Category;
+                break;
+            case "list_price_cents":
+                target.ListPriceCents = source.ListPriceCents;
+                break;
+            case "image_uri":
+                target.ImageUri = source.ImageUri;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(path), path, "Not an updatable product field.");
+        }
+    }
+}

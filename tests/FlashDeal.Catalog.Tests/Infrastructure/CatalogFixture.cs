@@ -1,0 +1,217 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FlashDeal.Contracts.Auth.V1;
+using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Grpc;
+using FlashDeal.Security;
+using FlashDeal.TestInfrastructure;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace FlashDeal.Catalog.Tests.Infrastructure;
+
+/// <summary>
+/// The real catalog service in-process (ServiceTestHost) on a fresh database of the shared PostgreSQL and a flushed
+/// shared Redis, validating tokens locally with a test signing key, plus helpers to call it over gRPC and REST.
+/// </summary>
+public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsyncLifetime
+{
+    private static readonly string SigningKeyPem = ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem();
+    private NpgsqlDataSource? _database;
+    private ServiceTestHost? _host;
+
+    public RedisServer Redis => redis;
+
+    public ServiceTestHost Host => _host ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>The catalog's database, for arranging what the API cannot (moving a deal's window into the past).</summary>
+    public NpgsqlDataSource Database => _database ?? throw new InvalidOperationException("Not started.");
+
+    public string AdminToken { get; private set; } = "";
+
+    public string CustomerToken { get; private set; } = "";
+
+    /// <summary>Settings a test class changes (intervals); the defaults keep background work out of the way.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> ClassSettings => new Dictionary<string, string?>();
+
+    public async Task InitializeAsync()
+    {
+        await redis.FlushAllAsync();
+        var connectionString = await postgres.CreateDatabaseAsync();
+        _database = NpgsqlDataSource.Create(connectionString);
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Auth:SigningKeys:Keys:0:KeyId"] = "catalog-tests",
+            ["Auth:SigningKeys:Keys:0:Pem"] = SigningKeyPem,
+            ["Catalog:RedisBreakDuration"] = "00:00:01",
+            ["Catalog:WatchPollInterval"] = "00:00:00.050",
+            ["Catalog:WatchFallbackPollInterval"] = "00:00:00.200",
+            ["Catalog:WarmInterval"] = "01:00:00",
+            ["Catalog:BestSellerBackupInterval"] = "01:00:00",
+            ["Catalog:PaidOrdersPollInterval"] = "00:00:00.050",
+            ["Catalog:BestSellerViewTtl"] = "00:00:00",
+        };
+        foreach (var (key, value) in ClassSettings)
+        {
+            settings[key] = value;
+        }
+        // The auth service may not exist on this branch: the host signs and checks with the configured key itself.
+        _host = await ServiceTestHost.StartAsync(CatalogApp.Build, settings,
+            builder => builder.Services.AddFlashDealTokenIssuer(builder.Configuration));
+        var issuer = _host.Services.GetRequiredService<AccessTokenIssuer>();
+        AdminToken = issuer.Issue("admin-1", "admin@example.com", Role.Admin).Token;
+        CustomerToken = issuer.Issue("user-1", "ada@example.com", Role.Customer).Token;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
+    public T Service<T>() where T : notnull => Host.Services.GetRequiredService<T>();
+
+    // gRPC
+
+    public Task<TResponse> CallAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request,
+        string? token = null)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        Host.Grpc.UnaryAsync(method, request, Options(token));
+
+    public Task<TResponse> AdminAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        CallAsync(method, request, AdminToken);
+
+    public Task<RpcException> FailsAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request,
+        string? token = null)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        Assert.ThrowsAsync<RpcException>(() => CallAsync(method, request, token));
+
+    public static CallOptions Options(string? token, CancellationToken cancellationToken = default)
+    {
+        var headers = new Metadata();
+        if (token is not null)
+        {
+            headers.Add("authorization", "Bearer " + token);
+        }
+        return new CallOptions(headers, DateTime.UtcNow.AddSeconds(30), cancellationToken);
+    }
+
+    // REST
+
+    public Task<HttpResponseMessage> RestAsync(HttpMethod method, string path, string? json = null, string? token = null,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, CancellationToken cancellationToken = default)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return Host.Http.SendAsync(request, completion, cancellationToken);
+    }
+
+    public static string Json(IMessage message) => JsonFormatter.Default.Format(message);
+
+    public static async Task<T> ReadAsync<T>(HttpResponseMessage response) where T : class, IMessage<T>, new()
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {body}");
+        return JsonParser.Default.Parse<T>(body);
+    }
+
+    /// <summary>The google.rpc.Status JSON of a failed REST call: code, reason and field-violation names.</summary>
+    public static async Task<RestError> ReadErrorAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(body);
+        var root = json.RootElement;
+        string? reason = null;
+        var fields = new List<string>();
+        foreach (var detail in root.TryGetProperty("details", out var d) ? d.EnumerateArray() : default)
+        {
+            if (detail.TryGetProperty("reason", out var r))
+            {
+                reason = r.GetString();
+            }
+            if (detail.TryGetProperty("fieldViolations", out var violations))
+            {
+                fields.AddRange(violations.EnumerateArray().Select(v => v.GetProperty("field").GetString()!));
+            }
+        }
+        return new RestError((int)response.StatusCode, root.GetProperty("code").GetInt32(), reason, fields);
+    }
+
+    // Arrangements
+
+    public async Task<Product> CreateProductAsync(string? name = null, string category = "", long priceCents = 19_999,
+        string description = "")
+    {
+        var response = await AdminAsync(CatalogMethods.CreateProduct, new CreateProductRequest
+        {
+            Product = new Product
+            {
+                Name = name ?? "Product " + Guid.NewGuid().ToString("N")[..8],
+                Description = description,
+                Category = category,
+                ListPriceCents = priceCents,
+                Currency = "EUR",
+            },
+        });
+        return response.Product;
+    }
+
+    public static Deal NewDeal(Product product, TimeSpan startsIn, TimeSpan lasts, int stock = 10, int perUserLimit = 2)
+    {
+        var start = DateTime.UtcNow + startsIn;
+        return new Deal
+        {
+            ProductId = product.ProductId,
+            Title = "Drop: " + product.Name,
+            DealPriceCents = 9_999,
+            Stock = stock,
+            PerUserLimit = perUserLimit,
+            StartTime = Timestamp.FromDateTime(start),
+            EndTime = Timestamp.FromDateTime(start + lasts),
+        };
+    }
+
+    public async Task<Deal> CreateDealAsync(Product product, TimeSpan startsIn, TimeSpan lasts, int stock = 10,
+        int perUserLimit = 2) =>
+        (await AdminAsync(CatalogMethods.CreateDeal,
+            new CreateDealRequest { Deal = NewDeal(product, startsIn, lasts, stock, perUserLimit) })).Deal;
+
+    /// <summary>Moves a deal's window (as if time had passed) and drops its cached copy.</summary>
+    public async Task MoveDealWindowAsync(string dealId, DateTime start, DateTime end)
+    {
+        await using var command = Database.CreateCommand(
+            "UPDATE catalog.deals SET start_time = @start, end_time = @end WHERE deal_id = @id");
+        command.Parameters.AddWithValue("id", Guid.Parse(dealId));
+        command.Parameters.AddWithValue("start", start);
+        command.Parameters.AddWithValue("end", end);
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        await redis.ExecuteAsync("DEL", $"catalog:deal:{dealId}");
+    }
+
+    public Task<string> RedisAsync(params string[] command) => redis.ExecuteAsync(command);
+}
+
+public sealed record RestError(int HttpStatus, int Code, string? Reason, List<string> Fields);

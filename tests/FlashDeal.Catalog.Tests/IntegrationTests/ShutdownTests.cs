@@ -1,0 +1,32 @@
+using FlashDeal.Catalog.Deals;
+using FlashDeal.Catalog.Tests.Infrastructure;
+using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Grpc;
+using FlashDeal.TestInfrastructure;
+using Microsoft.Extensions.Hosting;
+
+namespace FlashDeal.Catalog.Tests.IntegrationTests;
+
+/// <summary>A stopping replica ends its watches (clients reconnect elsewhere) instead of holding up the rollout.</summary>
+[Collection(DataServers.Name)]
+public sealed class ShutdownTests(ShutdownTests.Fixture catalog) : IClassFixture<ShutdownTests.Fixture>
+{
+    public sealed class Fixture(PostgresServer postgres, RedisServer redis) : CatalogFixture(postgres, redis);
+
+    [Fact]
+    public async Task WatchesEndWhenTheServiceStops()
+    {
+        var product = await catalog.CreateProductAsync();
+        var deal = await catalog.CreateDealAsync(product, TimeSpan.FromHours(1), TimeSpan.FromHours(1));
+        using var call = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
+            new WatchDealRequest { DealId = deal.DealId }, CatalogFixture.Options(null));
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal(1, catalog.Service<DealWatchHub>().ActiveFeeds);
+
+        catalog.Service<IHostApplicationLifetime>().StopApplication();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        await Eventually.HoldsAsync(() => Task.FromResult(catalog.Service<DealWatchHub>().ActiveFeeds), feeds => feeds == 0);
+    }
+}
