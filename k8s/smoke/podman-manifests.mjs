@@ -3,11 +3,12 @@
 // single host forces and saying so:
 //   - every pod shares the host's network (podman has no Services or cluster DNS), so each gets free ports of its own
 //     and the addresses that named Services (connection strings, JWKS URL, peer endpoints) now name 127.0.0.1:port;
-//   - Secrets become inline values and host directories (kube play of this podman reads no Secret objects);
+//   - Secrets become inline values and host directories (kube play of this podman reads no Secret objects), and each
+//     emptyDir a fresh host directory (podman would share one named volume between pods and keep it across runs);
 //   - hook Jobs (migrations) become run-once Pods, played before the services;
 //   - kinds podman ignores (Service, Ingress, HPA, PDB, KongPlugin, RBAC, CronJob) are left out.
 // Usage: node podman-manifests.mjs RENDERED.yaml OUT_DIR   → OUT_DIR/{databases,migrations,services}.yaml, ports.json
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -69,6 +70,15 @@ function adaptPod(spec, owner) {
   delete spec.topologySpreadConstraints;
   delete spec.serviceAccountName;
   for (const volume of spec.volumes ?? []) {
+    // podman 4.3 turns an emptyDir into a named volume shared by every pod (and kept across runs): give each its own.
+    if (volume.emptyDir) {
+      const dir = join(outDir, 'volumes', owner.metadata.name, volume.name);
+      mkdirSync(dir, { recursive: true, mode: 0o1777 });
+      chmodSync(dir, 0o1777);
+      volume.hostPath = { path: dir, type: 'Directory' };
+      delete volume.emptyDir;
+      continue;
+    }
     if (!volume.secret) continue;
     const dir = join(outDir, 'secrets', volume.secret.secretName);
     mkdirSync(dir, { recursive: true });
