@@ -4,8 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 // Serves the Echo test service until stopped: used by interop scripts and load/ benchmarks.
-var grpcPort = ArgValue("--grpc-port", 50051);
-var restPort = ArgValue("--rest-port", 8080);
+// Ports: arguments, else the variables the Helm chart gives every service (k8s/smoke runs this image in a service's place).
+var grpcPort = ArgValue("--grpc-port", EnvValue("Service__GrpcPort", 50051));
+var restPort = ArgValue("--rest-port", EnvValue("Service__RestPort", 8080));
 await using var host = await EchoServerHost.StartAsync(grpcPort: grpcPort, restPort: restPort, logLevel: LogLevel.Warning);
 Console.WriteLine($"gRPC {host.GrpcAddress} REST {host.RestAddress}");
 var stop = new TaskCompletionSource();
@@ -24,3 +25,6 @@ int ArgValue(string name, int fallback)
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
 }
+
+static int EnvValue(string name, int fallback) =>
+    int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;

@@ -1,0 +1,166 @@
+{{- define "flashdeal.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-scoped base name; every object is "<fullname>-<component>". */}}
+{{- define "flashdeal.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "flashdeal.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "flashdeal.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: flashdeal
+{{- end }}
+
+{{/* Selector labels of one component; call with (dict "root" $ "component" "orders"). */}}
+{{- define "flashdeal.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flashdeal.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "flashdeal.componentLabels" -}}
+{{ include "flashdeal.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "flashdeal.image" -}}
+{{- $repository := .svc.image.repository }}
+{{- with .root.Values.image.registry }}{{ $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}{{ end }}
+{{- printf "%s:%s" $repository (.svc.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion) }}
+{{- end }}
+
+{{- define "flashdeal.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "flashdeal.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "flashdeal.connectionsSecret" -}}
+{{- .Values.connections.existingSecret | default (printf "%s-connections" (include "flashdeal.fullname" .)) }}
+{{- end }}
+
+{{- define "flashdeal.signingKeysSecret" -}}
+{{- .Values.jwt.signingKeys.existingSecret | default (printf "%s-signing-keys" (include "flashdeal.fullname" .)) }}
+{{- end }}
+
+{{/* Connection strings the chart writes when no existing Secret is named. */}}
+{{- define "flashdeal.postgresConnection" -}}
+{{- if .Values.connections.postgres }}
+{{- .Values.connections.postgres }}
+{{- else if .Values.postgresql.enabled }}
+{{- printf "Host=%s-postgresql;Port=5432;Database=%s;Username=%s;Password=%s" (include "flashdeal.fullname" .) .Values.postgresql.database .Values.postgresql.username .Values.postgresql.password }}
+{{- else }}
+{{- fail "connections.postgres (or connections.existingSecret, or postgresql.enabled) is required" }}
+{{- end }}
+{{- end }}
+
+{{- define "flashdeal.redisConnection" -}}
+{{- if .Values.connections.redis }}
+{{- .Values.connections.redis }}
+{{- else if .Values.redis.enabled }}
+{{- printf "%s-redis:6379" (include "flashdeal.fullname" .) }}
+{{- else }}
+{{- fail "connections.redis (or connections.existingSecret, or redis.enabled) is required" }}
+{{- end }}
+{{- end }}
+
+{{- define "flashdeal.jwksUrl" -}}
+{{- .Values.jwt.jwksUrl | default (printf "http://%s-auth:%v/.well-known/jwks.json" (include "flashdeal.fullname" .) .Values.ports.rest) }}
+{{- end }}
+
+{{/*
+Environment every service container (and its migration Job) gets. Call with (dict "root" $ "name" "orders" "svc" $svc
+"connectionsSecret" NAME). Keys follow the services' configuration sections (Service, ConnectionStrings, Auth, Telemetry).
+*/}}
+{{- define "flashdeal.env" -}}
+{{- $root := .root }}
+- name: ASPNETCORE_ENVIRONMENT
+  value: {{ $root.Values.environment | quote }}
+- name: DOTNET_ENVIRONMENT
+  value: {{ $root.Values.environment | quote }}
+- name: Logging__Format
+  value: {{ $root.Values.logFormat | quote }}
+- name: Service__Name
+  value: {{ .name | quote }}
+- name: Service__GrpcPort
+  value: {{ $root.Values.ports.grpc | quote }}
+- name: Service__RestPort
+  value: {{ $root.Values.ports.rest | quote }}
+- name: Service__ShutdownTimeout
+{{- $t := int $root.Values.shutdown.shutdownTimeoutSeconds }}
+  value: {{ printf "00:%02d:%02d" (div $t 60) (mod $t 60) | quote }}
+- name: Database__MigrateOnStart
+  value: "false"
+- name: ConnectionStrings__Postgres
+  valueFrom:
+    secretKeyRef:
+      name: {{ .connectionsSecret }}
+      key: {{ $root.Values.connections.postgresKey }}
+- name: ConnectionStrings__Redis
+  valueFrom:
+    secretKeyRef:
+      name: {{ .connectionsSecret }}
+      key: {{ $root.Values.connections.redisKey }}
+- name: Auth__Issuer
+  value: {{ $root.Values.jwt.issuer | quote }}
+- name: Auth__Audience
+  value: {{ $root.Values.jwt.audience | quote }}
+- name: Auth__JwksUrl
+  value: {{ include "flashdeal.jwksUrl" $root | quote }}
+{{- range $peer, $p := $root.Values.services }}
+{{- if $p.enabled }}
+{{- $host := printf "%s-%s" (include "flashdeal.fullname" $root) $peer }}
+- name: {{ printf "Endpoints__%s__Grpc" (title $peer) }}
+  value: {{ printf "dns:///%s-headless:%v" $host $root.Values.ports.grpc | quote }}
+- name: {{ printf "Endpoints__%s__Rest" (title $peer) }}
+  value: {{ printf "http://%s:%v" $host $root.Values.ports.rest | quote }}
+{{- end }}
+{{- end }}
+{{- with $root.Values.telemetry.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: Telemetry__TraceSampleRatio
+  value: {{ $root.Values.telemetry.traceSampleRatio | quote }}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),service.namespace=flashdeal"
+{{- end }}
+{{- range $key, $value := .svc.env }}
+- name: {{ $key }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "flashdeal.podSecurity" -}}
+{{- with .Values.podSecurityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
