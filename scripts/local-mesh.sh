@@ -362,10 +362,11 @@ cmd_up() {
   [[ -x $BUF ]] || bash tests/interop/setup.sh >&2 || echo "flashdeal: buf is not installed; the buf curl lines below need it" >&2
   prepare_data
   build
-  # From here on, a failure or Ctrl-C stops everything started so far.
-  trap 'echo >&2; log "stopping"; stop_all; exit 130' INT
-  trap 'log "stopping"; stop_all; exit 143' TERM
-  trap 'rc=$?; if ((rc != 0)); then log "start-up failed; stopping what was started"; stop_all; fi' EXIT
+  # From here on, a failure, Ctrl-C or SIGTERM stops everything started so far.
+  STOP_ON_EXIT=1
+  trap 'echo >&2; exit 130' INT
+  trap 'exit 143' TERM
+  trap on_exit EXIT
   ((OWN_PG)) && start_postgres
   ((OWN_REDIS)) && start_redis
   migrate
@@ -378,23 +379,30 @@ cmd_up() {
   print_endpoints
 
   if ((detach)); then
-    trap - EXIT INT TERM
+    STOP_ON_EXIT=0
     echo "Running in the background: ./flashdeal status, ./flashdeal down"
     return 0
   fi
-  trap 'log "stopping"; stop_all; exit 0' EXIT
+  STARTED=1
   echo "Ctrl-C stops everything."
   while true; do
     for name in "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres); do
       if ! alive "$(pid_of "$name")"; then
         log_tail "$name"; echo "flashdeal: $name exited" >&2
-        trap 'log "stopping"; stop_all' EXIT
         exit 1
       fi
     done
     sleep 1 &
     wait $! || true
   done
+}
+
+STOP_ON_EXIT=0 STARTED=0
+on_exit() {
+  local rc=$?
+  ((STOP_ON_EXIT)) || return 0
+  if ((rc != 0 && rc < 128 && !STARTED)); then log "start-up failed; stopping what was started"; else log "stopping"; fi
+  stop_all
 }
 
 cmd_down() {
