@@ -418,7 +418,7 @@ cmd_down() {
 }
 
 cmd_status() {
-  [[ -d $RUN ]] || { echo "nothing started from $DATA"; return 3; }
+  compgen -G "$RUN/*.pid" >/dev/null || { echo "nothing started from $DATA (./flashdeal up)"; return 3; }
   local name pid state health ports rc=0
   printf '%-10s %-8s %-6s %-10s %s\n' process pid alive health ports
   for name in "${SERVICE_NAMES[@]}" redis postgres; do

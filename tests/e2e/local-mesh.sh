@@ -39,6 +39,7 @@ cleanup() {
   rm -rf "$DATA"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 echo "e2e: local mesh in $FLASHDEAL_DATA on ports ${PORTS[*]}"
 if timeout 150 ./flashdeal up --detach >"$DATA/up.out" 2>&1; then
