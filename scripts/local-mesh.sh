@@ -15,7 +15,7 @@ CATALOG_GRPC_PORT="${FLASHDEAL_CATALOG_GRPC_PORT:-50052}"
 CATALOG_REST_PORT="${FLASHDEAL_CATALOG_REST_PORT:-8082}"
 READY_TIMEOUT="${FLASHDEAL_READY_TIMEOUT:-60}"
 
-ADMIN_EMAIL="admin@flashdeal.local" ADMIN_PASSWORD="flashdeal-admin-demo"
+ADMIN_EMAIL="${FLASHDEAL_ADMIN_EMAIL:-admin@flashdeal.local}" ADMIN_PASSWORD="${FLASHDEAL_ADMIN_PASSWORD:-flashdeal-admin-demo}"
 CUSTOMERS=("ada@flashdeal.local" "grace@flashdeal.local") CUSTOMER_PASSWORD="flashdeal-customer-demo"
 
 BUF="$ROOT/tests/interop/node/node_modules/.bin/buf"

@@ -30,7 +30,7 @@ export FLASHDEAL_DATA="$DATA/data" FLASHDEAL_PG_PORT=$base FLASHDEAL_REDIS_PORT=
 export FLASHDEAL_AUTH_GRPC_PORT=$((base + 2)) FLASHDEAL_AUTH_REST_PORT=$((base + 3))
 export FLASHDEAL_CATALOG_GRPC_PORT=$((base + 4)) FLASHDEAL_CATALOG_REST_PORT=$((base + 5))
 unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS
-PORTS=($(seq "$base" $((base + 5))))
+mapfile -t PORTS < <(seq "$base" $((base + 5)))
 AUTH="http://127.0.0.1:$FLASHDEAL_AUTH_REST_PORT" CATALOG="http://127.0.0.1:$FLASHDEAL_CATALOG_REST_PORT"
 BUF="$ROOT/tests/interop/node/node_modules/.bin/buf"
 
