@@ -34,7 +34,7 @@ declare -A SERVICE_PROJECT=() SERVICE_GRPC=() SERVICE_REST=() SERVICE_ENV=()
 service() {
   local name=$1; SERVICE_NAMES+=("$name")
   SERVICE_PROJECT[$name]=$2 SERVICE_GRPC[$name]=$3 SERVICE_REST[$name]=$4
-  shift 4; SERVICE_ENV[$name]="$*"
+  shift 4; SERVICE_ENV[$name]="$(printf '%s\x1f' "$@")"
 }
 define_services() {
   local jwks="Auth__JwksUrl=http://127.0.0.1:$AUTH_REST_PORT/.well-known/jwks.json"
@@ -49,6 +49,15 @@ service_dll() { local p=${SERVICE_PROJECT[$1]}; echo "$ROOT/$p/$RELEASE/$(basena
 # --- helpers -----------------------------------------------------------------------------------------------------
 pid_of() { [[ -f "$RUN/$1.pid" ]] && cat "$RUN/$1.pid" || true; }
 alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# A pid file can outlive its process (a reboot, kill -9): only a live process running the expected program counts.
+running() {
+  local name=$1 pid; pid="$(pid_of "$1")"
+  alive "$pid" || return 1
+  local program=$name
+  [[ -n "${SERVICE_PROJECT[$name]:-}" ]] && program="$(basename "${SERVICE_PROJECT[$name]}").dll"
+  [[ $name == redis ]] && program=redis-server
+  [[ ! -r /proc/$pid/cmdline ]] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qi -- "$program"
+}
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -1 | sed 's/users:(("//; s/",pid=/ pid /' || true; }
 log_tail() { [[ -f "$LOGS/$1.log" ]] && { echo "--- last lines of $LOGS/$1.log ---" >&2; tail -n 40 "$LOGS/$1.log" >&2; } || true; }
@@ -198,7 +207,7 @@ migrate() {
 
 start_service() {
   local name=$1 settings=()
-  read -r -a settings <<<"${SERVICE_ENV[$name]}"
+  IFS=$'\x1f' read -r -a settings <<<"${SERVICE_ENV[$name]}"
   log "starting $name (gRPC $name 127.0.0.1:${SERVICE_GRPC[$name]}, REST 127.0.0.1:${SERVICE_REST[$name]})"
   spawn "$name" env ASPNETCORE_ENVIRONMENT=Development DOTNET_NOLOGO=1 \
     "ConnectionStrings__Postgres=$PG_CONN" "ConnectionStrings__Redis=$REDIS_CONN" \
@@ -218,7 +227,7 @@ wait_ready() {
 # --- stop --------------------------------------------------------------------------------------------------------
 stop_pid() {
   local name=$1 pid; pid="$(pid_of "$name")"
-  if alive "$pid"; then
+  if running "$name"; then
     kill -TERM "$pid" 2>/dev/null || true
     local i
     for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.2; done
@@ -232,7 +241,7 @@ stop_pid() {
 
 stop_postgres() {
   local pid; pid="$(pid_of postgres)"
-  if alive "$pid"; then
+  if running postgres; then
     as_pg "$(pg_bin)/pg_ctl" -D "$DATA/pg" -w -t 30 -m fast stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
     local i; for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.2; done
     echo "stopped postgres (pid $pid)" >&2
@@ -344,7 +353,7 @@ MSG
 # --- commands ----------------------------------------------------------------------------------------------------
 running_names() {
   local f
-  for f in "$RUN"/*.pid; do [[ -e $f ]] && alive "$(cat "$f")" && basename "$f" .pid; done
+  for f in "$RUN"/*.pid; do [[ -e $f ]] && running "$(basename "$f" .pid)" && basename "$f" .pid; done
   return 0
 }
 
@@ -387,7 +396,7 @@ cmd_up() {
   echo "Ctrl-C stops everything."
   while true; do
     for name in "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres); do
-      if ! alive "$(pid_of "$name")"; then
+      if ! running "$name"; then
         log_tail "$name"; echo "flashdeal: $name exited" >&2
         exit 1
       fi
@@ -425,7 +434,7 @@ cmd_status() {
     pid="$(pid_of "$name")"
     [[ -n $pid ]] || continue
     state=no health=-
-    alive "$pid" && state=yes
+    running "$name" && state=yes
     case $name in
       redis)
         ports=$REDIS_PORT
