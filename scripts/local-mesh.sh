@@ -154,7 +154,7 @@ start_postgres() {
   # No Unix socket: the data folder's path may be too long for one, and everything connects over TCP.
   as_pg "$bin/pg_ctl" -D "$pgdata" -l "$pglog" -w -t 30 \
     -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null ||
-    { log_tail postgres; die "PostgreSQL did not start"; }
+    { [[ -f "$pgdata/postmaster.pid" ]] && head -1 "$pgdata/postmaster.pid" >"$RUN/postgres.pid"; log_tail postgres; die "PostgreSQL did not start"; }
   head -1 "$pgdata/postmaster.pid" >"$RUN/postgres.pid"
   local tries=0
   until "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U app -d postgres -Atqc 'select 1' >/dev/null 2>&1; do
