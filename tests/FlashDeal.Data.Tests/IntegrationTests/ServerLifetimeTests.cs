@@ -1,8 +1,8 @@
-using Npgsql;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using FlashDeal.TestInfrastructure;
+using Npgsql;
 using Xunit.Abstractions;
 
 namespace FlashDeal.Data.Tests.IntegrationTests;

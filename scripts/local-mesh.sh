@@ -1,0 +1,470 @@
+#!/usr/bin/env bash
+# The local mesh behind `./flashdeal up | down | status`: PostgreSQL and Redis from the machine's binaries (unless
+# FLASHDEAL_POSTGRES / FLASHDEAL_REDIS point elsewhere), migrations, the services as background processes, a demo seed.
+# Everything lives in $FLASHDEAL_DATA (default .data/): pg/, redis/, keys/, logs/<name>.log, run/<name>.pid, demo.env.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DATA="${FLASHDEAL_DATA:-$ROOT/.data}"
+PG_PORT="${FLASHDEAL_PG_PORT:-15432}"
+REDIS_PORT="${FLASHDEAL_REDIS_PORT:-16379}"
+AUTH_GRPC_PORT="${FLASHDEAL_AUTH_GRPC_PORT:-50051}"
+AUTH_REST_PORT="${FLASHDEAL_AUTH_REST_PORT:-8081}"
+CATALOG_GRPC_PORT="${FLASHDEAL_CATALOG_GRPC_PORT:-50052}"
+CATALOG_REST_PORT="${FLASHDEAL_CATALOG_REST_PORT:-8082}"
+READY_TIMEOUT="${FLASHDEAL_READY_TIMEOUT:-60}"
+
+ADMIN_EMAIL="${FLASHDEAL_ADMIN_EMAIL:-admin@flashdeal.local}" ADMIN_PASSWORD="${FLASHDEAL_ADMIN_PASSWORD:-flashdeal-admin-demo}"
+CUSTOMERS=("ada@flashdeal.local" "grace@flashdeal.local") CUSTOMER_PASSWORD="flashdeal-customer-demo"
+
+BUF="$ROOT/tests/interop/node/node_modules/.bin/buf"
+LOGS="$DATA/logs" RUN="$DATA/run" KEYS="$DATA/keys"
+RELEASE=bin/Release/net10.0
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'flashdeal: %s\n' "$*" >&2; exit 1; }
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+# --- the processes -----------------------------------------------------------------------------------------------
+# One line per service: name, project folder, gRPC port, REST port, then its own settings. Start order = this order;
+# stop order is the reverse.
+declare -a SERVICE_NAMES=()
+declare -A SERVICE_PROJECT=() SERVICE_GRPC=() SERVICE_REST=() SERVICE_ENV=()
+service() {
+  local name=$1; SERVICE_NAMES+=("$name")
+  SERVICE_PROJECT[$name]=$2 SERVICE_GRPC[$name]=$3 SERVICE_REST[$name]=$4
+  shift 4; SERVICE_ENV[$name]="$(printf '%s\x1f' "$@")"
+}
+define_services() {
+  local jwks="Auth__JwksUrl=http://127.0.0.1:$AUTH_REST_PORT/.well-known/jwks.json"
+  service auth services/Auth/FlashDeal.Auth "$AUTH_GRPC_PORT" "$AUTH_REST_PORT" "$jwks" "Auth__SigningKeys__Directory=$KEYS" \
+    "Auth__BootstrapAdmin__Email=$ADMIN_EMAIL" "Auth__BootstrapAdmin__Password=$ADMIN_PASSWORD"
+  service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "$jwks"
+}
+define_services
+
+service_dll() { local p=${SERVICE_PROJECT[$1]}; echo "$ROOT/$p/$RELEASE/$(basename "$p").dll"; }
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+pid_of() { [[ -f "$RUN/$1.pid" ]] && cat "$RUN/$1.pid" || true; }
+alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# A pid file can outlive its process (a reboot, kill -9): only a live process running the expected program counts.
+running() {
+  local name=$1 pid; pid="$(pid_of "$1")"
+  alive "$pid" || return 1
+  local program=$name
+  [[ -n "${SERVICE_PROJECT[$name]:-}" ]] && program="$(basename "${SERVICE_PROJECT[$name]}").dll"
+  [[ $name == redis ]] && program=redis-server
+  [[ ! -r /proc/$pid/cmdline ]] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qi -- "$program"
+}
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -1 | sed 's/users:(("//; s/",pid=/ pid /' || true; }
+log_tail() { [[ -f "$LOGS/$1.log" ]] && { echo "--- last lines of $LOGS/$1.log ---" >&2; tail -n 40 "$LOGS/$1.log" >&2; } || true; }
+
+# Accepts a postgres:// URL or an Npgsql connection string.
+npgsql_connection() {
+  local url=$1
+  if [[ $url =~ ^postgres(ql)?://(([^:@/]+)(:([^@/]*))?@)?([^:/?]+)(:([0-9]+))?(/([^?]*))? ]]; then
+    local s="Host=${BASH_REMATCH[6]};Port=${BASH_REMATCH[8]:-5432};Database=${BASH_REMATCH[10]:-flashdeal}"
+    [[ -n "${BASH_REMATCH[3]}" ]] && s+=";Username=${BASH_REMATCH[3]}"
+    [[ -n "${BASH_REMATCH[5]}" ]] && s+=";Password=${BASH_REMATCH[5]}"
+    echo "$s"
+  else
+    echo "$url"
+  fi
+}
+redis_connection() { local u=${1#redis://}; echo "${u%/}"; }
+
+if [[ -n "${FLASHDEAL_POSTGRES:-}" ]]; then OWN_PG=0 PG_CONN="$(npgsql_connection "$FLASHDEAL_POSTGRES")"
+else OWN_PG=1 PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=app;Database=flashdeal"; fi
+if [[ -n "${FLASHDEAL_REDIS:-}" ]]; then OWN_REDIS=0 REDIS_CONN="$(redis_connection "$FLASHDEAL_REDIS")"
+else OWN_REDIS=1 REDIS_CONN="127.0.0.1:$REDIS_PORT"; fi
+
+pg_bin() {
+  local dir; dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [[ -n "$dir" ]] && echo "$dir" || dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)"
+}
+# PostgreSQL refuses to run as root: as root it runs as the postgres user.
+as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# --- prerequisites -----------------------------------------------------------------------------------------------
+ensure_prerequisites() {
+  command -v dotnet >/dev/null || die "dotnet (.NET SDK 10) is required: https://dot.net"
+  local missing=() tool
+  for tool in curl jq openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  ((OWN_PG)) && [[ ! -x "$(pg_bin)/initdb" ]] && missing+=(postgresql)
+  ((OWN_REDIS)) && ! command -v redis-server >/dev/null && missing+=(redis-server)
+  ((${#missing[@]} == 0)) && return 0
+  if is_root && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
+    # The Debian packages start their own servers on the default ports; FlashDeal runs its own.
+    command -v service >/dev/null && { service postgresql stop >/dev/null 2>&1 || true; service redis-server stop >/dev/null 2>&1 || true; }
+  else
+    die "missing: ${missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) or set FLASHDEAL_POSTGRES / FLASHDEAL_REDIS."
+  fi
+}
+
+check_ports() {
+  local busy=() port label
+  local -a wanted=()
+  ((OWN_PG)) && wanted+=("postgres:$PG_PORT")
+  ((OWN_REDIS)) && wanted+=("redis:$REDIS_PORT")
+  for name in "${SERVICE_NAMES[@]}"; do wanted+=("$name-grpc:${SERVICE_GRPC[$name]}" "$name-rest:${SERVICE_REST[$name]}"); done
+  for label in "${wanted[@]}"; do
+    port=${label##*:}
+    if port_busy "$port"; then
+      local owner; owner="$(port_owner "$port")"
+      busy+=("  ${label%%:*} port $port is in use${owner:+ by $owner}")
+    fi
+  done
+  if ((${#busy[@]} > 0)); then
+    printf 'flashdeal: ports busy:\n' >&2; printf '%s\n' "${busy[@]}" >&2
+    die "stop what uses them, or move FlashDeal with FLASHDEAL_{PG,REDIS,AUTH_GRPC,AUTH_REST,CATALOG_GRPC,CATALOG_REST}_PORT."
+  fi
+}
+
+# --- start -------------------------------------------------------------------------------------------------------
+prepare_data() {
+  mkdir -p "$DATA" "$LOGS" "$RUN" "$KEYS"
+  # The postgres user must reach $DATA/pg.
+  if ((OWN_PG)) && is_root; then
+    chmod 755 "$DATA" "$LOGS"
+    runuser -u postgres -- test -x "$DATA" || die "the postgres user cannot reach $DATA (a parent folder is not world-searchable); set FLASHDEAL_DATA elsewhere"
+  fi
+  if ! compgen -G "$KEYS/*.pem" >/dev/null; then
+    log "generating the token signing key ($KEYS/local-1.pem)"
+    (umask 077; openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out "$KEYS/local-1.pem")
+  fi
+}
+
+start_postgres() {
+  local bin pgdata="$DATA/pg" pglog="$LOGS/postgres.log"
+  bin="$(pg_bin)"
+  if [[ ! -f "$pgdata/PG_VERSION" ]]; then
+    log "initdb $pgdata"
+    mkdir -p "$pgdata"; is_root && chown postgres: "$pgdata"
+    chmod 700 "$pgdata"
+    as_pg "$bin/initdb" -D "$pgdata" -U app --auth=trust -E UTF8 >"$LOGS/initdb.log" 2>&1 || { log_tail initdb; die "initdb failed"; }
+  fi
+  touch "$pglog"; is_root && chown postgres: "$pglog"
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  # No Unix socket: the data folder's path may be too long for one, and everything connects over TCP.
+  as_pg "$bin/pg_ctl" -D "$pgdata" -l "$pglog" -w -t 30 \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null ||
+    { [[ -f "$pgdata/postmaster.pid" ]] && head -1 "$pgdata/postmaster.pid" >"$RUN/postgres.pid"; log_tail postgres; die "PostgreSQL did not start"; }
+  head -1 "$pgdata/postmaster.pid" >"$RUN/postgres.pid"
+  local tries=0
+  until "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U app -d postgres -Atqc 'select 1' >/dev/null 2>&1; do
+    ((++tries > 50)) && { log_tail postgres; die "PostgreSQL does not answer on $PG_PORT"; }
+    sleep 0.1
+  done
+  if [[ -z "$("$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U app -d postgres -Atqc "select 1 from pg_database where datname = 'flashdeal'")" ]]; then
+    "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U app -d postgres -qc 'create database flashdeal' >/dev/null
+  fi
+}
+
+# Starts a command in its own session (Ctrl-C in the terminal reaches only this script, which stops things in order).
+spawn() {
+  local name=$1; shift
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+start_redis() {
+  mkdir -p "$DATA/redis"
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  spawn redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --save '' \
+    --protected-mode yes
+  local tries=0
+  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do
+    alive "$(pid_of redis)" || { log_tail redis; die "Redis did not start"; }
+    ((++tries > 100)) && { log_tail redis; die "Redis does not answer on $REDIS_PORT"; }
+    sleep 0.1
+  done
+}
+
+build() {
+  if [[ "${FLASHDEAL_SKIP_BUILD:-0}" == 1 ]]; then return 0; fi
+  log "dotnet build (Release)"
+  local name
+  for name in "${SERVICE_NAMES[@]}"; do
+    dotnet build "${SERVICE_PROJECT[$name]}" -c Release -nologo -v q >"$LOGS/build.log" 2>&1 ||
+      { cat "$LOGS/build.log" >&2; die "build of $name failed"; }
+  done
+}
+
+migrate() {
+  local name
+  for name in "${SERVICE_NAMES[@]}"; do
+    log "migrate $name"
+    dotnet "$(service_dll "$name")" migrate up --connection "$PG_CONN" >>"$LOGS/migrate.log" 2>&1 ||
+      { log_tail migrate; die "migrations of $name failed"; }
+  done
+}
+
+start_service() {
+  local name=$1 settings=()
+  IFS=$'\x1f' read -r -a settings <<<"${SERVICE_ENV[$name]}"
+  log "starting $name (gRPC $name 127.0.0.1:${SERVICE_GRPC[$name]}, REST 127.0.0.1:${SERVICE_REST[$name]})"
+  spawn "$name" env ASPNETCORE_ENVIRONMENT=Development DOTNET_NOLOGO=1 \
+    "ConnectionStrings__Postgres=$PG_CONN" "ConnectionStrings__Redis=$REDIS_CONN" \
+    Service__BindAddress=127.0.0.1 "Service__GrpcPort=${SERVICE_GRPC[$name]}" "Service__RestPort=${SERVICE_REST[$name]}" \
+    Database__MigrateOnStart=false "${settings[@]}" dotnet "$(service_dll "$name")"
+}
+
+wait_ready() {
+  local name=$1 deadline=$((SECONDS + READY_TIMEOUT)) url="http://127.0.0.1:${SERVICE_REST[$1]}/readyz"
+  until curl -fsS -m 2 "$url" >/dev/null 2>&1; do
+    alive "$(pid_of "$name")" || { log_tail "$name"; echo "flashdeal: $name exited during start-up" >&2; return 1; }
+    ((SECONDS >= deadline)) && { log_tail "$name"; echo "flashdeal: $name not ready after ${READY_TIMEOUT}s ($url)" >&2; return 1; }
+    sleep 0.3
+  done
+}
+
+# --- stop --------------------------------------------------------------------------------------------------------
+stop_pid() {
+  local name=$1 pid; pid="$(pid_of "$name")"
+  if running "$name"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.2; done
+    if alive "$pid"; then echo "flashdeal: $name (pid $pid) ignored SIGTERM for 30 s; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; fi
+    # A child of this shell stays a zombie (kill -0 succeeds) until it is reaped.
+    wait "$pid" 2>/dev/null || true
+    echo "stopped $name (pid $pid)" >&2
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+stop_postgres() {
+  local pid; pid="$(pid_of postgres)"
+  if running postgres; then
+    as_pg "$(pg_bin)/pg_ctl" -D "$DATA/pg" -w -t 30 -m fast stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+    local i; for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.2; done
+    echo "stopped postgres (pid $pid)" >&2
+  fi
+  rm -f "$RUN/postgres.pid"
+}
+
+stop_all() {
+  local i name
+  for ((i = ${#SERVICE_NAMES[@]} - 1; i >= 0; i--)); do stop_pid "${SERVICE_NAMES[i]}"; done
+  # Pid files of processes this version does not know (a newer script started them) go before the data stores.
+  for name in "$RUN"/*.pid; do
+    [[ -e "$name" ]] || continue
+    name="$(basename "$name" .pid)"
+    [[ $name == redis || $name == postgres ]] || stop_pid "$name"
+  done
+  stop_pid redis
+  stop_postgres
+}
+
+# --- demo seed ---------------------------------------------------------------------------------------------------
+AUTH_REST="http://127.0.0.1:$AUTH_REST_PORT" CATALOG_REST="http://127.0.0.1:$CATALOG_REST_PORT"
+JSON='content-type: application/json'
+
+# POST/GET helper: prints the body, fails on an HTTP status outside 2xx except the ones listed in $2.
+http() {
+  local method=$1 allowed=$2 url=$3; shift 3
+  local out status
+  out="$(curl -sS -m 10 -X "$method" -H "$JSON" -w '\n%{http_code}' "$url" "$@")" || return 1
+  status=${out##*$'\n'}; out=${out%$'\n'*}
+  if [[ $status != 2* && " $allowed " != *" $status "* ]]; then
+    echo "flashdeal: $method $url answered $status: $out" >&2; return 1
+  fi
+  printf '%s' "$out"
+}
+
+log_in() {
+  http POST "" "$AUTH_REST/v1/auth:logIn" -d "{\"email\":\"$1\",\"password\":\"$2\"}" | jq -r .token.accessToken
+}
+
+seed_demo() {
+  log "seeding the demo"
+  local email
+  for email in "${CUSTOMERS[@]}"; do
+    http POST 409 "$AUTH_REST/v1/auth:signUp" -d "{\"email\":\"$email\",\"password\":\"$CUSTOMER_PASSWORD\"}" >/dev/null
+  done
+  # The bootstrap admin is created in the background right after start; give it a moment.
+  local admin="" tries=0
+  until admin="$(log_in "$ADMIN_EMAIL" "$ADMIN_PASSWORD" 2>/dev/null)" && [[ -n $admin && $admin != null ]]; do
+    ((++tries > 50)) && { log_tail auth; die "cannot log in as the demo admin"; }
+    sleep 0.2
+  done
+
+  local PRODUCT_ID="" DEAL_ID=""
+  [[ -f "$DATA/demo.env" ]] && source "$DATA/demo.env"
+  if [[ -z $PRODUCT_ID ]] || ! http GET "" "$CATALOG_REST/v1/products/$PRODUCT_ID" >/dev/null 2>&1; then
+    PRODUCT_ID="$(http POST "" "$CATALOG_REST/v1/products" -H "authorization: Bearer $admin" -d '{"product":{"name":"Aurora X200 headphones",
+      "description":"Wireless noise-cancelling headphones","category":"headphones","listPriceCents":"24900","currency":"USD"}}' |
+      jq -r .product.productId)"
+  fi
+  local state=""
+  [[ -n $DEAL_ID ]] && state="$(http GET "" "$CATALOG_REST/v1/deals/$DEAL_ID" 2>/dev/null | jq -r .deal.state)" || true
+  if [[ $state != DEAL_STATE_UPCOMING && $state != DEAL_STATE_LIVE ]]; then
+    local start end
+    start="$(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:%SZ)" end="$(date -u -d '+62 minutes' +%Y-%m-%dT%H:%M:%SZ)"
+    DEAL_ID="$(http POST "" "$CATALOG_REST/v1/deals" -H "authorization: Bearer $admin" -d "{\"deal\":{\"productId\":\"$PRODUCT_ID\",
+      \"title\":\"Aurora X200 flash deal\",\"dealPriceCents\":\"14900\",\"stock\":100,\"perUserLimit\":2,
+      \"startTime\":\"$start\",\"endTime\":\"$end\"}}" | jq -r .deal.dealId)"
+  fi
+  [[ -n $PRODUCT_ID && $PRODUCT_ID != null && -n $DEAL_ID && $DEAL_ID != null ]] || die "demo seed failed"
+  printf 'PRODUCT_ID=%s\nDEAL_ID=%s\n' "$PRODUCT_ID" "$DEAL_ID" >"$DATA/demo.env"
+}
+
+print_endpoints() {
+  local PRODUCT_ID="" DEAL_ID=""
+  source "$DATA/demo.env"
+  local start; start="$(http GET "" "$CATALOG_REST/v1/deals/$DEAL_ID" | jq -r .deal.startTime)"
+  local ag="http://127.0.0.1:$AUTH_GRPC_PORT" cg="http://127.0.0.1:$CATALOG_GRPC_PORT" bufc="$BUF curl --protocol grpc --http2-prior-knowledge"
+  bufc=${bufc#"$ROOT/"}
+  cat <<MSG
+
+FlashDeal is up (data in $DATA, logs in $LOGS).
+
+  service   gRPC (h2c)              REST
+  auth      127.0.0.1:$AUTH_GRPC_PORT         http://127.0.0.1:$AUTH_REST_PORT
+  catalog   127.0.0.1:$CATALOG_GRPC_PORT         http://127.0.0.1:$CATALOG_REST_PORT
+  postgres  ${PG_CONN}
+  redis     ${REDIS_CONN}
+
+Demo accounts: admin $ADMIN_EMAIL / $ADMIN_PASSWORD; customers ${CUSTOMERS[*]} / $CUSTOMER_PASSWORD
+Demo deal $DEAL_ID (100 units, 2 per customer) opens at $start.
+
+  TOKEN=\$(curl -s -X POST $AUTH_REST/v1/auth:logIn -H 'content-type: application/json' \\
+      -d '{"email":"${CUSTOMERS[0]}","password":"$CUSTOMER_PASSWORD"}' | jq -r .token.accessToken)
+  curl -s $AUTH_REST/v1/auth/me -H "authorization: Bearer \$TOKEN"
+  curl -s "$CATALOG_REST/v1/deals?states=DEAL_STATE_UPCOMING&states=DEAL_STATE_LIVE"
+  curl -s $CATALOG_REST/v1/deals/$DEAL_ID
+  curl -sN $CATALOG_REST/v1/deals/$DEAL_ID:watch
+
+  $bufc -d '{"email":"${CUSTOMERS[0]}","password":"$CUSTOMER_PASSWORD"}' \\
+      $ag/flashdeal.auth.v1.AuthService/LogIn
+  $bufc $cg/flashdeal.catalog.v1.CatalogService/ListDeals
+  $bufc -d '{"dealId":"$DEAL_ID"}' $cg/flashdeal.catalog.v1.CatalogService/GetDeal
+  $bufc -d '{"dealId":"$DEAL_ID"}' $cg/flashdeal.catalog.v1.CatalogService/WatchDeal
+
+MSG
+}
+
+# --- commands ----------------------------------------------------------------------------------------------------
+running_names() {
+  local f
+  for f in "$RUN"/*.pid; do [[ -e $f ]] && running "$(basename "$f" .pid)" && basename "$f" .pid; done
+  return 0
+}
+
+cmd_up() {
+  local detach=0
+  for arg in "$@"; do
+    case $arg in --detach | -d) detach=1 ;; *) die "up: unknown option $arg (use --detach)" ;; esac
+  done
+  local running; running="$(running_names | tr '\n' ' ')"
+  [[ -z $running ]] || die "already running from $DATA: $running(./flashdeal status, ./flashdeal down)"
+  rm -f "$RUN"/*.pid 2>/dev/null || true
+
+  ensure_prerequisites
+  check_ports
+  [[ -x $BUF ]] || bash tests/interop/setup.sh >&2 || echo "flashdeal: buf is not installed; the buf curl lines below need it" >&2
+  prepare_data
+  build
+  # From here on, a failure, Ctrl-C or SIGTERM stops everything started so far.
+  STOP_ON_EXIT=1
+  trap 'echo >&2; exit 130' INT
+  trap 'exit 143' TERM
+  trap on_exit EXIT
+  ((OWN_PG)) && start_postgres
+  ((OWN_REDIS)) && start_redis
+  migrate
+  local name
+  for name in "${SERVICE_NAMES[@]}"; do
+    start_service "$name"
+    wait_ready "$name" || exit 1
+  done
+  seed_demo
+  print_endpoints
+
+  if ((detach)); then
+    STOP_ON_EXIT=0
+    echo "Running in the background: ./flashdeal status, ./flashdeal down"
+    return 0
+  fi
+  STARTED=1
+  echo "Ctrl-C stops everything."
+  while true; do
+    for name in "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres); do
+      if ! running "$name"; then
+        log_tail "$name"; echo "flashdeal: $name exited" >&2
+        exit 1
+      fi
+    done
+    sleep 1 &
+    wait $! || true
+  done
+}
+
+STOP_ON_EXIT=0 STARTED=0
+on_exit() {
+  local rc=$?
+  ((STOP_ON_EXIT)) || return 0
+  if ((rc != 0 && rc < 128 && !STARTED)); then log "start-up failed; stopping what was started"; else log "stopping"; fi
+  stop_all
+}
+
+cmd_down() {
+  local purge=0
+  for arg in "$@"; do
+    case $arg in --purge) purge=1 ;; *) die "down: unknown option $arg (use --purge)" ;; esac
+  done
+  if [[ -d $RUN ]]; then stop_all; fi
+  if ((purge)); then
+    [[ -d $DATA ]] && rm -rf "$DATA" && echo "deleted $DATA" >&2
+  fi
+  return 0
+}
+
+cmd_status() {
+  compgen -G "$RUN/*.pid" >/dev/null || { echo "nothing started from $DATA (./flashdeal up)"; return 3; }
+  local name pid state health ports rc=0
+  printf '%-10s %-8s %-6s %-10s %s\n' process pid alive health ports
+  for name in "${SERVICE_NAMES[@]}" redis postgres; do
+    pid="$(pid_of "$name")"
+    [[ -n $pid ]] || continue
+    state=no health=-
+    running "$name" && state=yes
+    case $name in
+      redis)
+        ports=$REDIS_PORT
+        [[ $state == yes ]] && health="$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null || echo down)" ;;
+      postgres)
+        ports=$PG_PORT
+        [[ $state == yes ]] && { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && health=ready || health=down; } ;;
+      *)
+        ports="grpc ${SERVICE_GRPC[$name]}, rest ${SERVICE_REST[$name]}"
+        [[ $state == yes ]] && health="$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${SERVICE_REST[$name]}/readyz" || true)"
+        [[ $health == 200 ]] && health=ready || health="not-ready(${health:-none})" ;;
+    esac
+    [[ $state == yes && ($health == ready || $health == PONG) ]] || rc=1
+    printf '%-10s %-8s %-6s %-10s %s\n' "$name" "$pid" "$state" "$health" "$ports"
+  done
+  if [[ -f "$DATA/demo.env" ]]; then
+    local PRODUCT_ID="" DEAL_ID="" deal
+    source "$DATA/demo.env"
+    if deal="$(http GET "" "$CATALOG_REST/v1/deals/$DEAL_ID" 2>/dev/null)"; then
+      jq -r '.deal | "demo deal \(.dealId): \(.state), \(.remainingStock // 0) of \(.stock) left, opens \(.startTime)"' <<<"$deal"
+    else
+      echo "demo deal $DEAL_ID: catalog unreachable"; rc=1
+    fi
+  fi
+  return $rc
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) shift; cmd_down "$@" ;;
+  status) shift; cmd_status "$@" ;;
+  *) die "usage: local-mesh.sh up [--detach] | down [--purge] | status" ;;
+esac
