@@ -1,0 +1,10 @@
+namespace FlashDeal.Orders.Placement;
+
+/// <summary>A validated PlaceOrder request of one user.</summary>
+public sealed record PlaceOrderCommand(Guid DealId, string UserId, string IdempotencyKey, int Quantity);
+
+/// <summary>Reserves stock for an order; one implementation per <see cref="PlacementStrategy"/>.</summary>
+public interface IOrderPlacement
+{
+    Task<Model.PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken);
+}
