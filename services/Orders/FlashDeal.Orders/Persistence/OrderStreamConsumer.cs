@@ -29,14 +29,17 @@ public sealed partial class OrderStreamConsumer(
     private readonly OrderStreamOptions _options = options.Value.Stream;
     private readonly HashSet<Guid> _groupsCreated = [];
     private IReadOnlyList<Guid> _deals = [];
-    private long _registryReadAt = long.MinValue;
-    private long _claimedAt = long.MinValue;
+    private long? _registryReadAt;
+    private long? _claimedAt;
 
     /// <summary>Unique per process, so a restarted replica's leftovers are claimed like a dead one's.</summary>
     public string ConsumerName { get; } =
         $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(DrainLoopAsync(stoppingToken), MeasureLoopAsync(stoppingToken));
+
+    private async Task DrainLoopAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
@@ -72,13 +75,12 @@ public sealed partial class OrderStreamConsumer(
     {
         var database = redis.GetDatabase();
         var now = Stopwatch.GetTimestamp();
-        if (Stopwatch.GetElapsedTime(_registryReadAt, now) >= _options.RegistryRefreshInterval)
+        if (Due(_registryReadAt, now, _options.RegistryRefreshInterval))
         {
             _deals = await registry.ListAsync().ConfigureAwait(false);
             _registryReadAt = now;
-            await MeasureLagAsync(database).ConfigureAwait(false);
         }
-        var claim = Stopwatch.GetElapsedTime(_claimedAt, now) >= _options.ClaimInterval;
+        var claim = Due(_claimedAt, now, _options.ClaimInterval);
         if (claim)
         {
             _claimedAt = now;
@@ -195,19 +197,53 @@ public sealed partial class OrderStreamConsumer(
         }
     }
 
+    /// <summary>Lag is measured on its own loop, so it keeps growing in the metric while a batch waits for PostgreSQL.</summary>
+    private async Task MeasureLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.RegistryRefreshInterval);
+        do
+        {
+            try
+            {
+                await MeasureLagAsync(redis.GetDatabase()).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                logger.LogDebug("Measuring the order stream lag failed: {Error}", e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
     private async Task MeasureLagAsync(IDatabaseAsync database)
     {
         // Entries are deleted once persisted, so a stream's length is exactly what PostgreSQL does not have yet.
-        var lengths = await Task.WhenAll(_deals.Select(d => StreamCommands.LengthAsync(database, OrderKeys.Stream(d))))
+        var deals = await registry.ListAsync().ConfigureAwait(false);
+        var lengths = await Task.WhenAll(deals.Select(d => StreamCommands.LengthAsync(database, OrderKeys.Stream(d))))
             .ConfigureAwait(false);
-        var pending = await Task.WhenAll(_deals.Where(_groupsCreated.Contains).Select(d =>
-            StreamCommands.PendingByConsumerAsync(database, OrderKeys.Stream(d), OrderKeys.ConsumerGroup))).ConfigureAwait(false);
+        var pending = await Task.WhenAll(deals.Select(d => PendingAsync(database, d))).ConfigureAwait(false);
         var lag = lengths.Sum();
-        var pendingCount = pending.Sum(p => p.Values.Sum());
         metrics.StreamLag = lag;
-        metrics.StreamPending = pendingCount;
-        status.Measured(_deals.Count, lag, pendingCount);
+        metrics.StreamPending = pending.Sum();
+        status.Measured(deals.Count, lag, pending.Sum());
     }
+
+    private static async Task<long> PendingAsync(IDatabaseAsync database, Guid dealId)
+    {
+        try
+        {
+            var byConsumer = await StreamCommands.PendingByConsumerAsync(database, OrderKeys.Stream(dealId),
+                OrderKeys.ConsumerGroup).ConfigureAwait(false);
+            return byConsumer.Values.Sum();
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+        {
+            return 0;
+        }
+    }
+
+    private static bool Due(long? last, long now, TimeSpan interval) =>
+        last is not { } at || Stopwatch.GetElapsedTime(at, now) >= interval;
 
     private Task Delay(int attempt, CancellationToken cancellationToken)
     {
