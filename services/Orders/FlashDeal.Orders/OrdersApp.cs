@@ -51,11 +51,13 @@ public static class OrdersApp
         services.AddSingleton<OrderReader>();
         services.AddSingleton<OrderStreamStatus>();
         services.AddSingleton<RedisOrderPlacement>();
+        services.AddSingleton<PostgresRowLockPlacement>();
+        services.AddSingleton<IDealChangeObserver>(sp => sp.GetRequiredService<PostgresRowLockPlacement>());
         services.AddSingleton<IOrderPlacement>(sp =>
             sp.GetRequiredService<IOptions<OrdersOptions>>().Value.Strategy switch
             {
-                PlacementStrategy.RedisLua => sp.GetRequiredService<RedisOrderPlacement>(),
-                var other => throw new InvalidOperationException($"Orders:Strategy {other} is not available."),
+                PlacementStrategy.PostgresRowLock => sp.GetRequiredService<PostgresRowLockPlacement>(),
+                _ => sp.GetRequiredService<RedisOrderPlacement>(),
             });
         services.TryAddSingleton<IPaymentProvider, SandboxPaymentProvider>();
         services.AddSingleton<OrderLifecycle>();

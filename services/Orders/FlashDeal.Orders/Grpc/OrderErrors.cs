@@ -40,6 +40,7 @@ public static class OrderErrors
         RedisException or TimeoutException => new RpcException(StatusCode.Unavailable,
             "The order store did not answer in time; the outcome is unknown. Retry with the same idempotency_key."),
         NpgsqlException => new RpcException(StatusCode.Unavailable, "The order database is unavailable; retry later."),
+        NotSupportedException => new RpcException(StatusCode.Unimplemented, exception.Message),
         _ => null,
     };
 }

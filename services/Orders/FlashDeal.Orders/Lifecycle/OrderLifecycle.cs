@@ -27,6 +27,7 @@ public sealed class OrderLifecycle(
 
     public async Task<OrderRecord> CancelAsync(Guid orderId, string userId, CancellationToken cancellationToken)
     {
+        EnsureRedisStrategy();
         var order = await LocateAsync(orderId, userId, cancellationToken).ConfigureAwait(false);
         var reply = await RunAsync(order.DealId, orderId, TransitionAction.Cancel, userId).ConfigureAwait(false);
         return reply.Outcome switch
@@ -53,6 +54,7 @@ public sealed class OrderLifecycle(
     public async Task<OrderRecord> PayAsync(Guid orderId, string userId, string paymentToken,
         CancellationToken cancellationToken)
     {
+        EnsureRedisStrategy();
         var order = await LocateAsync(orderId, userId, cancellationToken).ConfigureAwait(false);
         var tokenHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(paymentToken)));
         var begin = await RunAsync(order.DealId, orderId, TransitionAction.BeginPay, userId, tokenHash).ConfigureAwait(false);
@@ -98,6 +100,16 @@ public sealed class OrderLifecycle(
             charge.Reference);
         await payments.RefundAsync(charge.Reference!, CancellationToken.None).ConfigureAwait(false);
         throw complete.Order is { } current ? Refuse(current.Status, orderId) : Refuse("ORDER_EXPIRED", orderId);
+    }
+
+    /// <summary>The row-lock baseline only places orders (for benchmarks); their state machine lives in Redis.</summary>
+    private void EnsureRedisStrategy()
+    {
+        if (_options.Strategy != PlacementStrategy.RedisLua)
+        {
+            throw new NotSupportedException(
+                "PayOrder and CancelOrder need Orders:Strategy RedisLua; the PostgresRowLock baseline only places orders.");
+        }
     }
 
     private async Task<OrderRecord> LocateAsync(Guid orderId, string userId, CancellationToken cancellationToken)
