@@ -65,6 +65,12 @@ public sealed class OrderStreamOptions
     /// <summary>How often the list of active deal streams is re-read.</summary>
     public TimeSpan RegistryRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often finished deals (ended, drained, nothing pending) are dropped from the registry.</summary>
+    public TimeSpan RegistryCleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long after its end a deal stays registered at least (covers clock differences between hosts).</summary>
+    public TimeSpan RegistryCleanupGrace { get; set; } = TimeSpan.FromMinutes(1);
+
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Lag (entries not yet in PostgreSQL) above which the health check reports Degraded.</summary>

@@ -170,4 +170,33 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
         Assert.Equal(paid.PaidTime.ToDateTimeOffset().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
             values["paid_at_ms"]);
     }
+
+    [Fact]
+    public async Task AFinishedDealLeavesTheRegistryOnlyWhenNothingCanWriteToItAnyMore()
+    {
+        await using var host = await HostAsync(new()
+        {
+            ["Orders:Stream:RegistryCleanupInterval"] = "00:00:00.100",
+            ["Orders:Stream:RegistryCleanupGrace"] = "00:00:00",
+        });
+        var ending = await new TestDeal { End = DateTimeOffset.UtcNow.AddSeconds(1) }.WriteAsync(Redis);
+        var ongoing = await new TestDeal().WriteAsync(Redis);
+        var pending = (await host.Client.PlaceAsync("a", ending.DealId, "k")).Order;
+        var paid = (await host.Client.PlaceAsync("b", ending.DealId, "k")).Order;
+        await host.Client.PayAsync("b", paid.OrderId, "tok_visa");
+        var cancelled = (await host.Client.PlaceAsync("c", ongoing.DealId, "k")).Order;
+        await host.Client.CancelAsync("c", cancelled.OrderId);
+        await Task.Delay(ending.End - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(500));
+
+        Assert.True(await Redis.SetContainsAsync(OrderKeys.StreamRegistry, ending.DealId.ToString("D")),
+            "an ended deal with a pending order stays");
+        await host.Client.CancelAsync("a", pending.OrderId);
+
+        await Eventually.HoldsAsync(async () => !await Redis.SetContainsAsync(OrderKeys.StreamRegistry, ending.DealId.ToString("D")),
+            "the ended, drained deal leaves the registry");
+        Assert.True(await Redis.SetContainsAsync(OrderKeys.StreamRegistry, ongoing.DealId.ToString("D")));
+        var rows = await PostgresOrders.OfDealAsync(database.DataSource, ending.DealId);
+        Assert.Equal(["CANCELLED", "PAID"], rows.Select(r => r.Status).Order());
+        Assert.Equal(OrderStatus.Cancelled, (await host.Client.GetAsync("a", pending.OrderId)).Status);
+    }
 }

@@ -23,6 +23,7 @@ public sealed partial class OrderStreamConsumer(
     OrderStore store,
     OrderStreamStatus status,
     OrdersMetrics metrics,
+    TimeProvider time,
     IOptions<OrdersOptions> options,
     ILogger<OrderStreamConsumer> logger) : BackgroundService
 {
@@ -30,6 +31,7 @@ public sealed partial class OrderStreamConsumer(
     private readonly HashSet<Guid> _groupsCreated = [];
     private IReadOnlyList<Guid> _deals = [];
     private long? _registryReadAt;
+    private long? _cleanedAt;
     private long? _claimedAt;
 
     /// <summary>Unique per process, so a restarted replica's leftovers are claimed like a dead one's.</summary>
@@ -79,6 +81,11 @@ public sealed partial class OrderStreamConsumer(
         {
             _deals = await registry.ListAsync().ConfigureAwait(false);
             _registryReadAt = now;
+        }
+        if (Due(_cleanedAt, now, _options.RegistryCleanupInterval))
+        {
+            _cleanedAt = now;
+            await RemoveFinishedDealsAsync().ConfigureAwait(false);
         }
         var claim = Due(_claimedAt, now, _options.ClaimInterval);
         if (claim)
@@ -152,6 +159,25 @@ public sealed partial class OrderStreamConsumer(
         await StreamCommands.AcknowledgeAndDeleteAsync(database, stream, OrderKeys.ConsumerGroup, entries.Select(e => e.Id))
             .ConfigureAwait(false);
         return entries.Count;
+    }
+
+    /// <summary>Keeps the per-poll work proportional to live deals, not to every deal ever sold.</summary>
+    private async Task RemoveFinishedDealsAsync()
+    {
+        var removed = new List<Guid>();
+        foreach (var dealId in _deals)
+        {
+            if (await registry.RemoveIfFinishedAsync(dealId, time.GetUtcNow(), _options.RegistryCleanupGrace).ConfigureAwait(false))
+            {
+                removed.Add(dealId);
+                _groupsCreated.Remove(dealId);
+            }
+        }
+        if (removed.Count > 0)
+        {
+            _deals = [.. _deals.Except(removed)];
+            logger.LogInformation("Removed {Count} finished deal(s) from the order stream registry", removed.Count);
+        }
     }
 
     /// <summary>Retries until PostgreSQL takes the batch or the service stops (the entries then stay pending).</summary>

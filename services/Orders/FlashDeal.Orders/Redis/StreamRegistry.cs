@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using StackExchange.Redis;
 
 namespace FlashDeal.Orders.Redis;
@@ -19,6 +20,30 @@ public sealed class StreamRegistry(IConnectionMultiplexer redis)
     {
         await redis.GetDatabase().SetAddAsync(OrderKeys.StreamRegistry, dealId.ToString("D")).ConfigureAwait(false);
         _known[dealId] = true;
+    }
+
+    /// <summary>
+    /// Removes a deal nothing can write to any more: ended (by <paramref name="now"/> minus <paramref name="grace"/>),
+    /// cancelled or gone, with an empty stream and no pending order. Placements need an open window and every status
+    /// change needs a pending order (in the deadlines set), so after these checks no entry can appear.
+    /// </summary>
+    public async Task<bool> RemoveIfFinishedAsync(Guid dealId, DateTimeOffset now, TimeSpan grace)
+    {
+        var database = redis.GetDatabase();
+        var config = await database.HashGetAsync(DealKeys.Config(dealId), [DealConfigFields.EndMs, DealConfigFields.Cancelled])
+            .ConfigureAwait(false);
+        var ended = config[0].IsNull
+            || config[1] == "1"
+            || long.Parse((string)config[0]!, CultureInfo.InvariantCulture) < (now - grace).ToUnixTimeMilliseconds();
+        if (!ended
+            || await database.SortedSetLengthAsync(OrderKeys.Deadlines(dealId)).ConfigureAwait(false) > 0
+            || await StreamCommands.LengthAsync(database, OrderKeys.Stream(dealId)).ConfigureAwait(false) > 0)
+        {
+            return false;
+        }
+        await database.SetRemoveAsync(OrderKeys.StreamRegistry, dealId.ToString("D")).ConfigureAwait(false);
+        _known.TryRemove(dealId, out _);
+        return true;
     }
 
     public async Task<IReadOnlyList<Guid>> ListAsync()
