@@ -7,6 +7,7 @@ using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Redis;
 using FlashDeal.TestInfrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
 
 namespace FlashDeal.Orders.Tests.IntegrationTests;
@@ -104,6 +105,11 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
             var health = await host.Http.GetFromJsonAsync<JsonElement>("/healthz/order-stream");
             Assert.True(health.GetProperty("lag").GetInt64() >= 30);
             Assert.True(health.TryGetProperty("last_error", out _));
+            // Degraded, not Unhealthy: the replica stays ready (SERVING) and keeps taking orders.
+            var report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+            Assert.Equal(HealthStatus.Degraded, report.Status);
+            Assert.Equal(HealthStatus.Degraded, report.Entries["postgres"].Status);
+            Assert.Equal(HealthStatus.Degraded, report.Entries["order-stream"].Status);
         }
         finally
         {

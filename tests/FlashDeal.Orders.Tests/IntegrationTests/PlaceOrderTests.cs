@@ -295,6 +295,26 @@ public sealed class PlaceOrderTests(PostgresDatabase database, RedisServer redis
         Assert.Equal(0, await TestDeal.RemainingAsync(Redis, deal.DealId));
     }
 
+    [Fact]
+    public async Task ASlowRedisGivesUnavailableAndTheRetryWithTheSameKeyGetsTheOneOrder()
+    {
+        await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString,
+            new Dictionary<string, string?> { ["Orders:RedisTimeout"] = "00:00:00.300" });
+        var deal = await DealAsync(new TestDeal { Stock = 5 });
+        await host.Client.PlaceAsync("warm", deal.DealId, "k"); // registers the deal
+
+        await redis.PauseAsync(TimeSpan.FromSeconds(1));
+        var e = await Assert.ThrowsAsync<RpcException>(() => host.Client.PlaceAsync("zoe", deal.DealId, "attempt-1"));
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var retry = await host.Client.PlaceAsync("zoe", deal.DealId, "attempt-1");
+
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+        Assert.Contains("same idempotency_key", e.Status.Detail);
+        // The script ran once Redis woke up: the retry finds that order instead of taking another unit.
+        Assert.True(retry.Replayed);
+        Assert.Equal(3, await TestDeal.RemainingAsync(Redis, deal.DealId));
+    }
+
     private async Task<(HttpStatusCode Status, string Body)> PostOrderAsync(Guid dealId, string user)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/orders")

@@ -35,10 +35,17 @@ public sealed partial class DealEventsListener(IConnectionMultiplexer redis, IEn
         redis.ConnectionRestored += OnConnectionRestored;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         redis.ConnectionRestored -= OnConnectionRestored;
-        return redis.GetSubscriber().UnsubscribeAllAsync();
+        try
+        {
+            await redis.GetSubscriber().UnsubscribeAllAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            logger.LogDebug("Unsubscribing from deal changes failed: {Error}", e.Message);
+        }
     }
 
     private void OnMessage(RedisValue message)
