@@ -44,6 +44,7 @@ public static class OrdersApp
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(UuidV7Generator.Default);
         services.AddSingleton<OrdersMetrics>();
+        services.AddHostedService<ScriptPreloader>();
         services.AddSingleton<StreamRegistry>();
         services.AddSingleton<SoldOutFlags>();
         services.AddSingleton<IDealChangeObserver>(sp => sp.GetRequiredService<SoldOutFlags>());

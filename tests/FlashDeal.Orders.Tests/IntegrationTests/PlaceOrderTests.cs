@@ -296,6 +296,26 @@ public sealed class PlaceOrderTests(PostgresDatabase database, RedisServer redis
     }
 
     [Fact]
+    public async Task ScriptsAreLoadedAtStartAndSentAgainAfterAScriptFlush()
+    {
+        var sha = Placement.DealReservationScript.Script.Sha1;
+        await redis.ExecuteAsync("SCRIPT", "FLUSH");
+        await using (await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString))
+        {
+            Assert.Equal("1", await redis.ExecuteAsync("SCRIPT", "EXISTS", sha));
+        }
+        var deal = await DealAsync();
+        await Client.PlaceAsync("a", deal.DealId, "k");
+
+        await redis.ExecuteAsync("SCRIPT", "FLUSH");
+        var after = await Client.PlaceAsync("b", deal.DealId, "k");
+
+        Assert.False(after.Replayed);
+        Assert.Equal("1", await redis.ExecuteAsync("SCRIPT", "EXISTS", sha));
+        Assert.Equal(98, await TestDeal.RemainingAsync(Redis, deal.DealId));
+    }
+
+    [Fact]
     public async Task ASlowRedisGivesUnavailableAndTheRetryWithTheSameKeyGetsTheOneOrder()
     {
         await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString,

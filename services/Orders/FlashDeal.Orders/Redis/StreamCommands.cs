@@ -13,7 +13,7 @@ public sealed record StreamEntry(string Id, RedisResult[] Fields);
 /// </summary>
 public static class StreamCommands
 {
-    private static readonly RedisScript AckScript =
+    public static RedisScript AckScript { get; } =
         RedisScript.FromResource<StreamEntry>("FlashDeal.Orders.Redis.stream_ack.lua");
 
     /// <summary>Creates the group at the start of the stream (and the stream itself); false when it existed.</summary>
