@@ -1,3 +1,5 @@
+using FlashDeal.Orders.Model;
+
 namespace FlashDeal.Orders.Placement;
 
 /// <summary>A validated PlaceOrder request of one user.</summary>
@@ -6,5 +8,5 @@ public sealed record PlaceOrderCommand(Guid DealId, string UserId, string Idempo
 /// <summary>Reserves stock for an order; one implementation per <see cref="PlacementStrategy"/>.</summary>
 public interface IOrderPlacement
 {
-    Task<Model.PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken);
+    Task<PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken);
 }
