@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using FlashDeal.Contracts.Auth.V1;
+using FlashDeal.Grpc;
+using FlashDeal.Orders;
+using FlashDeal.Orders.Load;
+using FlashDeal.Security;
+using Npgsql;
+using StackExchange.Redis;
+
+var postgresOption = new Option<string>("--postgres") { Description = "PostgreSQL connection string (Npgsql)", Required = true };
+var redisOption = new Option<string>("--redis") { Description = "Redis host:port", Required = true };
+var buyersOption = new Option<int>("--buyers") { Description = "distinct buyers per run, one PlaceOrder each", DefaultValueFactory = _ => 20_000 };
+var stockOption = new Option<int>("--stock") { Description = "units of the deal (per_user_limit 1)", DefaultValueFactory = _ => 1_000 };
+var concurrencyOption = new Option<int>("--concurrency") { Description = "calls in flight (closed loop)", DefaultValueFactory = _ => 64 };
+var runsOption = new Option<int>("--runs") { Description = "measured runs per strategy", DefaultValueFactory = _ => 3 };
+var ceilingOption = new Option<int>("--ceiling-requests") { Description = "redis-benchmark calls per case", DefaultValueFactory = _ => 200_000 };
+
+var root = new RootCommand("PlaceOrder: Lua hot path vs row-lock baseline, plus the redis-benchmark EVALSHA ceiling.")
+{
+    postgresOption, redisOption, buyersOption, stockOption, concurrencyOption, runsOption, ceilingOption,
+};
+root.SetAction(async parse =>
+{
+    var postgres = parse.GetValue(postgresOption)!;
+    var redisAddress = parse.GetValue(redisOption)!;
+    var buyers = parse.GetValue(buyersOption);
+    var stock = parse.GetValue(stockOption);
+    var concurrency = parse.GetValue(concurrencyOption);
+    var runs = parse.GetValue(runsOption);
+
+    Console.WriteLine($"minting {buyers} access tokens…");
+    var keys = new SigningKeySet([SigningKey.Generate("bench")], "bench");
+    var auth = new AuthOptions { Issuer = "https://auth.bench", Audience = "flashdeal-bench", AccessTokenLifetime = TimeSpan.FromHours(1) };
+    var issuer = new AccessTokenIssuer(keys, auth);
+    var bearers = Enumerable.Range(0, buyers).Select(i => "Bearer " + issuer.Issue($"bench-{i}", "", Role.Customer).Token).ToArray();
+    await using var jwks = await JwksEndpoint.StartAsync(keys);
+    using var redis = ConnectionMultiplexer.Connect(redisAddress);
+    await using var dataSource = NpgsqlDataSource.Create(postgres);
+
+    var strategies = new[] { PlacementStrategy.RedisLua, PlacementStrategy.PostgresRowLock };
+    var services = new Dictionary<PlacementStrategy, (ServiceProcess Process, GrpcChannel Channel)>();
+    try
+    {
+        foreach (var strategy in strategies)
+        {
+            var process = await ServiceProcess.StartAsync(new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Postgres"] = postgres,
+                ["ConnectionStrings__Redis"] = redisAddress,
+                ["Database__MigrateOnStart"] = "true",
+                ["Auth__Issuer"] = auth.Issuer,
+                ["Auth__Audience"] = auth.Audience,
+                ["Auth__JwksUrl"] = jwks.Url.ToString(),
+                ["Auth__ValidatedTokenCacheSize"] = (2 * buyers).ToString(CultureInfo.InvariantCulture),
+                ["Orders__Strategy"] = strategy.ToString(),
+            });
+            services[strategy] = (process, GrpcChannel.ForAddress(process.GrpcAddress));
+            Console.WriteLine($"{strategy}: orders service pid {process.Id} at {process.GrpcAddress}");
+        }
+
+        foreach (var strategy in strategies)
+        {
+            // Every token verified once (a deal that does not exist touches neither store), then the code paths warmed.
+            var (process, channel) = services[strategy];
+            var phase = new PlaceOrderPhase(channel, bearers);
+            await phase.RunAsync("warm-up", Guid.NewGuid(), buyers, stock, concurrency, () => process.CpuTime);
+            var warmDeal = Guid.NewGuid();
+            await DealWriter.WriteAsync(redis.GetDatabase(), warmDeal, stock: 200, perUserLimit: 1);
+            await phase.RunAsync("warm-up", warmDeal, Math.Min(buyers, 3000), 200, concurrency, () => process.CpuTime);
+        }
+
+        var results = strategies.ToDictionary(s => s, _ => new List<(PhaseResult Result, string Invariant)>());
+        for (var run = 0; run < runs; run++)
+        {
+            foreach (var strategy in run % 2 == 0 ? strategies : strategies.Reverse())
+            {
+                var (process, channel) = services[strategy];
+                var dealId = Guid.NewGuid();
+                await DealWriter.WriteAsync(redis.GetDatabase(), dealId, stock, perUserLimit: 1);
+                var result = await new PlaceOrderPhase(channel, bearers)
+                    .RunAsync(strategy.ToString(), dealId, buyers, stock, concurrency, () => process.CpuTime);
+                var invariant = await Invariants.CheckAsync(strategy, dealId, stock, result, redis.GetDatabase(), dataSource);
+                results[strategy].Add((result, invariant));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"run {run + 1} {strategy}: {result.CallsPerSecond:F0} calls/s, accepted {result.Accepted}, sold out {result.SoldOut}, errors {result.Errors}, p99 {result.LatencyMicros.ValueAtPercentile(99) / 1000.0:F2} ms, invariant {invariant}"));
+                if (result.FirstError is { } error)
+                {
+                    Console.WriteLine($"  first error: {error}");
+                }
+            }
+        }
+
+        Console.WriteLine($"ceiling: redis-benchmark EVALSHA place_order.lua, {parse.GetValue(ceilingOption)} calls per case…");
+        var endpoint = redis.GetEndPoints()[0];
+        var (host, port) = endpoint is System.Net.IPEndPoint ip ? (ip.Address.ToString(), ip.Port)
+            : ((System.Net.DnsEndPoint)endpoint) is var dns ? (dns.Host, dns.Port) : ("127.0.0.1", 6379);
+        var ceiling = await RedisCeiling.RunAsync(redis, host, port, parse.GetValue(ceilingOption), concurrency);
+
+        Console.WriteLine();
+        Report.Print(results, ceiling, buyers, stock, concurrency, runs);
+        return results.Values.SelectMany(r => r).All(r => r.Invariant == "ok") ? 0 : 1;
+    }
+    finally
+    {
+        foreach (var (process, channel) in services.Values)
+        {
+            channel.Dispose();
+            await process.DisposeAsync();
+        }
+    }
+});
+return await root.Parse(args).InvokeAsync();

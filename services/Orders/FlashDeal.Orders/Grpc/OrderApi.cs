@@ -1,0 +1,132 @@
+using FlashDeal.Contracts.Orders.V1;
+using FlashDeal.Data;
+using FlashDeal.Grpc;
+using FlashDeal.Orders.Lifecycle;
+using FlashDeal.Orders.Model;
+using FlashDeal.Orders.Persistence;
+using FlashDeal.Orders.Placement;
+using FlashDeal.Security;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+
+namespace FlashDeal.Orders.Grpc;
+
+/// <summary>flashdeal.orders.v1.OrderService over gRPC and REST: validate, call the domain, map to proto.</summary>
+[GrpcService("flashdeal.orders.v1.OrderService")]
+[Authorize]
+public sealed class OrderApi(
+    IOrderPlacement placement,
+    OrderReader reader,
+    OrderStore store,
+    OrderLifecycle lifecycle,
+    OrdersMetrics metrics,
+    IOptions<OrdersOptions> options)
+{
+    private readonly OrdersOptions _options = options.Value;
+
+    public async Task<PlaceOrderResponse> PlaceOrder(PlaceOrderRequest request, ServerCallContext context)
+    {
+        var (dealId, quantity) = OrderRequests.Validate(request, _options.MaxQuantity);
+        var user = context.RequireUser();
+        var command = new PlaceOrderCommand(dealId, user.UserId, request.IdempotencyKey, quantity);
+        PlacementResult result;
+        try
+        {
+            result = await placement.PlaceAsync(command, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (OrderErrors.Translate(e) is { } status)
+        {
+            metrics.Placement("UNAVAILABLE", _options.Strategy);
+            throw status;
+        }
+        if (result.Refusal is { } refusal)
+        {
+            metrics.Placement(OrderErrors.ReasonName(refusal.Reason), _options.Strategy);
+            throw OrderErrors.ToRpcException(refusal);
+        }
+        metrics.Placement(result.Replayed ? "REPLAYED" : "ACCEPTED", _options.Strategy);
+        return new PlaceOrderResponse { Order = result.Order!.ToProto(), Replayed = result.Replayed };
+    }
+
+    public async Task<GetOrderResponse> GetOrder(GetOrderRequest request, ServerCallContext context)
+    {
+        var orderId = OrderRequests.OrderId(request.OrderId);
+        var user = context.RequireUser();
+        try
+        {
+            var order = await reader.FindAsync(orderId, context.CancellationToken).ConfigureAwait(false);
+            return order is not null && order.UserId == user.UserId
+                ? new GetOrderResponse { Order = order.ToProto() }
+                : throw new OrderRefusalException(Refusals.OrderNotFound(request.OrderId));
+        }
+        catch (Exception e) when (OrderErrors.Translate(e) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public async Task<ListMyOrdersResponse> ListMyOrders(ListMyOrdersRequest request, ServerCallContext context)
+    {
+        var (pageSize, dealId, statuses) = OrderRequests.Validate(request);
+        var user = context.RequireUser();
+        var scope = $"orders.ListMyOrders|{user.UserId}|{dealId}|{string.Join(',', statuses)}";
+        PageCursor<DateTimeOffset>? after;
+        try
+        {
+            after = PageToken.Decode<DateTimeOffset>(request.PageToken, scope);
+        }
+        catch (InvalidPageTokenException e)
+        {
+            throw RpcException.InvalidArgument((e.Field, e.Description));
+        }
+        try
+        {
+            var rows = await store.ListByUserAsync(user.UserId, statuses, dealId,
+                after is { } cursor ? (cursor.SortKey, cursor.Id) : null, pageSize + 1, context.CancellationToken)
+                .ConfigureAwait(false);
+            var response = new ListMyOrdersResponse();
+            response.Orders.AddRange(rows.Take(pageSize).Select(o => o.ToProto()));
+            if (rows.Count > pageSize)
+            {
+                var last = rows[pageSize - 1];
+                response.NextPageToken = PageToken.Encode(last.CreateTime, last.OrderId, scope);
+            }
+            return response;
+        }
+        catch (Exception e) when (OrderErrors.Translate(e) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public async Task<PayOrderResponse> PayOrder(PayOrderRequest request, ServerCallContext context)
+    {
+        var orderId = OrderRequests.ValidatePay(request);
+        var user = context.RequireUser();
+        try
+        {
+            var order = await lifecycle.PayAsync(orderId, user.UserId, request.PaymentToken, context.CancellationToken)
+                .ConfigureAwait(false);
+            return new PayOrderResponse { Order = order.ToProto() };
+        }
+        catch (Exception e) when (OrderErrors.Translate(e) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public async Task<CancelOrderResponse> CancelOrder(CancelOrderRequest request, ServerCallContext context)
+    {
+        var orderId = OrderRequests.OrderId(request.OrderId);
+        var user = context.RequireUser();
+        try
+        {
+            var order = await lifecycle.CancelAsync(orderId, user.UserId, context.CancellationToken).ConfigureAwait(false);
+            return new CancelOrderResponse { Order = order.ToProto() };
+        }
+        catch (Exception e) when (OrderErrors.Translate(e) is { } status)
+        {
+            throw status;
+        }
+    }
+}

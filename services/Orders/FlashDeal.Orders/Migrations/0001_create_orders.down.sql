@@ -1,0 +1,2 @@
+DROP TABLE deal_inventory;
+DROP TABLE orders;

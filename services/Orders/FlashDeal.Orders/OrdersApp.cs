@@ -1,0 +1,99 @@
+using FlashDeal.Data;
+using FlashDeal.Grpc;
+using FlashDeal.Orders.Grpc;
+using FlashDeal.Orders.Lifecycle;
+using FlashDeal.Orders.Payments;
+using FlashDeal.Orders.Persistence;
+using FlashDeal.Orders.Placement;
+using FlashDeal.Orders.Redis;
+using FlashDeal.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace FlashDeal.Orders;
+
+/// <summary>The orders service: the app factory used by Program and by tests (ServiceTestHost).</summary>
+public static class OrdersApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder);
+        builder.AddServiceDefaults("orders");
+        builder.AddServicePostgres(OrdersMigrations.Set).AddServiceRedis();
+        builder.Services.AddOrders(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapGrpcService<OrderApi>();
+        app.MapGet("/healthz/order-stream", (OrderStreamStatus status) => Results.Json(status.ToData()));
+        return app;
+    }
+
+    public static IServiceCollection AddOrders(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<OrdersOptions>().Bind(configuration.GetSection(OrdersOptions.Section))
+            .Validate(o => o.PayWindow > TimeSpan.Zero && o.MaxQuantity >= 1 && o.PaymentLock > o.PaymentTimeout,
+                "Orders: PayWindow must be positive, MaxQuantity ≥ 1, PaymentLock longer than PaymentTimeout.")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(UuidV7Generator.Default);
+        services.AddSingleton<OrdersMetrics>();
+        services.AddHostedService<ScriptPreloader>();
+        services.AddSingleton<StreamRegistry>();
+        services.AddSingleton<SoldOutFlags>();
+        services.AddSingleton<IDealChangeObserver>(sp => sp.GetRequiredService<SoldOutFlags>());
+        services.AddHostedService<DealEventsListener>();
+        services.AddSingleton<OrderStore>();
+        services.AddSingleton<OrderReader>();
+        services.AddSingleton<OrderStreamStatus>();
+        services.AddSingleton<RedisOrderPlacement>();
+        services.AddSingleton<PostgresRowLockPlacement>();
+        services.AddSingleton<IDealChangeObserver>(sp => sp.GetRequiredService<PostgresRowLockPlacement>());
+        services.AddSingleton<IOrderPlacement>(sp =>
+            sp.GetRequiredService<IOptions<OrdersOptions>>().Value.Strategy switch
+            {
+                PlacementStrategy.PostgresRowLock => sp.GetRequiredService<PostgresRowLockPlacement>(),
+                _ => sp.GetRequiredService<RedisOrderPlacement>(),
+            });
+        services.TryAddSingleton<IPaymentProvider, SandboxPaymentProvider>();
+        services.AddSingleton<OrderLifecycle>();
+        services.AddSingleton<ExpirySweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
+        services.AddSingleton<OrderStreamConsumer>();
+        if (configuration.GetValue($"{OrdersOptions.Section}:Stream:ConsumerEnabled", true))
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<OrderStreamConsumer>());
+        }
+        services.AddHealthChecks().AddCheck<OrderStreamHealthCheck>("order-stream", tags: ["ready"]);
+        // Placing, paying and cancelling need Redis only; with PostgreSQL down the streams just grow. Staying ready
+        // keeps the replicas in the load balancer during a database outage.
+        services.PostConfigure<HealthCheckServiceOptions>(o =>
+        {
+            foreach (var check in o.Registrations.Where(r => r.Name == "postgres"))
+            {
+                check.FailureStatus = HealthStatus.Degraded;
+            }
+        });
+        return services;
+    }
+
+    /// <summary>Configuration for the command verbs (migrate), read the way the host reads it.</summary>
+    public static IConfiguration Configuration(string[] args)
+    {
+        var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
+            ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
+        return new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddJsonFile($"appsettings.{environment}.json", optional: true)
+            .AddEnvironmentVariables()
+            .AddCommandLine(args.SkipWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray())
+            .Build();
+    }
+}

@@ -1,0 +1,78 @@
+namespace FlashDeal.Orders;
+
+/// <summary>How PlaceOrder reserves stock (the "Orders:Strategy" setting).</summary>
+public enum PlacementStrategy
+{
+    /// <summary>One Lua script per order in Redis, streamed into PostgreSQL afterwards (the production path).</summary>
+    RedisLua,
+
+    /// <summary>One PostgreSQL transaction per order holding the deal's inventory row lock (the baseline to compare with).</summary>
+    PostgresRowLock,
+}
+
+/// <summary>The "Orders" configuration section.</summary>
+public sealed class OrdersOptions
+{
+    public const string Section = "Orders";
+
+    public PlacementStrategy Strategy { get; set; } = PlacementStrategy.RedisLua;
+
+    /// <summary>How long an accepted order holds its units before it expires unpaid.</summary>
+    public TimeSpan PayWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Largest quantity one PlaceOrder may ask for (per_user_limit usually binds first).</summary>
+    public int MaxQuantity { get; set; } = 100;
+
+    /// <summary>Longest wait for Redis on the hot path; after it the outcome is unknown (UNAVAILABLE).</summary>
+    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long an in-process sold-out flag answers without Redis before it is checked again.</summary>
+    public TimeSpan SoldOutFlagTtl { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the per-deal keys of this service outlive the deal's end (idempotency replays, late payments).</summary>
+    public TimeSpan DealKeyRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long an order's Redis hash is kept once it reached a final status.</summary>
+    public TimeSpan FinalOrderRetention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How long a payment in progress holds the order against expiry; longer than the provider timeout.</summary>
+    public TimeSpan PaymentLock { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan PaymentTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the expiry sweeper looks for orders past their pay deadline.</summary>
+    public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public OrderStreamOptions Stream { get; set; } = new();
+}
+
+/// <summary>The "Orders:Stream" section: draining the per-deal streams into PostgreSQL.</summary>
+public sealed class OrderStreamOptions
+{
+    /// <summary>Run the consumer in this process (every replica does by default).</summary>
+    public bool ConsumerEnabled { get; set; } = true;
+
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Pause after a round that found nothing to do (no BLOCK: 1.2.6 would stall the shared connection).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Entries pending this long with another consumer are taken over (that replica is presumed dead).</summary>
+    public TimeSpan ClaimMinIdle { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan ClaimInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the list of active deal streams is re-read.</summary>
+    public TimeSpan RegistryRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often finished deals (ended, drained, nothing pending) are dropped from the registry.</summary>
+    public TimeSpan RegistryCleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long after its end a deal stays registered at least (covers clock differences between hosts).</summary>
+    public TimeSpan RegistryCleanupGrace { get; set; } = TimeSpan.FromMinutes(1);
+
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Lag (entries not yet in PostgreSQL) above which the health check reports Degraded.</summary>
+    public long DegradedLag { get; set; } = 100_000;
+}

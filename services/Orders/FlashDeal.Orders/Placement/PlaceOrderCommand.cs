@@ -1,0 +1,12 @@
+using FlashDeal.Orders.Model;
+
+namespace FlashDeal.Orders.Placement;
+
+/// <summary>A validated PlaceOrder request of one user.</summary>
+public sealed record PlaceOrderCommand(Guid DealId, string UserId, string IdempotencyKey, int Quantity);
+
+/// <summary>Reserves stock for an order; one implementation per <see cref="PlacementStrategy"/>.</summary>
+public interface IOrderPlacement
+{
+    Task<PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken);
+}

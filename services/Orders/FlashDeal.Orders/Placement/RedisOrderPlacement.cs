@@ -1,0 +1,105 @@
+using System.Globalization;
+using FlashDeal.Contracts.Orders.V1;
+using FlashDeal.Data;
+using FlashDeal.Orders.Model;
+using FlashDeal.Orders.Persistence;
+using FlashDeal.Orders.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace FlashDeal.Orders.Placement;
+
+/// <summary>
+/// The hot path (<see cref="PlacementStrategy.RedisLua"/>): a local sold-out check, then place_order.lua, which checks
+/// and reserves in one Redis round trip and appends the order to the deal's stream. Nothing here touches PostgreSQL;
+/// <see cref="OrderStreamConsumer"/> persists the order afterwards.
+/// </summary>
+public sealed class RedisOrderPlacement(
+    IConnectionMultiplexer redis,
+    StreamRegistry registry,
+    SoldOutFlags soldOut,
+    OrderReader reader,
+    UuidV7Generator ids,
+    OrdersMetrics metrics,
+    IOptions<OrdersOptions> options) : IOrderPlacement
+{
+    private readonly OrdersOptions _options = options.Value;
+    private readonly ReservationSettings _settings = new(options.Value.PayWindow, options.Value.DealKeyRetention,
+        options.Value.FinalOrderRetention);
+
+    public async Task<PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken)
+    {
+        var dealId = command.DealId;
+        if (soldOut.IsSoldOutFor(dealId, command.UserId))
+        {
+            metrics.SoldOutFlagHit();
+            return PlacementResult.Refused(Refusals.SoldOut(dealId));
+        }
+        var flagVersion = soldOut.Version;
+        var orderId = ids.NewGuid();
+        var database = redis.GetDatabase();
+        var reply = await RunAsync(database, command, orderId, registry.IsRegistered(dealId), cancellationToken)
+            .ConfigureAwait(false);
+        if (reply.Status == "REGISTER")
+        {
+            await registry.RegisterAsync(dealId).WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
+            reply = await RunAsync(database, command, orderId, registered: true, cancellationToken).ConfigureAwait(false);
+        }
+        var values = reply.Values;
+        switch (reply.Status)
+        {
+            case "ACCEPTED":
+                return PlacementResult.Accepted(new OrderRecord
+                {
+                    OrderId = orderId,
+                    UserId = command.UserId,
+                    DealId = dealId,
+                    ProductId = values[3],
+                    ProductName = values[4],
+                    DealTitle = values[5],
+                    Quantity = command.Quantity,
+                    UnitPriceCents = long.Parse(values[6], CultureInfo.InvariantCulture),
+                    Currency = values[7],
+                    Status = OrderStatus.PendingPayment,
+                    IdempotencyKey = command.IdempotencyKey,
+                    CreateTime = OrderSnapshot.FromMs(values[1]),
+                    PayDeadline = OrderSnapshot.FromMs(values[2]),
+                });
+            case "REPLAYED":
+                var original = Guid.Parse(values[0]);
+                var order = await FindOriginalAsync(dealId, original, cancellationToken).ConfigureAwait(false);
+                return PlacementResult.Accepted(order, replayed: true);
+            case "SOLD_OUT":
+                soldOut.MarkSoldOut(dealId, flagVersion);
+                return PlacementResult.Refused(Refusals.SoldOut(dealId));
+            case "INSUFFICIENT_STOCK":
+                return PlacementResult.Refused(Refusals.InsufficientStock(dealId, Number(values[0])));
+            case "PER_USER_LIMIT_REACHED":
+                return PlacementResult.Refused(Refusals.PerUserLimitReached(dealId, Number(values[0]), Number(values[1])));
+            case "IDEMPOTENCY_KEY_MISMATCH":
+                return PlacementResult.Refused(Refusals.IdempotencyKeyMismatch(Guid.Parse(values[0])));
+            case "DEAL_NOT_STARTED":
+                return PlacementResult.Refused(Refusals.DealNotStarted(dealId, OrderSnapshot.FromMs(values[0])));
+            case "DEAL_ENDED":
+                return PlacementResult.Refused(Refusals.DealEnded(dealId, OrderSnapshot.FromMs(values[0])));
+            case "DEAL_CANCELLED":
+                return PlacementResult.Refused(Refusals.DealCancelled(dealId));
+            case "DEAL_NOT_FOUND":
+                return PlacementResult.Refused(Refusals.DealNotFound(dealId));
+            default:
+                throw new InvalidOperationException($"place_order.lua answered '{reply.Status}'.");
+        }
+    }
+
+    private Task<DealReservationScript.Reply> RunAsync(IDatabaseAsync database, PlaceOrderCommand command, Guid orderId,
+        bool registered, CancellationToken cancellationToken) =>
+        DealReservationScript.RunAsync(database, command, orderId, _settings, registered)
+            .WaitAsync(_options.RedisTimeout, cancellationToken);
+
+    private async Task<OrderRecord> FindOriginalAsync(Guid dealId, Guid orderId, CancellationToken cancellationToken) =>
+        await reader.FromRedisAsync(dealId, orderId).WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false)
+        ?? await reader.FindAsync(orderId, cancellationToken).ConfigureAwait(false)
+        ?? throw new InvalidOperationException($"Order {orderId} is recorded for an idempotency key but found nowhere.");
+
+    private static long Number(string value) => long.Parse(value, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,59 @@
+using FlashDeal.Orders.Lifecycle;
+using FlashDeal.Orders.Persistence;
+using FlashDeal.Security;
+using FlashDeal.TestInfrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FlashDeal.Orders.Tests;
+
+/// <summary>The real orders service in-process (ServiceTestHost) with test tokens, plus a typed client.</summary>
+public sealed class OrdersHost : IAsyncDisposable
+{
+    private OrdersHost(ServiceTestHost host)
+    {
+        Host = host;
+        Client = new OrderClient(host.Grpc, TestTokens.Shared);
+    }
+
+    public ServiceTestHost Host { get; }
+
+    public OrderClient Client { get; }
+
+    public HttpClient Http => Host.Http;
+
+    public IServiceProvider Services => Host.Services;
+
+    public OrderLifecycle Lifecycle => Services.GetRequiredService<OrderLifecycle>();
+
+    public OrderStreamConsumer Consumer => Services.GetRequiredService<OrderStreamConsumer>();
+
+    /// <summary>Settings every test host gets; <paramref name="overrides"/> win.</summary>
+    public static Dictionary<string, string?> Settings(string postgres, string redis,
+        IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>(TestTokens.Shared.Settings)
+        {
+            ["ConnectionStrings:Postgres"] = postgres,
+            ["ConnectionStrings:Redis"] = redis,
+            ["Orders:Stream:PollInterval"] = "00:00:00.020",
+            ["Orders:Stream:RegistryRefreshInterval"] = "00:00:00.100",
+            ["Orders:ExpirySweepInterval"] = "00:00:00.200",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        return settings;
+    }
+
+    public static async Task<OrdersHost> StartAsync(string postgres, string redis,
+        IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var host = await ServiceTestHost.StartAsync(OrdersApp.Build, Settings(postgres, redis, overrides),
+            // Validate tokens with the test key directly, as the auth service does with its own keys.
+            builder => builder.Services.AddFlashDealTokenIssuer(builder.Configuration));
+        return new OrdersHost(host);
+    }
+
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
+}

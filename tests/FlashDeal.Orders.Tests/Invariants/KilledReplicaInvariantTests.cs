@@ -1,0 +1,118 @@
+using FlashDeal.Grpc;
+using FlashDeal.Orders.Redis;
+using FlashDeal.TestInfrastructure;
+using StackExchange.Redis;
+
+namespace FlashDeal.Orders.Tests.Invariants;
+
+/// <summary>
+/// Invariants 1 and 4 when a replica is killed (SIGKILL) in the middle of a spike: no order it accepted is lost, the
+/// stream entries it had taken are claimed by the survivors, and clients that retry with their idempotency key on
+/// another replica get their order, never a second one.
+/// </summary>
+[Collection(DataServers.Name)]
+public sealed class KilledReplicaInvariantTests(PostgresDatabase database, RedisServer redis)
+    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+{
+    private ConnectionMultiplexer _redis = null!;
+
+    public async Task InitializeAsync()
+    {
+        await redis.FlushAllAsync();
+        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+    }
+
+    public Task DisposeAsync()
+    {
+        _redis.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AReplicaKilledMidSpikeLosesNoOrderAndItsPendingEntriesAreClaimed()
+    {
+        const int stock = 400;
+        const int buyers = 2400;
+        await using var survivors = await OrderCluster.StartAsync(2, database.ConnectionString, redis.ConnectionString, new()
+        {
+            ["Orders:Stream:ClaimMinIdle"] = "00:00:01",
+            ["Orders:Stream:ClaimInterval"] = "00:00:00.200",
+        });
+        await using var jwks = await JwksTestServer.StartAsync(TestTokens.Shared);
+        // The victim cannot reach PostgreSQL, so every entry its consumer takes stays pending, as a crash between
+        // read and acknowledge leaves it; otherwise it is a normal replica.
+        await using var victim = await OrdersProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=app;Database=none;Timeout=1",
+            ["Database__MigrateOnStart"] = "false",
+            ["ConnectionStrings__Redis"] = redis.ConnectionString,
+            ["Auth__Issuer"] = TestTokens.Shared.Settings["Auth:Issuer"]!,
+            ["Auth__Audience"] = TestTokens.Shared.Settings["Auth:Audience"]!,
+            ["Auth__JwksUrl"] = jwks.JwksUrl.ToString(),
+            ["Orders__Stream__PollInterval"] = "00:00:00.020",
+            ["Orders__Stream__RegistryRefreshInterval"] = "00:00:00.100",
+        });
+        var deal = await new TestDeal { Stock = stock, PerUserLimit = 1 }.WriteAsync(_redis.GetDatabase());
+        var clients = new[] { victim.Client, survivors.Client(0), survivors.Client(1) };
+
+        var completed = 0;
+        var retried = 0;
+        var killed = new TaskCompletionSource<IReadOnlyDictionary<string, long>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new SemaphoreSlim(48);
+        var calls = Enumerable.Range(0, buyers).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var outcome = await OrderCluster.PlaceAsync(clients[i % 3], $"buyer-{i}", deal.DealId, "k", 1);
+                // Half the stock is sold: the victim is accepting orders when it dies.
+                if (Interlocked.Increment(ref completed) == stock / 2)
+                {
+                    killed.TrySetResult(await KillAsync(victim, deal.DealId));
+                }
+                // Outcome unknown (the replica died under the call): retry with the same key elsewhere, as clients do.
+                for (var attempt = 1; outcome.Code is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown
+                    or StatusCode.Cancelled or StatusCode.DeadlineExceeded; attempt++)
+                {
+                    Assert.True(attempt < 5, $"{outcome.Code} after {attempt} retries");
+                    Interlocked.Increment(ref retried);
+                    outcome = await OrderCluster.PlaceAsync(clients[1 + (attempt % 2)], $"buyer-{i}", deal.DealId, "k", 1);
+                }
+                return outcome;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToArray();
+        var outcomes = await Task.WhenAll(calls);
+        var pendingAtKill = await killed.Task;
+
+        var accepted = outcomes.Where(o => o.Accepted).ToList();
+        Assert.Equal(stock, accepted.Count);
+        Assert.Equal(stock, accepted.Select(o => o.Order!.OrderId).Distinct().Count());
+        Assert.All(outcomes.Where(o => !o.Accepted), o => Assert.Equal("SOLD_OUT", o.Reason));
+        Assert.True(pendingAtKill.Values.Sum() > 0, "the victim held unacknowledged entries when it died");
+        Assert.True(retried > 0, "calls in flight on the victim failed and were retried elsewhere");
+
+        var rows = await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, stock, TimeSpan.FromSeconds(15));
+        Assert.Equal(accepted.Select(o => Guid.Parse(o.Order!.OrderId)).Order(), rows.Select(r => r.OrderId).Order());
+        var stream = OrderKeys.Stream(deal.DealId);
+        await Eventually.HoldsAsync(async () =>
+        {
+            var pending = await StreamCommands.PendingByConsumerAsync(_redis.GetDatabase(), stream, OrderKeys.ConsumerGroup);
+            return pendingAtKill.Keys.All(victimConsumer => pending.GetValueOrDefault(victimConsumer) == 0)
+                && await StreamCommands.LengthAsync(_redis.GetDatabase(), stream) == 0;
+        }, "the victim's entries are claimed and the stream is drained");
+        Assert.Equal(0, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
+    }
+
+    /// <summary>Kills the victim and returns the entries its consumer held (by consumer name) at that moment.</summary>
+    private async Task<IReadOnlyDictionary<string, long>> KillAsync(OrdersProcess victim, Guid dealId)
+    {
+        victim.Kill();
+        var pending = await StreamCommands.PendingByConsumerAsync(_redis.GetDatabase(), OrderKeys.Stream(dealId), OrderKeys.ConsumerGroup);
+        return pending.Where(p => p.Key.Contains($"-{victim.ProcessId}-", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key, p => p.Value);
+    }
+}
