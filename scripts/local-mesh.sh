@@ -13,6 +13,8 @@ AUTH_GRPC_PORT="${FLASHDEAL_AUTH_GRPC_PORT:-50051}"
 AUTH_REST_PORT="${FLASHDEAL_AUTH_REST_PORT:-8081}"
 CATALOG_GRPC_PORT="${FLASHDEAL_CATALOG_GRPC_PORT:-50052}"
 CATALOG_REST_PORT="${FLASHDEAL_CATALOG_REST_PORT:-8082}"
+ORDERS_GRPC_PORT="${FLASHDEAL_ORDERS_GRPC_PORT:-50053}"
+ORDERS_REST_PORT="${FLASHDEAL_ORDERS_REST_PORT:-8083}"
 READY_TIMEOUT="${FLASHDEAL_READY_TIMEOUT:-60}"
 
 ADMIN_EMAIL="${FLASHDEAL_ADMIN_EMAIL:-admin@flashdeal.local}" ADMIN_PASSWORD="${FLASHDEAL_ADMIN_PASSWORD:-flashdeal-admin-demo}"
@@ -41,6 +43,7 @@ define_services() {
   service auth services/Auth/FlashDeal.Auth "$AUTH_GRPC_PORT" "$AUTH_REST_PORT" "$jwks" "Auth__SigningKeys__Directory=$KEYS" \
     "Auth__BootstrapAdmin__Email=$ADMIN_EMAIL" "Auth__BootstrapAdmin__Password=$ADMIN_PASSWORD"
   service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "$jwks"
+  service orders services/Orders/FlashDeal.Orders "$ORDERS_GRPC_PORT" "$ORDERS_REST_PORT" "$jwks"
 }
 define_services
 
@@ -328,6 +331,7 @@ FlashDeal is up (data in $DATA, logs in $LOGS).
   service   gRPC (h2c)              REST
   auth      127.0.0.1:$AUTH_GRPC_PORT         http://127.0.0.1:$AUTH_REST_PORT
   catalog   127.0.0.1:$CATALOG_GRPC_PORT         http://127.0.0.1:$CATALOG_REST_PORT
+  orders    127.0.0.1:$ORDERS_GRPC_PORT         http://127.0.0.1:$ORDERS_REST_PORT
   postgres  ${PG_CONN}
   redis     ${REDIS_CONN}
 
@@ -340,6 +344,9 @@ Demo deal $DEAL_ID (100 units, 2 per customer) opens at $start.
   curl -s "$CATALOG_REST/v1/deals?states=DEAL_STATE_UPCOMING&states=DEAL_STATE_LIVE"
   curl -s $CATALOG_REST/v1/deals/$DEAL_ID
   curl -sN $CATALOG_REST/v1/deals/$DEAL_ID:watch
+  curl -s -X POST http://127.0.0.1:$ORDERS_REST_PORT/v1/orders -H "authorization: Bearer \$TOKEN" \\
+      -H 'content-type: application/json' -d '{"dealId":"$DEAL_ID","quantity":1,"idempotencyKey":"demo-1"}'
+  curl -s http://127.0.0.1:$ORDERS_REST_PORT/v1/orders -H "authorization: Bearer \$TOKEN"
 
   $bufc -d '{"email":"${CUSTOMERS[0]}","password":"$CUSTOMER_PASSWORD"}' \\
       $ag/flashdeal.auth.v1.AuthService/LogIn

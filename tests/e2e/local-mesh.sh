@@ -17,7 +17,7 @@ pick_ports() {
   local base i
   for _ in $(seq 1 50); do
     base=$((20000 + RANDOM % 9990))
-    for ((i = 0; i < 6; i++)); do port_free $((base + i)) || continue 2; done
+    for ((i = 0; i < 8; i++)); do port_free $((base + i)) || continue 2; done
     echo "$base"; return 0
   done
   return 1
@@ -29,9 +29,11 @@ base="$(pick_ports)" || { echo "e2e: no free ports"; exit 1; }
 export FLASHDEAL_DATA="$DATA/data" FLASHDEAL_PG_PORT=$base FLASHDEAL_REDIS_PORT=$((base + 1))
 export FLASHDEAL_AUTH_GRPC_PORT=$((base + 2)) FLASHDEAL_AUTH_REST_PORT=$((base + 3))
 export FLASHDEAL_CATALOG_GRPC_PORT=$((base + 4)) FLASHDEAL_CATALOG_REST_PORT=$((base + 5))
+export FLASHDEAL_ORDERS_GRPC_PORT=$((base + 6)) FLASHDEAL_ORDERS_REST_PORT=$((base + 7))
 unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS
-mapfile -t PORTS < <(seq "$base" $((base + 5)))
+mapfile -t PORTS < <(seq "$base" $((base + 7)))
 AUTH="http://127.0.0.1:$FLASHDEAL_AUTH_REST_PORT" CATALOG="http://127.0.0.1:$FLASHDEAL_CATALOG_REST_PORT"
+ORDERS="http://127.0.0.1:$FLASHDEAL_ORDERS_REST_PORT"
 BUF="$ROOT/tests/interop/node/node_modules/.bin/buf"
 
 cleanup() {
@@ -52,6 +54,7 @@ grep -q "FlashDeal is up" "$DATA/up.out" && pass "up prints the endpoints" || fa
 
 check "auth /readyz" curl -fsS -m 5 "$AUTH/readyz"
 check "catalog /readyz" curl -fsS -m 5 "$CATALOG/readyz"
+check "orders /readyz" curl -fsS -m 5 "$ORDERS/readyz"
 
 source "$FLASHDEAL_DATA/demo.env"
 grep -q "$DEAL_ID" "$DATA/up.out" && pass "up prints the demo deal id" || fail "up prints the demo deal id"
@@ -71,16 +74,26 @@ deal="$("$BUF" curl --protocol grpc --http2-prior-knowledge -d "{\"dealId\":\"$D
 jq -e --arg id "$DEAL_ID" '.deal.dealId == $id and .deal.remainingStock == 100' <<<"$deal" >/dev/null &&
   pass "GetDeal over gRPC (buf curl): remaining stock 100" || fail "GetDeal over gRPC (buf curl): $deal"
 
+# The demo deal opens minutes from now: orders must refuse it by the window read from Redis, without taking stock.
+placed="$(curl -sS -m 10 -X POST "$ORDERS/v1/orders" -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"e2e-1\"}")" || placed="{}"
+jq -e '.details[] | select(.reason == "DEAL_NOT_STARTED")' <<<"$placed" >/dev/null &&
+  pass "PlaceOrder (REST) before the opening: DEAL_NOT_STARTED" || fail "PlaceOrder before the opening: $placed"
+mine="$("$BUF" curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" -d '{}' \
+  "http://127.0.0.1:$FLASHDEAL_ORDERS_GRPC_PORT/flashdeal.orders.v1.OrderService/ListMyOrders" 2>&1)" || mine="err"
+jq -e '(.orders // []) | length == 0' <<<"$mine" >/dev/null &&
+  pass "ListMyOrders over gRPC (buf curl): no orders yet" || fail "ListMyOrders over gRPC: $mine"
+
 if status="$(./flashdeal status 2>&1)"; then pass "flashdeal status exits 0"; else fail "flashdeal status exits 0"; fi
 echo "$status" | sed 's/^/        /'
-for name in auth catalog redis postgres; do
+for name in auth catalog orders redis postgres; do
   grep -Eq "^$name +[0-9]+ +yes +(ready|PONG)" <<<"$status" && pass "status: $name alive and healthy" || fail "status: $name alive and healthy"
 done
 grep -q "$DEAL_ID: DEAL_STATE_UPCOMING, 100 of 100 left" <<<"$status" && pass "status: demo deal stock" || fail "status: demo deal stock"
 
 pids=()
 for f in "$FLASHDEAL_DATA"/run/*.pid; do pids+=("$(cat "$f")"); done
-((${#pids[@]} == 4)) && pass "four pid files" || fail "four pid files (${#pids[@]})"
+((${#pids[@]} == 5)) && pass "five pid files" || fail "five pid files (${#pids[@]})"
 if timeout 90 ./flashdeal down >"$DATA/down.out" 2>&1; then pass "flashdeal down"; else fail "flashdeal down"; cat "$DATA/down.out"; fi
 left=()
 for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("pid $pid"); done
