@@ -8,7 +8,7 @@ namespace FlashDeal.Orders.Tests.Invariants;
 [Collection(DataServers.Name)]
 public sealed class OutageInvariantTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
-    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(10);
     private ConnectionMultiplexer _redis = null!;
 
     public async Task InitializeAsync()
