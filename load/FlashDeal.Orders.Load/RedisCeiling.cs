@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Orders.Redis;
 using StackExchange.Redis;

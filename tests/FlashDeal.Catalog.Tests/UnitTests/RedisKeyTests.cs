@@ -1,6 +1,7 @@
 using FlashDeal.Catalog.BestSellers;
 using FlashDeal.Catalog.Deals;
 using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Data.Redis;
 
 namespace FlashDeal.Catalog.Tests.UnitTests;
 

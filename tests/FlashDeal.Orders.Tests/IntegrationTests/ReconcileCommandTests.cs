@@ -1,3 +1,4 @@
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Reconciliation;
 using FlashDeal.TestInfrastructure;
 using Microsoft.Extensions.Configuration;
@@ -50,7 +51,7 @@ public sealed class ReconcileCommandTests(PostgresDatabase database, RedisServer
             Redis.OrderKeys.Stream(deal.DealId)) == 0, "the stream is drained");
 
         var clean = await ReconcileAsync();
-        await _redis.GetDatabase().StringIncrementAsync(Redis.DealKeys.Stock(deal.DealId), -4);
+        await _redis.GetDatabase().StringIncrementAsync(DealKeys.Stock(deal.DealId), -4);
         var drifted = await ReconcileAsync("--deal", deal.DealId.ToString());
 
         Assert.Equal(0, clean.ExitCode);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using FlashDeal.Catalog.Infrastructure;
+using FlashDeal.Data.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

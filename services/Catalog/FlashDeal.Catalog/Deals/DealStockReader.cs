@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using FlashDeal.Catalog.Infrastructure;
+using FlashDeal.Data.Redis;
 using StackExchange.Redis;
 
 namespace FlashDeal.Catalog.Deals;

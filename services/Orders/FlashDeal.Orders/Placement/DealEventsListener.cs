@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

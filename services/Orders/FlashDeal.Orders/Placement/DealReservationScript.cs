@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Redis;
 using StackExchange.Redis;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Data;
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Redis;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Redis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,3 +1,4 @@
+using FlashDeal.Data.Redis;
 using StackExchange.Redis;
 
 namespace FlashDeal.Orders.Redis;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using FlashDeal.Data.Redis;
 using StackExchange.Redis;
 
 namespace FlashDeal.Orders.Redis;

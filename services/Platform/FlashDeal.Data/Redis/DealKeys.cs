@@ -1,20 +1,20 @@
 using StackExchange.Redis;
 
-namespace FlashDeal.Orders.Redis;
+namespace FlashDeal.Data.Redis;
 
 /// <summary>
-/// The Redis contract with the catalog service, which writes each deal's config and initial stock (its own DealKeys is
-/// the other half of this file; docs/catalog.md and docs/orders.md). Every key of one deal carries the hash tag
-/// <c>{deal:&lt;id&gt;}</c>, so one script can touch all of them on Redis Cluster.
+/// The Redis contract between catalog (writes each deal's config and initial stock) and orders (reserves against it):
+/// docs/catalog.md "Redis keys" and docs/orders.md. Every key of one deal carries the hash tag <c>{deal:&lt;id&gt;}</c>,
+/// so a script touching several of them runs on one Redis Cluster node.
 /// </summary>
 public static class DealKeys
 {
-    /// <summary>Pub/sub channel on which catalog announces deal changes (JSON naming the deal_id).</summary>
+    /// <summary>Pub/sub channel for <c>deal-updated</c> messages.</summary>
     public const string UpdatesChannel = "flashdeal:deals";
 
     public static string HashTag(Guid dealId) => $"{{deal:{dealId:D}}}";
 
-    /// <summary>HASH: the deal's terms (<see cref="DealConfigFields"/>), written by catalog.</summary>
+    /// <summary>HASH: the deal's terms (see <see cref="DealConfigFields"/>).</summary>
     public static RedisKey Config(Guid dealId) => $"{HashTag(dealId)}:config";
 
     /// <summary>STRING: remaining units. Created by catalog (SET NX), then owned by the order path.</summary>
