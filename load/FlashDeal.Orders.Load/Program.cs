@@ -5,6 +5,7 @@ using FlashDeal.Grpc;
 using FlashDeal.Orders;
 using FlashDeal.Orders.Load;
 using FlashDeal.Security;
+using FlashDeal.TestInfrastructure;
 using Npgsql;
 using StackExchange.Redis;
 

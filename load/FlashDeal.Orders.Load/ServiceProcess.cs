@@ -105,36 +105,3 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     [GeneratedRegex(@"Now listening on: (http://[^\s]+)")]
     private static partial Regex ListeningLine();
 }
-
-/// <summary>Serves the benchmark's signing key as auth would, so the service processes accept its tokens.</summary>
-public sealed class JwksEndpoint : IAsyncDisposable
-{
-    private readonly WebApplication _app;
-
-    private JwksEndpoint(WebApplication app, Uri url)
-    {
-        _app = app;
-        Url = url;
-    }
-
-    public Uri Url { get; }
-
-    public static async Task<JwksEndpoint> StartAsync(SigningKeySet keys)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1));
-        var app = builder.Build();
-        var document = JsonFormatter.Default.Format(keys.ToJwks());
-        app.MapGet("/.well-known/jwks.json", () => Results.Text(document, "application/json"));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new JwksEndpoint(app, new Uri(new Uri(address), "/.well-known/jwks.json"));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
-}

@@ -38,7 +38,7 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
             ["Orders:Stream:ClaimMinIdle"] = "00:00:01",
             ["Orders:Stream:ClaimInterval"] = "00:00:00.200",
         });
-        await using var jwks = await JwksTestServer.StartAsync(TestTokens.Shared);
+        await using var jwks = await JwksEndpoint.StartAsync(TestTokens.Shared.Keys);
         // The victim cannot reach PostgreSQL, so every entry its consumer takes stays pending, as a crash between
         // read and acknowledge leaves it; otherwise it is a normal replica.
         await using var victim = await OrdersProcess.StartAsync(new Dictionary<string, string>
@@ -48,7 +48,7 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
             ["ConnectionStrings__Redis"] = redis.ConnectionString,
             ["Auth__Issuer"] = TestTokens.Shared.Settings["Auth:Issuer"]!,
             ["Auth__Audience"] = TestTokens.Shared.Settings["Auth:Audience"]!,
-            ["Auth__JwksUrl"] = jwks.JwksUrl.ToString(),
+            ["Auth__JwksUrl"] = jwks.Url.ToString(),
             ["Orders__Stream__PollInterval"] = "00:00:00.020",
             ["Orders__Stream__RegistryRefreshInterval"] = "00:00:00.100",
         });
