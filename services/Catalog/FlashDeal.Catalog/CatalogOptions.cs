@@ -8,6 +8,10 @@ public sealed class CatalogOptions
     /// <summary>How long a product or deal stays in the Redis read cache (writes delete it at once).</summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>False turns the product/deal read cache off (every read goes to PostgreSQL): for the cached-vs-uncached
+    /// benchmark and for diagnosing stale data. Writes still delete cached entries, so turning it back on is safe.</summary>
+    public bool CacheEnabled { get; set; } = true;
+
     /// <summary>Longest wait for one Redis command on a read path before falling back to PostgreSQL.</summary>
     public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(1000);
 

@@ -12,6 +12,7 @@ namespace FlashDeal.Catalog.Infrastructure;
 public sealed class ProtoCache(RedisGuard redis, IOptions<CatalogOptions> options)
 {
     private readonly TimeSpan _ttl = options.Value.CacheTtl;
+    private readonly bool _enabled = options.Value.CacheEnabled;
 
     public static RedisKey ProductKey(Guid productId) => $"catalog:product:{productId}";
 
@@ -19,12 +20,16 @@ public sealed class ProtoCache(RedisGuard redis, IOptions<CatalogOptions> option
 
     public async Task<T?> GetAsync<T>(RedisKey key, MessageParser<T> parser) where T : class, IMessage<T>
     {
+        if (!_enabled)
+        {
+            return null;
+        }
         var cached = await redis.TryAsync(db => db.StringGetAsync(key));
         return cached is { Ok: true, Value.HasValue: true } ? parser.ParseFrom((byte[])cached.Value!) : null;
     }
 
     public Task SetAsync(RedisKey key, IMessage value) =>
-        redis.TryAsync(db => db.StringSetAsync(key, value.ToByteArray(), _ttl));
+        _enabled ? redis.TryAsync(db => db.StringSetAsync(key, value.ToByteArray(), _ttl)) : Task.CompletedTask;
 
     /// <summary>After a commit. Tried even while reads skip Redis: a missed delete leaves a stale entry up to the TTL.</summary>
     public Task InvalidateAsync(RedisKey key) => redis.TryAsync(db => db.KeyDeleteAsync(key), always: true);
