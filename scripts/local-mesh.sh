@@ -309,7 +309,6 @@ write_edge_config() {
 
 start_edge() {
   log "starting the edge (nginx): REST http://127.0.0.1:$EDGE_REST_PORT, gRPC 127.0.0.1:$EDGE_GRPC_PORT"
-  write_edge_config
   spawn edge "$(nginx_bin)" -p "$EDGE" -c "$EDGE/nginx.conf" -e "$LOGS/edge.log"
   local deadline=$((SECONDS + 15))
   # Ready: the REST listener answers its own 404 and the gRPC listener accepts connections.
@@ -523,6 +522,8 @@ cmd_up() {
   check_ports
   [[ -x $BUF ]] || bash tests/interop/setup.sh >&2 || echo "flashdeal: buf is not installed; the buf curl lines below need it" >&2
   prepare_data
+  # The edge's config first: a bad FLASHDEAL_EDGE_* knob stops `up` before anything starts.
+  write_edge_config
   build
   save_ports
   # From here on, a failure, Ctrl-C or SIGTERM stops everything started so far.

@@ -150,9 +150,12 @@ done
 
 limit_lines() {
   [[ $limits == on ]] || return 0
-  printf '    limit_req zone=edge_caller burst=%s nodelay;\n' "$user_burst"
-  printf '    limit_req zone=edge_auth burst=%s nodelay;\n' "$auth_burst"
-  printf '    limit_req zone=edge_order burst=%s nodelay;\n' "$order_burst"
+  local zone burst
+  for zone in caller:$user_burst auth:$auth_burst order:$order_burst; do
+    burst=${zone#*:}
+    # nginx refuses "burst=0" (no burst is the default).
+    printf '    limit_req zone=edge_%s%s nodelay;\n' "${zone%%:*}" "$( ((burst > 0)) && echo " burst=$burst")"
+  done
 }
 
 # --- REST ---------------------------------------------------------------------------------------------------------
