@@ -12,7 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${EDGE_DIR:?}" "${EDGE_LOGS:?}"
 rest_port="${FLASHDEAL_EDGE_REST_PORT:-8080}" grpc_port="${FLASHDEAL_EDGE_GRPC_PORT:-50050}"
 limits="${FLASHDEAL_EDGE_RATE_LIMITS:-on}"
-auth_rate="${FLASHDEAL_EDGE_AUTH_RATE:-10r/s}" auth_burst="${FLASHDEAL_EDGE_AUTH_BURST:-20}"
+auth_rate="${FLASHDEAL_EDGE_AUTH_RATE:-20r/s}" auth_burst="${FLASHDEAL_EDGE_AUTH_BURST:-50}"
 order_rate="${FLASHDEAL_EDGE_ORDER_RATE:-5r/s}" order_burst="${FLASHDEAL_EDGE_ORDER_BURST:-10}"
 user_rate="${FLASHDEAL_EDGE_USER_RATE:-50r/s}" user_burst="${FLASHDEAL_EDGE_USER_BURST:-100}"
 zone_size="${FLASHDEAL_EDGE_ZONE_SIZE:-16m}" retry_after="${FLASHDEAL_EDGE_RETRY_AFTER:-1}"
@@ -101,12 +101,14 @@ http {
     "~*^bearer\\s+[^.\\s]+\\.[^.\\s]+\\.(?<signature>[A-Za-z0-9_-]+)\\s*\$" "token:\$signature";
     default "address:\$binary_remote_addr";
   }
-  # Sign-up and log-in: per client address (no token yet).
+  # Sign-up, log-in and refresh: per client address (no access token yet; a refresh makes a new one, a new bucket).
   map "\$request_method \$uri" \$edge_auth_key {
     "POST /v1/auth:signUp" \$binary_remote_addr;
     "POST /v1/auth:logIn" \$binary_remote_addr;
+    "POST /v1/auth:refresh" \$binary_remote_addr;
     "POST /flashdeal.auth.v1.AuthService/SignUp" \$binary_remote_addr;
     "POST /flashdeal.auth.v1.AuthService/LogIn" \$binary_remote_addr;
+    "POST /flashdeal.auth.v1.AuthService/Refresh" \$binary_remote_addr;
     default "";
   }
   # PlaceOrder: per caller.
