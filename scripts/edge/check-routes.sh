@@ -18,7 +18,7 @@ if [[ -z $conf ]]; then
 fi
 [[ -r $conf ]] || { echo "check-routes.sh: cannot read $conf" >&2; exit 1; }
 
-# shellcheck source=charts/tools.sh
+# shellcheck source=charts/tools.sh disable=SC2154
 source "$root/charts/tools.sh"
 install_k8s_tools >/dev/null
 "$flashdeal_bin/helm" template flashdeal "$root/charts/flashdeal" --show-only templates/kong.yaml \
