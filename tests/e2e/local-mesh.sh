@@ -113,6 +113,15 @@ grpc_login="$(bufc -d '{"email":"grace@flashdeal.local","password":"flashdeal-cu
 grace="$(jq -r '.token.accessToken // empty' <<<"$grpc_login" 2>/dev/null)" || grace=""
 [[ -n $grace ]] && pass "log-in through the edge (gRPC, buf curl)" || fail "log-in through the edge (gRPC): $grpc_login"
 
+# Server streams pass through the edge unbuffered: the first WatchDeal snapshot arrives while the stream stays open.
+watch="$(timeout 3 curl -sN "$EDGE/v1/deals/$DEAL_ID:watch" 2>/dev/null | head -n 1)" || true
+jq -e --arg id "$DEAL_ID" '.snapshot.dealId == $id' <<<"$watch" >/dev/null &&
+  pass "WatchDeal stream through the edge (REST :watch)" || fail "WatchDeal stream through the edge (REST :watch): $watch"
+watch="$(timeout 3 "$BUF" curl --schema "$ROOT/protos" --protocol grpc --http2-prior-knowledge -d "{\"dealId\":\"$DEAL_ID\"}" \
+  "$EDGE_GRPC/flashdeal.catalog.v1.CatalogService/WatchDeal" 2>/dev/null)" || true
+grep -q "\"dealId\": \"$DEAL_ID\"" <<<"$watch" && pass "WatchDeal stream through the edge (gRPC, buf curl)" ||
+  fail "WatchDeal stream through the edge (gRPC): $watch"
+
 # The demo deal opens minutes from now: orders refuses it by the window read from Redis.
 placed="$(curl -sS -m 10 -X POST "$EDGE/v1/orders" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"e2e-1\"}")" || placed="{}"
