@@ -35,7 +35,7 @@ PORT_VARS=(PG_PORT REDIS_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CA
   ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT EDGE_GRPC_PORT)
 
 # >>> Service rate limits: FLASHDEAL_SERVICE_RATE_LIMITS=off passes these settings to every service. The only place
-# >>> that knows the services' configuration key (the service rate-limit task, branch wip/ratelimit, defines it).
+# >>> that names the services' configuration key ("RateLimits:Enabled", docs/rate-limits.md of the service limits).
 SERVICE_RATE_LIMITS_OFF=("RateLimits__Enabled=false")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
