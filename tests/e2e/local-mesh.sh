@@ -219,6 +219,16 @@ if command -v nghttp >/dev/null; then
     fail "the refusal is trailers-only (nghttp): $(grep recv <<<"$frames" | tail -12)"
 fi
 
+# Sign-up per address (default limits: 20/s, burst 50): 90 sign-ups at once over one connection, the tail is refused.
+# Last of the anonymous calls: it also drains this address's caller bucket.
+urls=()
+for _ in $(seq 1 90); do urls+=(-o /dev/null "$EDGE/v1/auth:signUp"); done
+mapfile -t signups < <(curl -s -m 20 -w '%{http_code}\n' -H 'content-type: application/json' -d '{}' "${urls[@]}" 2>/dev/null)
+refused="$(printf '%s\n' "${signups[@]}" | grep -c '^429$' || true)" served="$(printf '%s\n' "${signups[@]}" | grep -c '^400$' || true)"
+((refused > 0 && served >= 50 && refused + served == 90)) &&
+  pass "sign-up per address: $served served (400, empty body), $refused refused with 429" ||
+  fail "sign-up per address: $(printf '%s\n' "${signups[@]}" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+
 # >>> INTEGRATOR HOOK: the load tool's spike run through the edge goes here, e.g.
 # >>>   ./flashdeal load spike --users 200 --stock 50 --opens-in 3s --threshold "errors<0.5%" --timeout 60s --quiet
 # >>> (it reads the edge URLs, PostgreSQL, Redis and the admin from $FLASHDEAL_DATA/mesh.env). Run it with
