@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The local mesh behind `./flashdeal up | down | status`: PostgreSQL and Redis from the machine's binaries (unless
-# FLASHDEAL_POSTGRES / FLASHDEAL_REDIS point elsewhere), migrations, the services as background processes, a demo seed.
-# Everything lives in $FLASHDEAL_DATA (default .data/): pg/, redis/, keys/, logs/<name>.log, run/<name>.pid, demo.env.
+# FLASHDEAL_POSTGRES / FLASHDEAL_REDIS point elsewhere), migrations, auth, catalog and N orders replicas as background
+# processes, the nginx edge in front of them (scripts/edge/), a demo seed. Everything lives in $FLASHDEAL_DATA (default
+# .data/): pg/, redis/, keys/, edge/, logs/<name>.log, run/<name>.pid, run/mesh.ports, demo.env, mesh.env.
+# docs/local-mesh.md describes processes, ports, files, routes, rate limits and every knob.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,14 +17,26 @@ CATALOG_GRPC_PORT="${FLASHDEAL_CATALOG_GRPC_PORT:-50052}"
 CATALOG_REST_PORT="${FLASHDEAL_CATALOG_REST_PORT:-8082}"
 ORDERS_GRPC_PORT="${FLASHDEAL_ORDERS_GRPC_PORT:-50053}"
 ORDERS_REST_PORT="${FLASHDEAL_ORDERS_REST_PORT:-8083}"
+# Replica i (1-based) listens on ORDERS_GRPC_PORT + i - 1 and ORDERS_REST_PORT + i - 1.
+ORDERS_REPLICAS="${FLASHDEAL_ORDERS_REPLICAS:-2}"
+EDGE_REST_PORT="${FLASHDEAL_EDGE_REST_PORT:-8080}"
+EDGE_GRPC_PORT="${FLASHDEAL_EDGE_GRPC_PORT:-50050}"
 READY_TIMEOUT="${FLASHDEAL_READY_TIMEOUT:-60}"
 
 ADMIN_EMAIL="${FLASHDEAL_ADMIN_EMAIL:-admin@flashdeal.local}" ADMIN_PASSWORD="${FLASHDEAL_ADMIN_PASSWORD:-flashdeal-admin-demo}"
 CUSTOMERS=("ada@flashdeal.local" "grace@flashdeal.local") CUSTOMER_PASSWORD="flashdeal-customer-demo"
 
 BUF="$ROOT/tests/interop/node/node_modules/.bin/buf"
-LOGS="$DATA/logs" RUN="$DATA/run" KEYS="$DATA/keys"
+LOGS="$DATA/logs" RUN="$DATA/run" KEYS="$DATA/keys" EDGE="$DATA/edge"
 RELEASE=bin/Release/net10.0
+# The ports `up` used, for `status` and `down` run later without the same environment.
+PORTS_FILE="$RUN/mesh.ports"
+PORT_VARS=(PG_PORT REDIS_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT
+  ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT EDGE_GRPC_PORT)
+
+# >>> Service rate limits: FLASHDEAL_SERVICE_RATE_LIMITS=off passes these settings to every service. The only place
+# >>> that names the services' configuration key ("RateLimits:Enabled", docs/rate-limits.md of the service limits).
+SERVICE_RATE_LIMITS_OFF=("RateLimits__Enabled=false")
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'flashdeal: %s\n' "$*" >&2; exit 1; }
@@ -38,14 +52,40 @@ service() {
   SERVICE_PROJECT[$name]=$2 SERVICE_GRPC[$name]=$3 SERVICE_REST[$name]=$4
   shift 4; SERVICE_ENV[$name]="$(printf '%s\x1f' "$@")"
 }
+# The orders replicas are orders-1 … orders-N: one process, log and pid file each, all on the same PostgreSQL and Redis
+# (each replica is one consumer of the order streams' consumer group).
 define_services() {
-  local jwks="Auth__JwksUrl=http://127.0.0.1:$AUTH_REST_PORT/.well-known/jwks.json"
-  service auth services/Auth/FlashDeal.Auth "$AUTH_GRPC_PORT" "$AUTH_REST_PORT" "$jwks" "Auth__SigningKeys__Directory=$KEYS" \
-    "Auth__BootstrapAdmin__Email=$ADMIN_EMAIL" "Auth__BootstrapAdmin__Password=$ADMIN_PASSWORD"
-  service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "$jwks"
-  service orders services/Orders/FlashDeal.Orders "$ORDERS_GRPC_PORT" "$ORDERS_REST_PORT" "$jwks"
+  SERVICE_NAMES=() SERVICE_PROJECT=() SERVICE_GRPC=() SERVICE_REST=() SERVICE_ENV=()
+  local common=("Auth__JwksUrl=http://127.0.0.1:$AUTH_REST_PORT/.well-known/jwks.json") auth=() i
+  [[ ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == off ]] && common+=("${SERVICE_RATE_LIMITS_OFF[@]}")
+  [[ -n ${FLASHDEAL_PASSWORD_ITERATIONS:-} ]] && auth+=("Auth__Passwords__Iterations=$FLASHDEAL_PASSWORD_ITERATIONS")
+  service auth services/Auth/FlashDeal.Auth "$AUTH_GRPC_PORT" "$AUTH_REST_PORT" "${common[@]}" "Auth__SigningKeys__Directory=$KEYS" \
+    "Auth__BootstrapAdmin__Email=$ADMIN_EMAIL" "Auth__BootstrapAdmin__Password=$ADMIN_PASSWORD" "${auth[@]}"
+  service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "${common[@]}"
+  for ((i = 1; i <= ORDERS_REPLICAS; i++)); do
+    service "orders-$i" services/Orders/FlashDeal.Orders $((ORDERS_GRPC_PORT + i - 1)) $((ORDERS_REST_PORT + i - 1)) "${common[@]}"
+  done
 }
-define_services
+orders_names() { local name; for name in "${SERVICE_NAMES[@]}"; do [[ $name == orders-* ]] && echo "$name"; done; return 0; }
+
+validate_settings() {
+  [[ $ORDERS_REPLICAS =~ ^[1-9][0-9]?$ ]] || die "orders replicas must be 1-99 (--orders-replicas / FLASHDEAL_ORDERS_REPLICAS, got '$ORDERS_REPLICAS')"
+  [[ -z ${FLASHDEAL_PASSWORD_ITERATIONS:-} || $FLASHDEAL_PASSWORD_ITERATIONS =~ ^[1-9][0-9]*$ ]] ||
+    die "FLASHDEAL_PASSWORD_ITERATIONS must be a positive whole number (got '$FLASHDEAL_PASSWORD_ITERATIONS')"
+  [[ ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == on || ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == off ]] ||
+    die "FLASHDEAL_SERVICE_RATE_LIMITS must be on or off (got '$FLASHDEAL_SERVICE_RATE_LIMITS')"
+  local var
+  for var in "${PORT_VARS[@]}"; do [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number (got '${!var}')"; done
+}
+load_ports() {
+  [[ -f $PORTS_FILE ]] || return 0
+  # shellcheck source=/dev/null
+  source "$PORTS_FILE"
+  ((OWN_PG)) && PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=app;Database=flashdeal"
+  ((OWN_REDIS)) && REDIS_CONN="127.0.0.1:$REDIS_PORT"
+  AUTH_REST="http://127.0.0.1:$AUTH_REST_PORT" CATALOG_REST="http://127.0.0.1:$CATALOG_REST_PORT"
+}
+save_ports() { local var; for var in "${PORT_VARS[@]}"; do echo "$var=${!var}"; done >"$PORTS_FILE"; }
 
 service_dll() { local p=${SERVICE_PROJECT[$1]}; echo "$ROOT/$p/$RELEASE/$(basename "$p").dll"; }
 
@@ -58,7 +98,9 @@ running() {
   alive "$pid" || return 1
   local program=$name
   [[ -n "${SERVICE_PROJECT[$name]:-}" ]] && program="$(basename "${SERVICE_PROJECT[$name]}").dll"
+  [[ $name == orders-* ]] && program=FlashDeal.Orders.dll
   [[ $name == redis ]] && program=redis-server
+  [[ $name == edge ]] && program=nginx
   [[ ! -r /proc/$pid/cmdline ]] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qi -- "$program"
 }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -84,6 +126,8 @@ else OWN_PG=1 PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=app;Database=flashd
 if [[ -n "${FLASHDEAL_REDIS:-}" ]]; then OWN_REDIS=0 REDIS_CONN="$(redis_connection "$FLASHDEAL_REDIS")"
 else OWN_REDIS=1 REDIS_CONN="127.0.0.1:$REDIS_PORT"; fi
 
+nginx_bin() { command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
+
 pg_bin() {
   local dir; dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
   [[ -n "$dir" ]] && echo "$dir" || dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)"
@@ -98,13 +142,16 @@ ensure_prerequisites() {
   for tool in curl jq openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   ((OWN_PG)) && [[ ! -x "$(pg_bin)/initdb" ]] && missing+=(postgresql)
   ((OWN_REDIS)) && ! command -v redis-server >/dev/null && missing+=(redis-server)
+  # Debian 12's "nginx" package has everything the edge needs built in (http_v2, grpc, limit_req, map).
+  [[ -n "$(nginx_bin)" ]] || missing+=(nginx)
   ((${#missing[@]} == 0)) && return 0
   if is_root && command -v apt-get >/dev/null; then
     log "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null ||
       { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
     # The Debian packages start their own servers on the default ports; FlashDeal runs its own.
-    command -v service >/dev/null && { service postgresql stop >/dev/null 2>&1 || true; service redis-server stop >/dev/null 2>&1 || true; }
+    command -v service >/dev/null && { service postgresql stop >/dev/null 2>&1 || true; service redis-server stop >/dev/null 2>&1 || true
+      service nginx stop >/dev/null 2>&1 || true; }
   else
     die "missing: ${missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) or set FLASHDEAL_POSTGRES / FLASHDEAL_REDIS."
   fi
@@ -116,6 +163,7 @@ check_ports() {
   ((OWN_PG)) && wanted+=("postgres:$PG_PORT")
   ((OWN_REDIS)) && wanted+=("redis:$REDIS_PORT")
   for name in "${SERVICE_NAMES[@]}"; do wanted+=("$name-grpc:${SERVICE_GRPC[$name]}" "$name-rest:${SERVICE_REST[$name]}"); done
+  wanted+=("edge-rest:$EDGE_REST_PORT" "edge-grpc:$EDGE_GRPC_PORT")
   for label in "${wanted[@]}"; do
     port=${label##*:}
     if port_busy "$port"; then
@@ -125,13 +173,13 @@ check_ports() {
   done
   if ((${#busy[@]} > 0)); then
     printf 'flashdeal: ports busy:\n' >&2; printf '%s\n' "${busy[@]}" >&2
-    die "stop what uses them, or move FlashDeal with FLASHDEAL_{PG,REDIS,AUTH_GRPC,AUTH_REST,CATALOG_GRPC,CATALOG_REST}_PORT."
+    die "stop what uses them, or move FlashDeal with FLASHDEAL_{PG,REDIS,AUTH_GRPC,AUTH_REST,CATALOG_GRPC,CATALOG_REST,ORDERS_GRPC,ORDERS_REST,EDGE_REST,EDGE_GRPC}_PORT (docs/local-mesh.md)."
   fi
 }
 
 # --- start -------------------------------------------------------------------------------------------------------
 prepare_data() {
-  mkdir -p "$DATA" "$LOGS" "$RUN" "$KEYS"
+  mkdir -p "$DATA" "$LOGS" "$RUN" "$KEYS" "$EDGE/tmp"
   # The postgres user must reach $DATA/pg.
   if ((OWN_PG)) && is_root; then
     chmod 755 "$DATA" "$LOGS"
@@ -193,18 +241,26 @@ build() {
   if [[ "${FLASHDEAL_SKIP_BUILD:-0}" == 1 ]]; then return 0; fi
   log "dotnet build (Release)"
   local name
-  for name in "${SERVICE_NAMES[@]}"; do
+  for name in $(unique_projects); do
     dotnet build "${SERVICE_PROJECT[$name]}" -c Release -nologo -v q >"$LOGS/build.log" 2>&1 ||
       { cat "$LOGS/build.log" >&2; die "build of $name failed"; }
   done
 }
 
+# One service name per project (the orders replicas share one build and one schema).
+unique_projects() {
+  local name; local -A seen=()
+  for name in "${SERVICE_NAMES[@]}"; do
+    [[ -n ${seen[${SERVICE_PROJECT[$name]}]:-} ]] || { seen[${SERVICE_PROJECT[$name]}]=1; echo "$name"; }
+  done
+}
+
 migrate() {
   local name
-  for name in "${SERVICE_NAMES[@]}"; do
-    log "migrate $name"
+  for name in $(unique_projects); do
+    log "migrate ${name%-1}"
     dotnet "$(service_dll "$name")" migrate up --connection "$PG_CONN" >>"$LOGS/migrate.log" 2>&1 ||
-      { log_tail migrate; die "migrations of $name failed"; }
+      { log_tail migrate; die "migrations of ${name%-1} failed"; }
   done
 }
 
@@ -224,6 +280,43 @@ wait_ready() {
     alive "$(pid_of "$name")" || { log_tail "$name"; echo "flashdeal: $name exited during start-up" >&2; return 1; }
     ((SECONDS >= deadline)) && { log_tail "$name"; echo "flashdeal: $name not ready after ${READY_TIMEOUT}s ($url)" >&2; return 1; }
     sleep 0.3
+  done
+}
+
+# --- the edge (nginx) ---------------------------------------------------------------------------------------------
+# scripts/edge/nginx-conf.sh writes $EDGE/nginx.conf from the chart's routes and FLASHDEAL_EDGE_* knobs; nginx runs in
+# the foreground of its own session (daemon off) with its prefix, pid file and temp dirs in $EDGE, logs in $LOGS.
+edge_upstreams() { # kind: "host:port ..." of the processes behind one upstream group
+  local service=$1 kind=$2 name out=()
+  for name in "${SERVICE_NAMES[@]}"; do
+    [[ $name == "$service" || $name == "$service"-* ]] || continue
+    if [[ $kind == rest ]]; then out+=("127.0.0.1:${SERVICE_REST[$name]}"); else out+=("127.0.0.1:${SERVICE_GRPC[$name]}"); fi
+  done
+  echo "${out[*]}"
+}
+
+write_edge_config() {
+  local service kind
+  for service in auth catalog orders; do
+    for kind in rest grpc; do export "EDGE_UPSTREAM_${service^^}_${kind^^}=$(edge_upstreams "$service" "$kind")"; done
+  done
+  EDGE_DIR="$EDGE" EDGE_LOGS="$LOGS" FLASHDEAL_EDGE_REST_PORT=$EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT=$EDGE_GRPC_PORT \
+    bash "$ROOT/scripts/edge/nginx-conf.sh" >"$EDGE/nginx.conf.new" || die "cannot write the edge configuration"
+  mv "$EDGE/nginx.conf.new" "$EDGE/nginx.conf"
+  "$(nginx_bin)" -t -q -p "$EDGE" -c "$EDGE/nginx.conf" -e "$LOGS/edge.log" 2>>"$LOGS/edge.log" ||
+    { log_tail edge; die "nginx rejects $EDGE/nginx.conf"; }
+}
+
+start_edge() {
+  log "starting the edge (nginx): REST http://127.0.0.1:$EDGE_REST_PORT, gRPC 127.0.0.1:$EDGE_GRPC_PORT"
+  spawn edge "$(nginx_bin)" -p "$EDGE" -c "$EDGE/nginx.conf" -e "$LOGS/edge.log"
+  local deadline=$((SECONDS + 15))
+  # Ready: the REST listener answers its own 404 and the gRPC listener accepts connections.
+  until [[ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EDGE_REST_PORT/_edge-ready" 2>/dev/null)" == 404 ]] &&
+    port_busy "$EDGE_GRPC_PORT"; do
+    alive "$(pid_of edge)" || { log_tail edge; echo "flashdeal: the edge (nginx) exited during start-up" >&2; return 1; }
+    ((SECONDS >= deadline)) && { log_tail edge; echo "flashdeal: the edge is not answering after 15 s" >&2; return 1; }
+    sleep 0.2
   done
 }
 
@@ -254,6 +347,8 @@ stop_postgres() {
 
 stop_all() {
   local i name
+  # The edge first: no new calls reach services that are about to stop.
+  stop_pid edge
   for ((i = ${#SERVICE_NAMES[@]} - 1; i >= 0; i--)); do stop_pid "${SERVICE_NAMES[i]}"; done
   # Pid files of processes this version does not know (a newer script started them) go before the data stores.
   for name in "$RUN"/*.pid; do
@@ -263,6 +358,7 @@ stop_all() {
   done
   stop_pid redis
   stop_postgres
+  rm -f "$PORTS_FILE"
 }
 
 # --- demo seed ---------------------------------------------------------------------------------------------------
@@ -318,43 +414,84 @@ seed_demo() {
   printf 'PRODUCT_ID=%s\nDEAL_ID=%s\n' "$PRODUCT_ID" "$DEAL_ID" >"$DATA/demo.env"
 }
 
+# $DATA/mesh.env: where everything is, for tools (the load tool, tests). KEY=value lines without quotes (values may hold
+# ';' — read it line by line, do not `source` it); mode 600: it holds the admin password.
+write_mesh_env() {
+  local orders_rest=() orders_grpc=() name
+  for name in $(orders_names); do
+    orders_rest+=("http://127.0.0.1:${SERVICE_REST[$name]}") orders_grpc+=("http://127.0.0.1:${SERVICE_GRPC[$name]}")
+  done
+  (
+    umask 077
+    {
+      echo "FLASHDEAL_EDGE_REST=http://127.0.0.1:$EDGE_REST_PORT"
+      echo "FLASHDEAL_EDGE_GRPC=http://127.0.0.1:$EDGE_GRPC_PORT"
+      echo "FLASHDEAL_AUTH_REST=http://127.0.0.1:$AUTH_REST_PORT"
+      echo "FLASHDEAL_AUTH_GRPC=http://127.0.0.1:$AUTH_GRPC_PORT"
+      echo "FLASHDEAL_CATALOG_REST=http://127.0.0.1:$CATALOG_REST_PORT"
+      echo "FLASHDEAL_CATALOG_GRPC=http://127.0.0.1:$CATALOG_GRPC_PORT"
+      echo "FLASHDEAL_ORDERS_REST=$(IFS=,; echo "${orders_rest[*]}")"
+      echo "FLASHDEAL_ORDERS_GRPC=$(IFS=,; echo "${orders_grpc[*]}")"
+      echo "FLASHDEAL_POSTGRES=$PG_CONN"
+      echo "FLASHDEAL_REDIS=$REDIS_CONN"
+      echo "FLASHDEAL_ADMIN_EMAIL=$ADMIN_EMAIL"
+      echo "FLASHDEAL_ADMIN_PASSWORD=$ADMIN_PASSWORD"
+      echo "FLASHDEAL_ORDERS_REPLICAS=$ORDERS_REPLICAS"
+    } >"$DATA/mesh.env.new"
+  )
+  chmod 600 "$DATA/mesh.env.new"
+  mv "$DATA/mesh.env.new" "$DATA/mesh.env"
+}
+
+edge_limits_state() { [[ -f $EDGE/nginx.conf ]] && grep -q '^ *limit_req_zone' "$EDGE/nginx.conf" && echo on || echo off; }
+
 print_endpoints() {
   local PRODUCT_ID="" DEAL_ID=""
   source "$DATA/demo.env"
   local start; start="$(http GET "" "$CATALOG_REST/v1/deals/$DEAL_ID" | jq -r .deal.startTime)"
-  local ag="http://127.0.0.1:$AUTH_GRPC_PORT" cg="http://127.0.0.1:$CATALOG_GRPC_PORT" bufc="$BUF curl --protocol grpc --http2-prior-knowledge"
+  local e="http://127.0.0.1:$EDGE_REST_PORT" g="http://127.0.0.1:$EDGE_GRPC_PORT"
+  local bufc="$BUF curl --schema protos --protocol grpc --http2-prior-knowledge"
   bufc=${bufc#"$ROOT/"}
+  local login="{\"email\":\"${CUSTOMERS[0]}\",\"password\":\"$CUSTOMER_PASSWORD\"}"
   cat <<MSG
 
 FlashDeal is up (data in $DATA, logs in $LOGS).
 
-  service   gRPC (h2c)              REST
-  auth      127.0.0.1:$AUTH_GRPC_PORT         http://127.0.0.1:$AUTH_REST_PORT
-  catalog   127.0.0.1:$CATALOG_GRPC_PORT         http://127.0.0.1:$CATALOG_REST_PORT
-  orders    127.0.0.1:$ORDERS_GRPC_PORT         http://127.0.0.1:$ORDERS_REST_PORT
-  postgres  ${PG_CONN}
-  redis     ${REDIS_CONN}
+The edge (nginx, the chart's Kong routes, rate limits $(edge_limits_state); access log $LOGS/edge-access.log):
+  REST  $e
+  gRPC  $g   (h2c)
 
 Demo accounts: admin $ADMIN_EMAIL / $ADMIN_PASSWORD; customers ${CUSTOMERS[*]} / $CUSTOMER_PASSWORD
 Demo deal $DEAL_ID (100 units, 2 per customer) opens at $start.
 
-  TOKEN=\$(curl -s -X POST $AUTH_REST/v1/auth:logIn -H 'content-type: application/json' \\
-      -d '{"email":"${CUSTOMERS[0]}","password":"$CUSTOMER_PASSWORD"}' | jq -r .token.accessToken)
-  curl -s $AUTH_REST/v1/auth/me -H "authorization: Bearer \$TOKEN"
-  curl -s "$CATALOG_REST/v1/deals?states=DEAL_STATE_UPCOMING&states=DEAL_STATE_LIVE"
-  curl -s $CATALOG_REST/v1/deals/$DEAL_ID
-  curl -sN $CATALOG_REST/v1/deals/$DEAL_ID:watch
-  curl -s -X POST http://127.0.0.1:$ORDERS_REST_PORT/v1/orders -H "authorization: Bearer \$TOKEN" \\
+  TOKEN=\$(curl -s -X POST $e/v1/auth:logIn -H 'content-type: application/json' \\
+      -d '$login' | jq -r .token.accessToken)
+  curl -s $e/v1/auth/me -H "authorization: Bearer \$TOKEN"
+  curl -s "$e/v1/deals?states=DEAL_STATE_UPCOMING&states=DEAL_STATE_LIVE"
+  curl -s $e/v1/deals/$DEAL_ID
+  curl -sN $e/v1/deals/$DEAL_ID:watch
+  curl -s -X POST $e/v1/orders -H "authorization: Bearer \$TOKEN" \\
       -H 'content-type: application/json' -d '{"dealId":"$DEAL_ID","quantity":1,"idempotencyKey":"demo-1"}'
-  curl -s http://127.0.0.1:$ORDERS_REST_PORT/v1/orders -H "authorization: Bearer \$TOKEN"
+  curl -s $e/v1/orders -H "authorization: Bearer \$TOKEN"
 
-  $bufc -d '{"email":"${CUSTOMERS[0]}","password":"$CUSTOMER_PASSWORD"}' \\
-      $ag/flashdeal.auth.v1.AuthService/LogIn
-  $bufc $cg/flashdeal.catalog.v1.CatalogService/ListDeals
-  $bufc -d '{"dealId":"$DEAL_ID"}' $cg/flashdeal.catalog.v1.CatalogService/GetDeal
-  $bufc -d '{"dealId":"$DEAL_ID"}' $cg/flashdeal.catalog.v1.CatalogService/WatchDeal
+  $bufc -d '$login' \\
+      $g/flashdeal.auth.v1.AuthService/LogIn
+  $bufc $g/flashdeal.catalog.v1.CatalogService/ListDeals
+  $bufc -d '{"dealId":"$DEAL_ID"}' $g/flashdeal.catalog.v1.CatalogService/GetDeal
+  $bufc -d '{"dealId":"$DEAL_ID"}' $g/flashdeal.catalog.v1.CatalogService/WatchDeal
+  $bufc -H "authorization: Bearer \$TOKEN" -d '{}' \\
+      $g/flashdeal.orders.v1.OrderService/ListMyOrders
+  (The edge routes only the FlashDeal services, not server reflection: buf curl reads the schema from protos/.)
 
+Direct ports (bypassing the edge):
+  process   gRPC (h2c)        REST
 MSG
+  local name
+  for name in "${SERVICE_NAMES[@]}"; do
+    printf '  %-9s 127.0.0.1:%-7s http://127.0.0.1:%s\n' "$name" "${SERVICE_GRPC[$name]}" "${SERVICE_REST[$name]}"
+  done
+  printf '  %-9s %s\n  %-9s %s\n' postgres "$PG_CONN" redis "$REDIS_CONN"
+  printf '\nEndpoints for tools: %s (KEY=value lines). ./flashdeal status: health, ports, stream lag.\n\n' "$DATA/mesh.env"
 }
 
 # --- commands ----------------------------------------------------------------------------------------------------
@@ -366,9 +503,17 @@ running_names() {
 
 cmd_up() {
   local detach=0
-  for arg in "$@"; do
-    case $arg in --detach | -d) detach=1 ;; *) die "up: unknown option $arg (use --detach)" ;; esac
+  while (($# > 0)); do
+    case $1 in
+      --detach | -d) detach=1 ;;
+      --orders-replicas) [[ $# -ge 2 ]] || die "up: --orders-replicas needs a number"; ORDERS_REPLICAS=$2; shift ;;
+      --orders-replicas=*) ORDERS_REPLICAS=${1#*=} ;;
+      *) die "up: unknown option $1 (use --detach, --orders-replicas N)" ;;
+    esac
+    shift
   done
+  validate_settings
+  define_services
   local running; running="$(running_names | tr '\n' ' ')"
   [[ -z $running ]] || die "already running from $DATA: $running(./flashdeal status, ./flashdeal down)"
   rm -f "$RUN"/*.pid 2>/dev/null || true
@@ -377,7 +522,10 @@ cmd_up() {
   check_ports
   [[ -x $BUF ]] || bash tests/interop/setup.sh >&2 || echo "flashdeal: buf is not installed; the buf curl lines below need it" >&2
   prepare_data
+  # The edge's config first: a bad FLASHDEAL_EDGE_* knob stops `up` before anything starts.
+  write_edge_config
   build
+  save_ports
   # From here on, a failure, Ctrl-C or SIGTERM stops everything started so far.
   STOP_ON_EXIT=1
   trap 'echo >&2; exit 130' INT
@@ -387,11 +535,15 @@ cmd_up() {
   ((OWN_REDIS)) && start_redis
   migrate
   local name
+  # Start all replicas of a kind, then wait: the orders replicas warm up in parallel.
   for name in "${SERVICE_NAMES[@]}"; do
     start_service "$name"
-    wait_ready "$name" || exit 1
+    [[ $name == orders-* ]] || wait_ready "$name" || exit 1
   done
+  for name in $(orders_names); do wait_ready "$name" || exit 1; done
+  start_edge || exit 1
   seed_demo
+  write_mesh_env
   print_endpoints
 
   if ((detach)); then
@@ -402,7 +554,7 @@ cmd_up() {
   STARTED=1
   echo "Ctrl-C stops everything."
   while true; do
-    for name in "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres); do
+    for name in edge "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres); do
       if ! running "$name"; then
         log_tail "$name"; echo "flashdeal: $name exited" >&2
         exit 1
@@ -426,6 +578,8 @@ cmd_down() {
   for arg in "$@"; do
     case $arg in --purge) purge=1 ;; *) die "down: unknown option $arg (use --purge)" ;; esac
   done
+  load_ports
+  define_services
   if [[ -d $RUN ]]; then stop_all; fi
   if ((purge)); then
     [[ -d $DATA ]] && rm -rf "$DATA" && echo "deleted $DATA" >&2
@@ -433,14 +587,31 @@ cmd_down() {
   return 0
 }
 
+# The edge answers by itself (no upstream involved): REST with its JSON 404, gRPC with a trailers-only UNIMPLEMENTED.
+edge_health() {
+  local rest grpc
+  rest="$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EDGE_REST_PORT/_edge-ready" 2>/dev/null || true)"
+  grpc="$(curl -s -m 2 --http2-prior-knowledge -X POST -H 'content-type: application/grpc' -o /dev/null -D - \
+    "http://127.0.0.1:$EDGE_GRPC_PORT/_edge.Ready/Check" 2>/dev/null | tr -d '\r' | sed -n 's/^grpc-status: //Ip' || true)"
+  if [[ $rest == 404 && $grpc == 12 ]]; then echo ready; else echo "not-ready(rest ${rest:-none}, grpc ${grpc:-none})"; fi
+}
+
+stream_lag() { # REST port of an orders replica
+  curl -fsS -m 2 "http://127.0.0.1:$1/healthz/order-stream" 2>/dev/null |
+    jq -r '"stream lag \(.lag), pending \(.pending), persisted \(.persisted_total)" + (if .failing_since then ", FAILING since \(.failing_since): \(.last_error)" else "" end)' 2>/dev/null ||
+    echo "stream lag unknown"
+}
+
 cmd_status() {
+  load_ports
+  define_services
   compgen -G "$RUN/*.pid" >/dev/null || { echo "nothing started from $DATA (./flashdeal up)"; return 3; }
-  local name pid state health ports rc=0
-  printf '%-10s %-8s %-6s %-10s %s\n' process pid alive health ports
-  for name in "${SERVICE_NAMES[@]}" redis postgres; do
+  local name pid state health ports detail rc=0
+  printf '%-10s %-8s %-6s %-10s %-26s %s\n' process pid alive health ports detail
+  for name in edge "${SERVICE_NAMES[@]}" redis postgres; do
     pid="$(pid_of "$name")"
     [[ -n $pid ]] || continue
-    state=no health=-
+    state=no health=down detail=""
     running "$name" && state=yes
     case $name in
       redis)
@@ -449,13 +620,20 @@ cmd_status() {
       postgres)
         ports=$PG_PORT
         [[ $state == yes ]] && { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && health=ready || health=down; } ;;
+      edge)
+        ports="rest $EDGE_REST_PORT, grpc $EDGE_GRPC_PORT"
+        [[ $state == yes ]] && health="$(edge_health)"
+        detail="nginx; $(orders_names | wc -l) orders upstreams; rate limits $(edge_limits_state)" ;;
       *)
         ports="grpc ${SERVICE_GRPC[$name]}, rest ${SERVICE_REST[$name]}"
-        [[ $state == yes ]] && health="$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${SERVICE_REST[$name]}/readyz" || true)"
-        [[ $health == 200 ]] && health=ready || health="not-ready(${health:-none})" ;;
+        if [[ $state == yes ]]; then
+          health="$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${SERVICE_REST[$name]}/readyz" || true)"
+          [[ $health == 200 ]] && health=ready || health="not-ready(${health:-none})"
+        fi
+        [[ $name == orders-* && $state == yes ]] && detail="$(stream_lag "${SERVICE_REST[$name]}")" ;;
     esac
     [[ $state == yes && ($health == ready || $health == PONG) ]] || rc=1
-    printf '%-10s %-8s %-6s %-10s %s\n' "$name" "$pid" "$state" "$health" "$ports"
+    printf '%-10s %-8s %-6s %-10s %-26s %s\n' "$name" "$pid" "$state" "$health" "$ports" "$detail"
   done
   if [[ -f "$DATA/demo.env" ]]; then
     local PRODUCT_ID="" DEAL_ID="" deal
@@ -473,5 +651,5 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) die "usage: local-mesh.sh up [--detach] | down [--purge] | status" ;;
+  *) die "usage: local-mesh.sh up [--detach] [--orders-replicas N] | down [--purge] | status" ;;
 esac

@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end test of `./flashdeal up --detach | status | down`: a whole local mesh in a temporary data folder on free
-# ports (so it cannot collide with a developer's mesh), called over REST and gRPC, then stopped without leftovers.
+# End-to-end test of `./flashdeal up --detach | status | down`: a whole local mesh — PostgreSQL, Redis, auth, catalog,
+# two orders replicas, the nginx edge — in a temporary data folder, called through the edge over REST and gRPC with
+# independent clients (curl, buf curl, Python grpcio, nghttp), then stopped without leftovers.
+#
+# Ports: every FLASHDEAL_*_PORT already set in the environment is used as is; the others come from
+# FLASHDEAL_E2E_PORT_BASE (12 consecutive ports: pg, redis, auth grpc/rest, catalog grpc/rest, orders grpc ×2,
+# orders rest ×2, edge rest, edge grpc), else from a random free block in 20000-29999. The data folder is always a fresh
+# temporary one (FLASHDEAL_DATA is ignored: the test deletes its folder at the end).
 # Set FLASHDEAL_SKIP_BUILD=1 when the Release build is fresh (./flashdeal test does).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -12,12 +18,11 @@ fail() { failed=$((failed + 1)); echo "  FAIL  $*"; }
 check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then pass "$what"; else fail "$what"; fi; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && ! ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
-# Six consecutive free ports from a random base in 20000-29999.
 pick_ports() {
   local base i
   for _ in $(seq 1 50); do
-    base=$((20000 + RANDOM % 9990))
-    for ((i = 0; i < 8; i++)); do port_free $((base + i)) || continue 2; done
+    base=$((20000 + RANDOM % 9980))
+    for ((i = 0; i < 12; i++)); do port_free $((base + i)) || continue 2; done
     echo "$base"; return 0
   done
   return 1
@@ -25,16 +30,30 @@ pick_ports() {
 
 DATA="$(mktemp -d /tmp/flashdeal-e2e.XXXXXX)"
 chmod 755 "$DATA"
-base="$(pick_ports)" || { echo "e2e: no free ports"; exit 1; }
-export FLASHDEAL_DATA="$DATA/data" FLASHDEAL_PG_PORT=$base FLASHDEAL_REDIS_PORT=$((base + 1))
-export FLASHDEAL_AUTH_GRPC_PORT=$((base + 2)) FLASHDEAL_AUTH_REST_PORT=$((base + 3))
-export FLASHDEAL_CATALOG_GRPC_PORT=$((base + 4)) FLASHDEAL_CATALOG_REST_PORT=$((base + 5))
-export FLASHDEAL_ORDERS_GRPC_PORT=$((base + 6)) FLASHDEAL_ORDERS_REST_PORT=$((base + 7))
-unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS
-mapfile -t PORTS < <(seq "$base" $((base + 7)))
-AUTH="http://127.0.0.1:$FLASHDEAL_AUTH_REST_PORT" CATALOG="http://127.0.0.1:$FLASHDEAL_CATALOG_REST_PORT"
-ORDERS="http://127.0.0.1:$FLASHDEAL_ORDERS_REST_PORT"
+base="${FLASHDEAL_E2E_PORT_BASE:-}"
+[[ -n $base ]] || base="$(pick_ports)" || { echo "e2e: no free ports"; exit 1; }
+export FLASHDEAL_DATA="$DATA/data"
+: "${FLASHDEAL_PG_PORT:=$base}" "${FLASHDEAL_REDIS_PORT:=$((base + 1))}"
+: "${FLASHDEAL_AUTH_GRPC_PORT:=$((base + 2))}" "${FLASHDEAL_AUTH_REST_PORT:=$((base + 3))}"
+: "${FLASHDEAL_CATALOG_GRPC_PORT:=$((base + 4))}" "${FLASHDEAL_CATALOG_REST_PORT:=$((base + 5))}"
+: "${FLASHDEAL_ORDERS_GRPC_PORT:=$((base + 6))}" "${FLASHDEAL_ORDERS_REST_PORT:=$((base + 8))}"
+: "${FLASHDEAL_EDGE_REST_PORT:=$((base + 10))}" "${FLASHDEAL_EDGE_GRPC_PORT:=$((base + 11))}"
+export FLASHDEAL_PG_PORT FLASHDEAL_REDIS_PORT FLASHDEAL_AUTH_GRPC_PORT FLASHDEAL_AUTH_REST_PORT FLASHDEAL_CATALOG_GRPC_PORT \
+  FLASHDEAL_CATALOG_REST_PORT FLASHDEAL_ORDERS_GRPC_PORT FLASHDEAL_ORDERS_REST_PORT FLASHDEAL_EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT
+# Two replicas; PlaceOrder limited hard (one per 10 s per caller) so the limit is hit without a flood;
+# cheap password hashes (and a check that the setting reaches auth).
+export FLASHDEAL_ORDERS_REPLICAS=2 FLASHDEAL_EDGE_RATE_LIMITS=on FLASHDEAL_EDGE_ORDER_RATE=6r/m FLASHDEAL_EDGE_ORDER_BURST=0
+export FLASHDEAL_PASSWORD_ITERATIONS=1000
+unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS FLASHDEAL_EDGE_USER_RATE FLASHDEAL_EDGE_USER_BURST
+PORTS=("$FLASHDEAL_PG_PORT" "$FLASHDEAL_REDIS_PORT" "$FLASHDEAL_AUTH_GRPC_PORT" "$FLASHDEAL_AUTH_REST_PORT"
+  "$FLASHDEAL_CATALOG_GRPC_PORT" "$FLASHDEAL_CATALOG_REST_PORT" "$FLASHDEAL_ORDERS_GRPC_PORT" $((FLASHDEAL_ORDERS_GRPC_PORT + 1))
+  "$FLASHDEAL_ORDERS_REST_PORT" $((FLASHDEAL_ORDERS_REST_PORT + 1)) "$FLASHDEAL_EDGE_REST_PORT" "$FLASHDEAL_EDGE_GRPC_PORT")
+EDGE="http://127.0.0.1:$FLASHDEAL_EDGE_REST_PORT" EDGE_GRPC="http://127.0.0.1:$FLASHDEAL_EDGE_GRPC_PORT"
+ORDERS_1="127.0.0.1:$FLASHDEAL_ORDERS_REST_PORT" ORDERS_2="127.0.0.1:$((FLASHDEAL_ORDERS_REST_PORT + 1))"
+ACCESS_LOG="$FLASHDEAL_DATA/logs/edge-access.log"
 BUF="$ROOT/tests/interop/node/node_modules/.bin/buf"
+bufc() { "$BUF" curl --schema "$ROOT/protos" --protocol grpc --http2-prior-knowledge "$@"; }
+PY=/usr/bin/python3
 
 cleanup() {
   timeout 60 ./flashdeal down >/dev/null 2>&1 || true
@@ -45,60 +64,213 @@ trap 'exit 143' TERM INT
 
 echo "e2e: local mesh in $FLASHDEAL_DATA on ports ${PORTS[*]}"
 if timeout 150 ./flashdeal up --detach >"$DATA/up.out" 2>&1; then
-  pass "flashdeal up --detach"
+  pass "flashdeal up --detach (2 orders replicas, edge)"
 else
   fail "flashdeal up --detach"; tail -n 40 "$DATA/up.out"
   echo "e2e: $passed passed, $failed failed"; exit 1
 fi
-grep -q "FlashDeal is up" "$DATA/up.out" && pass "up prints the endpoints" || fail "up prints the endpoints"
-
-check "auth /readyz" curl -fsS -m 5 "$AUTH/readyz"
-check "catalog /readyz" curl -fsS -m 5 "$CATALOG/readyz"
-check "orders /readyz" curl -fsS -m 5 "$ORDERS/readyz"
-
+grep -q "FlashDeal is up" "$DATA/up.out" && grep -q "REST  $EDGE" "$DATA/up.out" && grep -q "gRPC  $EDGE_GRPC" "$DATA/up.out" &&
+  pass "up prints the endpoints, the edge first" || fail "up prints the endpoints, the edge first"
 source "$FLASHDEAL_DATA/demo.env"
-grep -q "$DEAL_ID" "$DATA/up.out" && pass "up prints the demo deal id" || fail "up prints the demo deal id"
+grep -q "$EDGE/v1/deals/$DEAL_ID" "$DATA/up.out" && pass "up prints curl lines through the edge with the demo deal id" ||
+  fail "up prints curl lines through the edge with the demo deal id"
 
-token="$(curl -fsS -m 10 -X POST "$AUTH/v1/auth:logIn" -H 'content-type: application/json' \
-  -d '{"email":"ada@flashdeal.local","password":"flashdeal-customer-demo"}' | jq -r .token.accessToken)" || token=""
-[[ -n $token && $token != null ]] && pass "demo customer logs in over REST" || fail "demo customer logs in over REST"
-role="$(curl -fsS -m 10 "$AUTH/v1/auth/me" -H "authorization: Bearer $token" | jq -r .user.role)" || role=""
-[[ $role == ROLE_CUSTOMER ]] && pass "GetMe with the token says customer" || fail "GetMe with the token says customer (got '$role')"
+# mesh.env: the agreed keys, mode 600, one orders URL per replica.
+menv="$FLASHDEAL_DATA/mesh.env"
+[[ "$(stat -c %a "$menv" 2>/dev/null)" == 600 ]] && pass "mesh.env exists with mode 600" || fail "mesh.env exists with mode 600"
+missing=()
+for key in EDGE_REST EDGE_GRPC AUTH_REST AUTH_GRPC CATALOG_REST CATALOG_GRPC ORDERS_REST ORDERS_GRPC POSTGRES REDIS \
+  ADMIN_EMAIL ADMIN_PASSWORD ORDERS_REPLICAS; do
+  grep -q "^FLASHDEAL_$key=." "$menv" || missing+=("$key")
+done
+((${#missing[@]} == 0)) && pass "mesh.env holds every agreed key" || fail "mesh.env lacks ${missing[*]}"
+grep -qx "FLASHDEAL_ORDERS_REST=http://$ORDERS_1,http://$ORDERS_2" "$menv" && grep -qx "FLASHDEAL_EDGE_GRPC=$EDGE_GRPC" "$menv" &&
+  pass "mesh.env: edge URL and both orders replicas" || fail "mesh.env: edge URL and both orders replicas"
 
-deals="$(curl -fsS -m 10 "$CATALOG/v1/deals?states=DEAL_STATE_UPCOMING&states=DEAL_STATE_LIVE")" || deals="{}"
+check "the edge's routes equal the Kong ingress routes (scripts/edge/check-routes.sh)" \
+  bash scripts/edge/check-routes.sh "$FLASHDEAL_DATA/edge/nginx.conf"
+
+# --- REST and gRPC through the edge ---------------------------------------------------------------------------------
+login() {
+  curl -fsS -m 10 -X POST "$EDGE/v1/auth:logIn" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"flashdeal-customer-demo\"}" | jq -r .token.accessToken
+}
+token="$(login ada@flashdeal.local)" || token=""
+[[ -n $token && $token != null ]] && pass "log-in through the edge (REST)" || fail "log-in through the edge (REST)"
+pw_hash="$("$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql" -h 127.0.0.1 -p "$FLASHDEAL_PG_PORT" -U app -d flashdeal \
+  -Atc "select password_hash from auth.users where email = 'ada@flashdeal.local'" 2>/dev/null)" || pw_hash=""
+[[ $pw_hash == 'pbkdf2-sha256$1000$'* ]] && pass "FLASHDEAL_PASSWORD_ITERATIONS reaches auth (hash with 1000 iterations)" ||
+  fail "FLASHDEAL_PASSWORD_ITERATIONS reaches auth (hash starts '${pw_hash:0:20}')"
+
+deals="$(curl -fsS -m 10 "$EDGE/v1/deals?states=DEAL_STATE_UPCOMING&states=DEAL_STATE_LIVE")" || deals="{}"
 jq -e --arg id "$DEAL_ID" '.deals[] | select(.dealId == $id and .stock == 100 and .perUserLimit == 2)' <<<"$deals" >/dev/null &&
-  pass "ListDeals (REST) holds the demo deal: 100 units, 2 per customer" || fail "ListDeals (REST) holds the demo deal"
-
-deal="$("$BUF" curl --protocol grpc --http2-prior-knowledge -d "{\"dealId\":\"$DEAL_ID\"}" \
-  "http://127.0.0.1:$FLASHDEAL_CATALOG_GRPC_PORT/flashdeal.catalog.v1.CatalogService/GetDeal" 2>&1)" || deal="{}"
+  pass "ListDeals through the edge (REST) holds the demo deal" || fail "ListDeals through the edge (REST): $deals"
+deal="$(bufc -d "{\"dealId\":\"$DEAL_ID\"}" "$EDGE_GRPC/flashdeal.catalog.v1.CatalogService/GetDeal" 2>&1)" || deal="{}"
 jq -e --arg id "$DEAL_ID" '.deal.dealId == $id and .deal.remainingStock == 100' <<<"$deal" >/dev/null &&
-  pass "GetDeal over gRPC (buf curl): remaining stock 100" || fail "GetDeal over gRPC (buf curl): $deal"
+  pass "GetDeal through the edge (gRPC, buf curl)" || fail "GetDeal through the edge (gRPC): $deal"
+grpc_login="$(bufc -d '{"email":"grace@flashdeal.local","password":"flashdeal-customer-demo"}' \
+  "$EDGE_GRPC/flashdeal.auth.v1.AuthService/LogIn" 2>&1)" || grpc_login="{}"
+grace="$(jq -r '.token.accessToken // empty' <<<"$grpc_login" 2>/dev/null)" || grace=""
+[[ -n $grace ]] && pass "log-in through the edge (gRPC, buf curl)" || fail "log-in through the edge (gRPC): $grpc_login"
 
-# The demo deal opens minutes from now: orders must refuse it by the window read from Redis, without taking stock.
-placed="$(curl -sS -m 10 -X POST "$ORDERS/v1/orders" -H "authorization: Bearer $token" -H 'content-type: application/json' \
+# Server streams pass through the edge unbuffered: the first WatchDeal snapshot arrives while the stream stays open.
+watch="$(timeout 3 curl -sN "$EDGE/v1/deals/$DEAL_ID:watch" 2>/dev/null | head -n 1)" || true
+jq -e --arg id "$DEAL_ID" '.snapshot.dealId == $id' <<<"$watch" >/dev/null &&
+  pass "WatchDeal stream through the edge (REST :watch)" || fail "WatchDeal stream through the edge (REST :watch): $watch"
+watch="$(timeout 3 "$BUF" curl --schema "$ROOT/protos" --protocol grpc --http2-prior-knowledge -d "{\"dealId\":\"$DEAL_ID\"}" \
+  "$EDGE_GRPC/flashdeal.catalog.v1.CatalogService/WatchDeal" 2>/dev/null)" || true
+grep -q "\"dealId\": \"$DEAL_ID\"" <<<"$watch" && pass "WatchDeal stream through the edge (gRPC, buf curl)" ||
+  fail "WatchDeal stream through the edge (gRPC): $watch"
+
+# The demo deal opens minutes from now: orders refuses it by the window read from Redis.
+placed="$(curl -sS -m 10 -X POST "$EDGE/v1/orders" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"e2e-1\"}")" || placed="{}"
 jq -e '.details[] | select(.reason == "DEAL_NOT_STARTED")' <<<"$placed" >/dev/null &&
-  pass "PlaceOrder (REST) before the opening: DEAL_NOT_STARTED" || fail "PlaceOrder before the opening: $placed"
-mine="$("$BUF" curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer $token" -d '{}' \
-  "http://127.0.0.1:$FLASHDEAL_ORDERS_GRPC_PORT/flashdeal.orders.v1.OrderService/ListMyOrders" 2>&1)" || mine="err"
+  pass "PlaceOrder through the edge (REST) before the opening: DEAL_NOT_STARTED" || fail "PlaceOrder through the edge: $placed"
+mine="$(bufc -H "authorization: Bearer $token" -d '{}' "$EDGE_GRPC/flashdeal.orders.v1.OrderService/ListMyOrders" 2>&1)" || mine="err"
 jq -e '(.orders // []) | length == 0' <<<"$mine" >/dev/null &&
-  pass "ListMyOrders over gRPC (buf curl): no orders yet" || fail "ListMyOrders over gRPC: $mine"
+  pass "ListMyOrders through the edge (gRPC, buf curl)" || fail "ListMyOrders through the edge (gRPC): $mine"
 
+# Both replicas take traffic: the access log names the upstream of each call.
+for _ in $(seq 1 12); do curl -fsS -m 5 -o /dev/null "$EDGE/v1/orders" -H "authorization: Bearer $token" || true; done
+for _ in 1 2 3 4; do bufc -H "authorization: Bearer $token" -d '{}' "$EDGE_GRPC/flashdeal.orders.v1.OrderService/ListMyOrders" >/dev/null 2>&1 || true; done
+rest_upstreams="$(jq -r 'select(.uri | startswith("/v1/orders")) | .upstream' "$ACCESS_LOG" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+grpc_upstreams="$(jq -r 'select(.uri | startswith("/flashdeal.orders")) | .upstream' "$ACCESS_LOG" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+[[ $rest_upstreams == *" $ORDERS_1;"* && $rest_upstreams == *" $ORDERS_2;"* ]] &&
+  pass "REST calls reach both orders replicas ($rest_upstreams)" || fail "REST calls reach both orders replicas ($rest_upstreams)"
+[[ $grpc_upstreams == *":$FLASHDEAL_ORDERS_GRPC_PORT;"* && $grpc_upstreams == *":$((FLASHDEAL_ORDERS_GRPC_PORT + 1));"* ]] &&
+  pass "gRPC calls reach both orders replicas ($grpc_upstreams)" || fail "gRPC calls reach both orders replicas ($grpc_upstreams)"
+jq -se 'map(select(.uri == "/v1/orders" and .status == 200)) | length > 0 and
+  all(.request_time | type == "number") and all(.upstream_response_time != "" and .upstream != "")' "$ACCESS_LOG" >/dev/null && pass "access log: JSON lines with status, request and upstream times" ||
+  fail "access log: JSON lines with status, request and upstream times"
+! grep -q "$token" "$ACCESS_LOG" && pass "access log holds no token" || fail "access log holds a token"
+
+# X-Request-Id: generated when absent, passed on when given.
+headers="$(curl -sS -m 5 -D - -o /dev/null "$EDGE/v1/deals/$DEAL_ID")" || headers=""
+grep -Eiq '^x-request-id: [0-9a-f]{32}' <<<"$headers" && pass "the edge generates X-Request-Id" || fail "the edge generates X-Request-Id"
+headers="$(curl -sS -m 5 -D - -o /dev/null -H 'x-request-id: e2e-req-1' "$EDGE/v1/deals/$DEAL_ID")" || headers=""
+grep -iq '^x-request-id: e2e-req-1' <<<"$headers" && grep -q '"request_id":"e2e-req-1"' "$ACCESS_LOG" &&
+  pass "the edge keeps a client's X-Request-Id" || fail "the edge keeps a client's X-Request-Id"
+
+# --- errors made by the edge ----------------------------------------------------------------------------------------
+unknown="$(curl -sS -m 5 -w '\n%{http_code}' "$EDGE/v2/nothing")" || unknown=""
+[[ ${unknown##*$'\n'} == 404 ]] && jq -e '.code == 5 and .details[0].reason == "ROUTE_NOT_FOUND"' <<<"${unknown%$'\n'*}" >/dev/null &&
+  pass "unknown REST path: 404 with a google.rpc.Status body" || fail "unknown REST path: $unknown"
+big="$(head -c 100000 /dev/zero | tr '\0' a)"
+too_large="$(curl -sS -m 5 -o /dev/null -w '%{http_code}' -X POST "$EDGE/v1/auth:logIn" -H 'content-type: application/json' \
+  --data-binary "$big")" || too_large=""
+[[ $too_large == 413 ]] && pass "a body over the size limit: 413" || fail "a body over the size limit: $too_large"
+
+# Python grpcio (an independent client): the code a trailers-only reply carries, with raw bytes (no stubs needed).
+grpc_code() { # path token
+  "$PY" - "$FLASHDEAL_EDGE_GRPC_PORT" "$1" "${2:-}" <<'PY' 2>&1
+import sys, grpc
+port, path, token = sys.argv[1], sys.argv[2], sys.argv[3]
+channel = grpc.insecure_channel("127.0.0.1:" + port)
+call = channel.unary_unary(path, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+metadata = [("authorization", "Bearer " + token)] if token else []
+try:
+    call(b"", timeout=5, metadata=metadata)
+    print("OK")
+except grpc.RpcError as e:
+    print(e.code().name, e.details())
+PY
+}
+unimplemented="$(grpc_code /grpc.health.v1.Health/Check)"
+[[ $unimplemented == UNIMPLEMENTED* ]] && pass "unknown gRPC service: UNIMPLEMENTED (grpcio)" || fail "unknown gRPC service: $unimplemented"
+reflection="$("$BUF" curl --protocol grpc --http2-prior-knowledge "$EDGE_GRPC/flashdeal.catalog.v1.CatalogService/ListDeals" 2>&1)" || true
+grep -qi "unimplemented\|failed to find service" <<<"$reflection" && pass "server reflection is not routed (buf curl without --schema fails)" ||
+  fail "server reflection is not routed: $reflection"
+
+# Rate limits: PlaceOrder is limited per caller (this test: one per 10 s, no burst). ada already placed one.
+statuses=() body=""
+for i in 2 3 4; do
+  out="$(curl -sS -m 5 -D "$DATA/limited.headers" -w '\n%{http_code}' -X POST "$EDGE/v1/orders" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"e2e-$i\"}")" || out=""
+  statuses+=("${out##*$'\n'}")
+  [[ ${out##*$'\n'} == 429 ]] && { body="${out%$'\n'*}"; break; }
+done
+[[ " ${statuses[*]} " == *" 429 "* ]] && jq -e '.code == 8 and (.details[0]["@type"] | endswith("google.rpc.ErrorInfo"))
+  and .details[0].reason == "RATE_LIMITED" and .details[0].domain == "edge.flashdeal"' <<<"$body" >/dev/null &&
+  grep -iq '^retry-after: [0-9]' "$DATA/limited.headers" &&
+  pass "REST PlaceOrder over the limit: 429, RATE_LIMITED, Retry-After (${statuses[*]})" ||
+  fail "REST PlaceOrder over the limit (${statuses[*]}): $body"
+# grace has her own bucket: her first PlaceOrder (gRPC) passes the edge, the next ones are refused.
+first="$(bufc -H "authorization: Bearer $grace" -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"g-1\"}" \
+  "$EDGE_GRPC/flashdeal.orders.v1.OrderService/PlaceOrder" 2>&1)" || true
+jq -e '.code == "failed_precondition"' <<<"$first" >/dev/null && pass "per caller: another user's PlaceOrder still reaches orders" ||
+  fail "per caller: another user's PlaceOrder still reaches orders: $first"
+limited="$(bufc -H "authorization: Bearer $grace" -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"g-2\"}" \
+  "$EDGE_GRPC/flashdeal.orders.v1.OrderService/PlaceOrder" 2>&1)" || true
+info="$(jq -r '.details[0].value // empty' <<<"$limited" 2>/dev/null | base64 -d 2>/dev/null | tr -c '[:print:]' ' ')" || info=""
+jq -e '.code == "resource_exhausted" and .details[0].type == "google.rpc.ErrorInfo"' <<<"$limited" >/dev/null &&
+  [[ $info == *RATE_LIMITED*edge.flashdeal* ]] && pass "gRPC PlaceOrder over the limit: RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMITED (buf curl)" ||
+  fail "gRPC PlaceOrder over the limit (buf curl): $limited"
+exhausted="$(grpc_code /flashdeal.orders.v1.OrderService/PlaceOrder "$grace")"
+[[ $exhausted == RESOURCE_EXHAUSTED* ]] && pass "gRPC PlaceOrder over the limit: RESOURCE_EXHAUSTED (grpcio)" ||
+  fail "gRPC PlaceOrder over the limit (grpcio): $exhausted"
+if command -v nghttp >/dev/null; then
+  frames="$(printf '\0\0\0\0\0' | nghttp -v --no-content-length -H ':method: POST' -H 'content-type: application/grpc' \
+    -H 'te: trailers' -H "authorization: Bearer $grace" -d - "$EDGE_GRPC/flashdeal.orders.v1.OrderService/PlaceOrder" 2>&1)" || true
+  grep -q 'recv (stream_id=[0-9]*) :status: 200' <<<"$frames" && grep -q 'recv (stream_id=[0-9]*) grpc-status: 8' <<<"$frames" &&
+    grep -q 'recv (stream_id=[0-9]*) content-type: application/grpc' <<<"$frames" &&
+    grep -A1 'recv HEADERS frame' <<<"$frames" | grep -q 'END_STREAM' && ! grep -q 'recv DATA frame' <<<"$frames" &&
+    pass "the refusal is trailers-only: one HEADERS frame, END_STREAM, :status 200, grpc-status 8 (nghttp)" ||
+    fail "the refusal is trailers-only (nghttp): $(grep recv <<<"$frames" | tail -12)"
+fi
+
+# Sign-up per address (default limits: 20/s, burst 50): 90 sign-ups at once over one connection, the tail is refused.
+# Last of the anonymous calls: it also drains this address's caller bucket.
+urls=()
+for _ in $(seq 1 90); do urls+=(-o /dev/null "$EDGE/v1/auth:signUp"); done
+mapfile -t signups < <(curl -s -m 20 -w '%{http_code}\n' -H 'content-type: application/json' -d '{}' "${urls[@]}" 2>/dev/null)
+refused="$(printf '%s\n' "${signups[@]}" | grep -c '^429$' || true)" served="$(printf '%s\n' "${signups[@]}" | grep -c '^400$' || true)"
+((refused > 0 && served >= 50 && refused + served == 90)) &&
+  pass "sign-up per address: $served served (400, empty body), $refused refused with 429" ||
+  fail "sign-up per address: $(printf '%s\n' "${signups[@]}" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+
+# >>> INTEGRATOR HOOK: the load tool's spike run through the edge goes here, e.g.
+# >>>   ./flashdeal load spike --users 200 --stock 50 --opens-in 3s --threshold "errors<0.5%" --timeout 60s --quiet
+# >>> (it reads the edge URLs, PostgreSQL, Redis and the admin from $FLASHDEAL_DATA/mesh.env). Run it with
+# >>> FLASHDEAL_EDGE_ORDER_RATE / _BURST raised at `up` (this test limits PlaceOrder hard) or against a second `up`.
+
+# --- status ---------------------------------------------------------------------------------------------------------
 if status="$(./flashdeal status 2>&1)"; then pass "flashdeal status exits 0"; else fail "flashdeal status exits 0"; fi
 echo "$status" | sed 's/^/        /'
-for name in auth catalog orders redis postgres; do
+for name in edge auth catalog orders-1 orders-2 redis postgres; do
   grep -Eq "^$name +[0-9]+ +yes +(ready|PONG)" <<<"$status" && pass "status: $name alive and healthy" || fail "status: $name alive and healthy"
 done
+grep -Eq "^orders-1 .*stream lag [0-9]+, pending [0-9]+" <<<"$status" && grep -Eq "^orders-2 .*stream lag [0-9]+, pending [0-9]+" <<<"$status" &&
+  pass "status: stream lag of each orders replica" || fail "status: stream lag of each orders replica"
 grep -q "$DEAL_ID: DEAL_STATE_UPCOMING, 100 of 100 left" <<<"$status" && pass "status: demo deal stock" || fail "status: demo deal stock"
 
+# --- one replica dies: the edge keeps serving orders ----------------------------------------------------------------
+# Every process started (pid files) and their children (nginx workers, PostgreSQL backends), for the leftover check.
 pids=()
 for f in "$FLASHDEAL_DATA"/run/*.pid; do pids+=("$(cat "$f")"); done
-((${#pids[@]} == 5)) && pass "five pid files" || fail "five pid files (${#pids[@]})"
+((${#pids[@]} == 7)) && pass "seven pid files (postgres, redis, auth, catalog, orders-1, orders-2, edge)" || fail "seven pid files (${#pids[@]})"
+for pid in "${pids[@]}"; do mapfile -t -O "${#pids[@]}" pids < <(ps -o pid= --ppid "$pid" | tr -d ' '); done
+
+kill -9 "$(cat "$FLASHDEAL_DATA/run/orders-2.pid")"
+sleep 0.3
+codes=()
+for _ in $(seq 1 8); do codes+=("$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$EDGE/v1/orders" -H "authorization: Bearer $token" || true)"); done
+[[ "${codes[*]}" == "200 200 200 200 200 200 200 200" ]] && pass "orders-2 killed: REST orders calls through the edge all succeed" ||
+  fail "orders-2 killed: REST orders calls through the edge: ${codes[*]}"
+ok=0
+for _ in 1 2 3; do bufc -H "authorization: Bearer $token" -d '{}' "$EDGE_GRPC/flashdeal.orders.v1.OrderService/ListMyOrders" >/dev/null 2>&1 && ok=$((ok + 1)); done
+((ok == 3)) && pass "orders-2 killed: gRPC orders calls through the edge all succeed" || fail "orders-2 killed: gRPC calls: $ok of 3 succeed"
+status="$(./flashdeal status 2>&1)" && fail "status exits non-zero with a replica down" || pass "status exits non-zero with a replica down"
+grep -Eq "^orders-2 +[0-9]+ +no " <<<"$status" && pass "status: orders-2 not alive" || fail "status: orders-2 not alive: $status"
+
+# --- down -----------------------------------------------------------------------------------------------------------
 if timeout 90 ./flashdeal down >"$DATA/down.out" 2>&1; then pass "flashdeal down"; else fail "flashdeal down"; cat "$DATA/down.out"; fi
 left=()
 for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("pid $pid"); done
 for port in "${PORTS[@]}"; do port_free "$port" || left+=("port $port"); done
-((${#left[@]} == 0)) && pass "nothing left running (pids dead, ports free)" || fail "left running: ${left[*]}"
+while read -r pid; do left+=("pid $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60))"); done < <(pgrep -f "$FLASHDEAL_DATA" || true)
+((${#left[@]} == 0)) && pass "nothing left running: ${#pids[@]} processes gone (incl. nginx workers), ports free" ||
+  fail "left running: ${left[*]}"
 [[ -z "$(ls -A "$FLASHDEAL_DATA/run")" ]] && pass "run/ is empty" || fail "run/ is empty"
 
 echo "e2e: $passed passed, $failed failed"
