@@ -59,11 +59,18 @@ define_services() {
   local common=("Auth__JwksUrl=http://127.0.0.1:$AUTH_REST_PORT/.well-known/jwks.json") auth=() i
   [[ ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == off ]] && common+=("${SERVICE_RATE_LIMITS_OFF[@]}")
   [[ -n ${FLASHDEAL_PASSWORD_ITERATIONS:-} ]] && auth+=("Auth__Passwords__Iterations=$FLASHDEAL_PASSWORD_ITERATIONS")
+  # Extra configuration per service, e.g. FLASHDEAL_CATALOG_SETTINGS="Catalog__CacheEnabled=false" (space-separated
+  # Key__Path=value pairs, last wins): how benchmarks and experiments change one service without editing appsettings.
+  local -a auth_extra catalog_extra orders_extra
+  read -r -a auth_extra <<<"${FLASHDEAL_AUTH_SETTINGS:-}"
+  read -r -a catalog_extra <<<"${FLASHDEAL_CATALOG_SETTINGS:-}"
+  read -r -a orders_extra <<<"${FLASHDEAL_ORDERS_SETTINGS:-}"
   service auth services/Auth/FlashDeal.Auth "$AUTH_GRPC_PORT" "$AUTH_REST_PORT" "${common[@]}" "Auth__SigningKeys__Directory=$KEYS" \
-    "Auth__BootstrapAdmin__Email=$ADMIN_EMAIL" "Auth__BootstrapAdmin__Password=$ADMIN_PASSWORD" "${auth[@]}"
-  service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "${common[@]}"
+    "Auth__BootstrapAdmin__Email=$ADMIN_EMAIL" "Auth__BootstrapAdmin__Password=$ADMIN_PASSWORD" "${auth[@]}" "${auth_extra[@]}"
+  service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "${common[@]}" "${catalog_extra[@]}"
   for ((i = 1; i <= ORDERS_REPLICAS; i++)); do
-    service "orders-$i" services/Orders/FlashDeal.Orders $((ORDERS_GRPC_PORT + i - 1)) $((ORDERS_REST_PORT + i - 1)) "${common[@]}"
+    service "orders-$i" services/Orders/FlashDeal.Orders $((ORDERS_GRPC_PORT + i - 1)) $((ORDERS_REST_PORT + i - 1)) "${common[@]}" \
+      "${orders_extra[@]}"
   done
 }
 orders_names() { local name; for name in "${SERVICE_NAMES[@]}"; do [[ $name == orders-* ]] && echo "$name"; done; return 0; }
@@ -74,7 +81,12 @@ validate_settings() {
     die "FLASHDEAL_PASSWORD_ITERATIONS must be a positive whole number (got '$FLASHDEAL_PASSWORD_ITERATIONS')"
   [[ ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == on || ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == off ]] ||
     die "FLASHDEAL_SERVICE_RATE_LIMITS must be on or off (got '$FLASHDEAL_SERVICE_RATE_LIMITS')"
-  local var
+  local var pair
+  for var in FLASHDEAL_AUTH_SETTINGS FLASHDEAL_CATALOG_SETTINGS FLASHDEAL_ORDERS_SETTINGS; do
+    for pair in ${!var:-}; do
+      [[ $pair =~ ^[A-Za-z][A-Za-z0-9_]*=.*$ ]] || die "$var: '$pair' is not Key__Path=value"
+    done
+  done
   for var in "${PORT_VARS[@]}"; do [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number (got '${!var}')"; done
 }
 load_ports() {
