@@ -91,7 +91,7 @@ is_echo() { [[ "${dockerfile[$1]}" == tests/FlashDeal.Grpc.Testing/* ]]; }
 prerequisites() {
   local packages=(podman runc fuse-overlayfs slirp4netns uidmap catatonit debootstrap curl) missing=() p
   for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == "install ok installed" ]] || missing+=("$p")
   done
   if ((${#missing[@]} > 0)); then
     echo "installing ${missing[*]}" >&2
@@ -171,7 +171,7 @@ down() {
   local pods=()
   mapfile -t pods < <(podman pod ps -q --filter name='^smoke-')
   ((${#pods[@]} == 0)) || limit 120 podman pod rm -f -t 5 "${pods[@]}" >/dev/null || echo "smoke.sh: could not remove pods ${pods[*]}" >&2
-  if podman pod ps -q --filter name='^smoke-' | grep -q .; then
+  if [[ -n "$(podman pod ps -q --filter name='^smoke-' || true)" ]]; then
     echo "smoke.sh: pods left over: $(podman pod ps --filter name='^smoke-' --format '{{.Name}}' | tr '\n' ' ')" >&2
     return 1
   fi
