@@ -16,6 +16,7 @@
 # podman and no apt-get to install it, no dotnet/node): `./flashdeal test` reports that as skipped unless
 # FLASHDEAL_REQUIRE_SMOKE=1 (CI), where it fails.
 #
+# SMOKE_HELM_ARGS adds `helm template` arguments (e.g. "--set services.orders.env.Foo=bar" to try a value).
 # Every wait is bounded (SMOKE_TIMEOUT_SCALE=2 doubles them all on a slow machine); on any exit the pods it started
 # are removed (unless --keep), as are pods an earlier, interrupted run left (all are named smoke-…).
 #
@@ -150,7 +151,9 @@ build_service_images() {
 }
 
 render() {
-  local args=(-f k8s/smoke/values.yaml) slot
+  local args=(-f k8s/smoke/values.yaml) slot extra=()
+  read -r -a extra <<<"${SMOKE_HELM_ARGS:-}"
+  args+=("${extra[@]}")
   for slot in auth catalog orders; do
     if [[ " ${slots[*]} " != *" $slot "* ]]; then
       args+=(--set "services.$slot.enabled=false")
@@ -165,8 +168,11 @@ render() {
 
 port() { node -e "const p=require('$work/play/ports.json'); console.log($1)"; }
 
-# Every pod of a smoke run is named smoke-…: remove them all, whatever an earlier run left. kube play creates no
-# networks (host network) and no volumes (host directories), so the pods are all there is to remove.
+# Every pod of a smoke run is named smoke-…: remove them all, whatever an earlier run left. The pods use the host's
+# network and host directories, so kube play makes no volumes; the one network it creates on first use
+# (podman-default-kube-network) is removed again when it did not exist before the run.
+kube_network=podman-default-kube-network
+kube_network_existed=true
 down() {
   local pods=()
   mapfile -t pods < <(podman pod ps -q --filter name='^smoke-')
@@ -174,6 +180,9 @@ down() {
   if [[ -n "$(podman pod ps -q --filter name='^smoke-' || true)" ]]; then
     echo "smoke.sh: pods left over: $(podman pod ps --filter name='^smoke-' --format '{{.Name}}' | tr '\n' ' ')" >&2
     return 1
+  fi
+  if [[ $kube_network_existed == false ]] && podman network exists "$kube_network"; then
+    podman network rm "$kube_network" >/dev/null 2>&1 || echo "smoke.sh: network $kube_network is in use, left in place" >&2
   fi
 }
 
@@ -229,7 +238,7 @@ run_migrations() {
   [[ -s "$work/play/migrations.yaml" ]] || { echo "  no migration Jobs rendered" >&2; return; }
   limit 120 podman kube play "$work/play/migrations.yaml" >/dev/null || die "podman kube play of the migration Jobs failed"
   local container code
-  for container in $(podman ps -a --format '{{.Names}}' | grep -- '-migrate-migrate$' || true); do
+  for container in $(podman ps -a --filter name='^smoke-' --format '{{.Names}}' | grep -- '-migrate-migrate$' || true); do
     suspect="${container#smoke-}"
     suspect="${suspect%%-*}-migrate"
     code="$(limit 180 podman wait "$container" || echo "no exit within $((180 * scale)) s")"
@@ -243,10 +252,20 @@ play_services() {
   suspect=""
   limit 120 podman kube play "$work/play/services.yaml" >/dev/null || die "podman kube play of the services failed"
   local slot
+  local url deadline state
   for slot in "${slots[@]}"; do
     suspect="$slot"
-    wait_for "$slot /readyz" 120 curl -fsS --max-time 5 "http://127.0.0.1:$(port "p.services.$slot.rest")/readyz" \
-      || die "$slot did not become ready within $((120 * scale)) s"
+    url="http://127.0.0.1:$(port "p.services.$slot.rest")/readyz"
+    deadline=$(( $(date +%s) + 120 * scale ))
+    until curl -fsS --max-time 5 "$url" >/dev/null 2>&1; do
+      # A container that exited will not become ready: fail now, not at the deadline.
+      state="$(podman inspect -f '{{.State.Status}}' "smoke-$slot-pod-0-$slot" 2>/dev/null || echo missing)"
+      [[ "$state" == running || "$state" == created || "$state" == configured ]] \
+        || die "$slot container is $state before it became ready"
+      (( $(date +%s) < deadline )) || die "$slot did not become ready within $((120 * scale)) s"
+      sleep 0.5
+    done
+    echo "  ready: $slot /readyz" >&2
   done
   suspect=""
 }
@@ -333,6 +352,7 @@ graceful_stop() {
 
 started=$(date +%s)
 phase "prerequisites (packages, helm, node modules, buf)"; prerequisites; phase_end "prerequisites"
+podman network exists "$kube_network" || kube_network_existed=false
 trap on_exit EXIT
 trap 'echo "smoke.sh: interrupted" >&2; exit 130' INT TERM
 down
