@@ -258,10 +258,12 @@ play_services() {
     url="http://127.0.0.1:$(port "p.services.$slot.rest")/readyz"
     deadline=$(( $(date +%s) + 120 * scale ))
     until curl -fsS --max-time 5 "$url" >/dev/null 2>&1; do
-      # A container that exited will not become ready: fail now, not at the deadline.
-      state="$(podman inspect -f '{{.State.Status}}' "smoke-$slot-pod-0-$slot" 2>/dev/null || echo missing)"
-      [[ "$state" == running || "$state" == created || "$state" == configured ]] \
-        || die "$slot container is $state before it became ready"
+      # A container that exited (or crashed and was restarted: restartPolicy Always) will not become ready: fail now,
+      # not at the deadline.
+      state="$(podman inspect -f '{{.State.Status}} {{.RestartCount}}' "smoke-$slot-pod-0-$slot" 2>/dev/null || echo missing 0)"
+      [[ "${state% *}" == running || "${state% *}" == created || "${state% *}" == configured ]] \
+        || die "$slot container is ${state% *} before it became ready"
+      [[ "${state#* }" == 0 ]] || die "$slot container crashed and was restarted ${state#* } time(s) before it became ready"
       (( $(date +%s) < deadline )) || die "$slot did not become ready within $((120 * scale)) s"
       sleep 0.5
     done
@@ -318,19 +320,22 @@ calls() {
   done
 }
 
-# The services' own logs must be clean: no warning or error lines (simple console format "hh:mm:ss.fff warn: …"), in
-# particular none of Npgsql's libgssapi warning (FlashDeal.Data disables GSS encryption by default).
+# The services' and migration Jobs' logs must be clean: no warning or error lines (simple console format
+# "hh:mm:ss.fff warn: …"), nothing a native library printed (Npgsql's "Cannot load library libgssapi_krb5.so.2" where
+# GSS encryption is tried: FlashDeal.Data disables it by default), no unhandled exception.
 clean_logs() {
-  local slot noisy
-  for slot in "${slots[@]}"; do
-    noisy="$(podman logs "smoke-$slot-pod-0-$slot" 2>&1 | grep -E '^([0-9:.]+ )?(warn|fail|crit):|libgssapi' -A1 || true)"
+  local container noisy
+  for container in $(podman ps -a --filter name='^smoke-' --format '{{.Names}}' | grep -vE '^smoke-(postgresql|redis)-' || true); do
+    noisy="$(podman logs "$container" 2>&1 \
+      | grep -E '^([0-9:.]+ )?(warn|fail|crit):|libgssapi|Cannot load library|Unhandled exception' -A1 || true)"
     if [[ -n "$noisy" ]]; then
-      echo "  FAIL  $slot log has warnings or errors:" >&2
+      echo "  FAIL  $container log has warnings or errors:" >&2
       head -20 <<<"$noisy" | sed 's/^/          /' >&2
       failures=$((failures + 1))
-      failed_slots+=("$slot")
+      container="${container#smoke-}"
+      failed_slots+=("${container%%-*}")
     else
-      echo "  ok    $slot log: no warnings or errors" >&2
+      echo "  ok    $container log: no warnings or errors" >&2
     fi
   done
 }
