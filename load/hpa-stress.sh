@@ -72,8 +72,32 @@ done
 [[ -n "$out" ]] || out="$root/load/results/hpa-$(date -u +%Y%m%dT%H%M%SZ)"
 selector="app.kubernetes.io/instance=$release"
 
+# Seconds of load the stages ask for ("name:duration:target[:hold]", durations like 500ms, 30s, 4m, 1h).
+stage_seconds() {
+  local total_ms=0 stage duration number
+  IFS=',' read -r -a stage_list <<<"$stages"
+  for stage in "${stage_list[@]}"; do
+    [[ "$stage" =~ ^[^:,]+:([0-9]+)(ms|s|m|h):[0-9]+(:hold)?$ ]] || die "--stages: '$stage' is not name:duration:target[:hold] (e.g. sustain:240s:400)" 2
+    number="${BASH_REMATCH[1]}"
+    case "${BASH_REMATCH[2]}" in
+      ms) duration=$((number)) ;;
+      s) duration=$((number * 1000)) ;;
+      m) duration=$((number * 60000)) ;;
+      h) duration=$((number * 3600000)) ;;
+    esac
+    total_ms=$((total_ms + duration))
+  done
+  echo $(( (total_ms + 999) / 1000 ))
+}
+load_seconds="$(stage_seconds)"
+
 read -r -a load_argv <<<"$load_tool"
-load_argv+=(spike --transport "$transport" --rest "$rest" --grpc "$grpc" --stages "$stages" --out "$out/load" "${extra[@]}")
+load_argv+=(spike --transport "$transport" --rest "$rest" --grpc "$grpc" --stages "$stages" --out "$out/load")
+# The load tool stops at its --timeout: give it the stages plus two minutes for set-up and drain, unless told otherwise.
+if [[ " ${extra[*]} " != *" --timeout "* && " ${extra[*]} " != *" --timeout="* ]]; then
+  load_argv+=(--timeout "$((load_seconds + 120))s")
+fi
+load_argv+=("${extra[@]}")
 
 # HPAs: "component|min|max|current|desired|cpu now|cpu target" per line; pods: "component|phase|ready|deleting".
 hpa_jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component}{"|"}{.spec.minReplicas}{"|"}{.spec.maxReplicas}{"|"}{.status.currentReplicas}{"|"}{.status.desiredReplicas}{"|"}{.status.currentMetrics[?(@.type=="Resource")].resource.current.averageUtilization}{"|"}{.spec.metrics[?(@.type=="Resource")].resource.target.averageUtilization}{"\n"}{end}'
@@ -82,7 +106,8 @@ event_jsonpath='{range .items[*]}{.lastTimestamp}{"|"}{.involvedObject.name}{"|"
 
 if $dry_run; then
   cat <<EOF
-namespace $namespace, release $release (selector $selector), polling every ${interval} s, settle ${settle} s
+namespace $namespace, release $release (selector $selector), polling every ${interval} s
+about $((load_seconds + settle)) s: ${load_seconds} s of load stages, then ${settle} s of settling
 load:    ${load_argv[*]}
 poll:    kubectl -n $namespace get hpa -l $selector -o jsonpath=…   (min, max, current, desired, CPU per HPA)
          kubectl -n $namespace get pods -l $selector -o jsonpath=…  (pods, ready, pending, terminating per service)

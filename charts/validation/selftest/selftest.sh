@@ -38,7 +38,16 @@ c="$(fake dry)"
 plan="$(hpa_stress "$c" --dry-run --out "$c/out" -- --users 5 2>&1)"
 expect "--dry-run prints the spike command with the Kong URLs and the pass-through options" \
   grep -qF -- "spike --transport grpc --rest http://kong.test:8000 --grpc https://kong.test:8443 --stages" <<<"$plan"
-expect "--dry-run passes options after -- to the load tool" grep -qF -- "--out $c/out/load --users 5" <<<"$plan"
+expect "--dry-run passes options after -- to the load tool, after a --timeout of the stages + 120 s" \
+  grep -qF -- "--out $c/out/load --timeout 420s --users 5" <<<"$plan"
+plan="$(hpa_stress "$c" --dry-run --stages "a:1m:10,b:500ms:20:hold" -- --timeout 9m 2>&1)"
+expect "an explicit --timeout for the load tool replaces the computed one" bash -c '
+  grep -qF -- "--stages a:1m:10,b:500ms:20:hold --out " <<<"$1" && grep -qF -- " --timeout 9m" <<<"$1" && ! grep -qF -- "--timeout 181s" <<<"$1"' _ "$plan"
+set +e
+msg="$(hpa_stress "$c" --dry-run --stages "spike:fast:10" 2>&1)"
+rc=$?
+set -e
+expect "malformed --stages is a usage error (exit 2) naming the stage" test "$rc" = 2 -a -n "$(grep -F "spike:fast:10" <<<"$msg")"
 expect "--dry-run calls no kubectl" test ! -e "$c/kubectl.log"
 
 # 2. Usage errors exit 2 and name the option.
@@ -73,7 +82,7 @@ expect "timeline.csv shows orders scaling up during the load" awk -F, '
   $4 == "orders" && $3 == "before" && !b { b = $8 } $4 == "orders" && $3 != "before" && $8 > b { up = 1 } END { exit !up }' "$csv"
 expect "the load tool got spike, the transport, both Kong URLs, --stages, --out DIR/load and the pass-through options" bash -c '
   tr "\n" " " < "$1" | grep -qF -- "spike --transport rest --rest http://kong.test:8000 --grpc https://kong.test:8443 --stages " &&
-  tr "\n" " " < "$1" | grep -qF -- "--out $2/load --users 5 --stock 3 "' _ "$c/load.args" "$c/out"
+  tr "\n" " " < "$1" | grep -qF -- "--out $2/load --timeout 420s --users 5 --stock 3 "' _ "$c/load.args" "$c/out"
 expect "report.md has the per-service summary with orders scaled up" grep -qE '^\| orders \| 3–30 \| [0-9]+ \| [4-6] \| [0-9]+ \| [0-9-]+ s \|' "$report"
 expect "report.md has the replica timeline with a column per service" grep -qE '^\| t \(s\) \| UTC \| phase \| auth \| catalog \| orders \|$' "$report"
 expect "report.md lists the HPA events of the run, not older ones" bash -c '
