@@ -16,6 +16,7 @@
 # podman and no apt-get to install it, no dotnet/node): `./flashdeal test` reports that as skipped unless
 # FLASHDEAL_REQUIRE_SMOKE=1 (CI), where it fails.
 #
+# SMOKE_DEBIAN_MIRROR overrides the Debian mirror of the base image (default: the one this machine's apt uses).
 # SMOKE_HELM_ARGS adds `helm template` arguments (e.g. "--set services.orders.env.Foo=bar" to try a value).
 # Every wait is bounded (SMOKE_TIMEOUT_SCALE=2 doubles them all on a slow machine); on any exit the pods it started
 # are removed (unless --keep), as are pods an earlier, interrupted run left (all are named smoke-…).
@@ -114,7 +115,11 @@ base_images() {
   dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
   if image_missing "$base_prefix/bookworm:latest"; then
     rm -rf "$work/rootfs"
-    limit 900 debootstrap --variant=minbase --include=ca-certificates bookworm "$work/rootfs" >"$work/debootstrap.log" 2>&1 \
+    # The mirror this machine's apt uses for bookworm (a CI network may only reach that one); SMOKE_DEBIAN_MIRROR wins.
+    local mirror="${SMOKE_DEBIAN_MIRROR:-}"
+    [[ -n "$mirror" ]] || mirror="$(apt-cache policy 2>/dev/null | awk '$3 == "bookworm/main" && $2 ~ /^https?:\/\// { print $2; exit }')"
+    [[ -n "$mirror" ]] || mirror="http://deb.debian.org/debian"
+    limit 900 debootstrap --variant=minbase --include=ca-certificates bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
       || { tail -20 "$work/debootstrap.log"; die "debootstrap failed"; }
     rm -rf "$work/rootfs"/usr/share/{doc,man,locale}/* "$work/rootfs"/var/lib/apt/lists/*
     tar -C "$work/rootfs" -c . | podman import -q - "$base_prefix/bookworm:latest" >/dev/null
