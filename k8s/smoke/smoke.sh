@@ -3,12 +3,23 @@
 # k8s/smoke/values.yaml, runs the rendered workloads with `podman kube play` (one replica each, the chart's in-pod
 # PostgreSQL and Redis), runs the migration Jobs, then calls every service over REST and gRPC and stops it gracefully.
 #
-#   k8s/smoke/smoke.sh [--keep] [SERVICE[=DOCKERFILE] ...]
+#   k8s/smoke/smoke.sh [--keep] [--check] [SERVICE[=DOCKERFILE] ...]
 #
 #   SERVICE     auth | catalog | orders; default: every one whose project exists (services/<Name>/FlashDeal.<Name>)
 #   =DOCKERFILE build that slot from another Dockerfile: catalog=tests/FlashDeal.Grpc.Testing/Dockerfile puts the Echo
 #               test server in the catalog slot (no migrations, Echo calls) to exercise the machinery
-#   --keep      leave the pods running (ports in .data/smoke/play/ports.json); stop with the printed command
+#   --keep      leave the pods running, also after a failure (ports in .data/smoke/play/ports.json); stop with the
+#               printed command
+#   --check     only say whether this machine can run the smoke deploy: exit 0, or 3 with the reason
+#
+# Exit codes: 0 passed, 1 failed (the failing pod's logs are printed), 2 usage, 3 prerequisites missing (not root, no
+# podman and no apt-get to install it, no dotnet/node): `./flashdeal test` reports that as skipped unless
+# FLASHDEAL_REQUIRE_SMOKE=1 (CI), where it fails.
+#
+# SMOKE_DEBIAN_MIRROR overrides the Debian mirror of the base image (default: the one this machine's apt uses).
+# SMOKE_HELM_ARGS adds `helm template` arguments (e.g. "--set services.orders.env.Foo=bar" to try a value).
+# Every wait is bounded (SMOKE_TIMEOUT_SCALE=2 doubles them all on a slow machine); on any exit the pods it started
+# are removed (unless --keep), as are pods an earlier, interrupted run left (all are named smoke-…).
 #
 # Needs root (podman) and Debian/Ubuntu packages it installs when missing. No image is pulled: the base is a
 # debootstrap of Debian bookworm, the .NET SDK and runtime come from this machine's dotnet, PostgreSQL and Redis from
@@ -25,19 +36,35 @@ base_prefix="localhost/flashdeal-smoke"
 export CONTAINERS_CONF="$work/containers.conf"
 
 keep=false
+check_only=false
 declare -A dockerfile=()
 slots=()
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=true ;;
+    --check) check_only=true ;;
     auth|auth=*|catalog|catalog=*|orders|orders=*)
       slot="${arg%%=*}"
       slots+=("$slot")
       [[ "$arg" == *=* ]] && dockerfile[$slot]="${arg#*=}"
       ;;
-    *) echo "usage: k8s/smoke/smoke.sh [--keep] [auth|catalog|orders[=DOCKERFILE] ...]" >&2; exit 2 ;;
+    *) echo "usage: k8s/smoke/smoke.sh [--keep] [--check] [auth|catalog|orders[=DOCKERFILE] ...]" >&2; exit 2 ;;
   esac
 done
+# Why this machine cannot run the smoke deploy, or nothing when it can.
+missing_prerequisite() {
+  if [[ $(id -u) -ne 0 ]]; then echo "needs root (podman runs the pods as root here)"; return; fi
+  if ! command -v podman >/dev/null && ! command -v apt-get >/dev/null; then echo "needs podman (or apt-get to install it)"; return; fi
+  if ! command -v dotnet >/dev/null; then echo "needs dotnet (its SDK and runtime go into the base images)"; return; fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then echo "needs node and npm (helm, the manifest adapter, buf)"; return; fi
+}
+reason="$(missing_prerequisite)"
+if [[ -n "$reason" ]]; then
+  echo "smoke.sh: cannot run here: $reason" >&2
+  exit 3
+fi
+$check_only && { echo "smoke.sh: this machine can run the smoke deploy" >&2; exit 0; }
+
 if ((${#slots[@]} == 0)); then
   for slot in auth catalog orders; do
     name="${slot^}"
@@ -54,19 +81,24 @@ timings=()
 phase_start=0
 phase() { phase_start=$(date +%s); printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 phase_end() { timings+=("$(printf '%-44s %4d s' "$1" $(( $(date +%s) - phase_start )))"); }
+# The pod a failure is about: its logs are printed in full on the way out (the others' last lines).
+suspect=""
 die() { printf 'smoke.sh: %s\n' "$*" >&2; exit 1; }
+# Bounded waits: every limit is multiplied by SMOKE_TIMEOUT_SCALE (integer, default 1).
+scale="${SMOKE_TIMEOUT_SCALE:-1}"
+[[ "$scale" =~ ^[1-9][0-9]*$ ]] || { echo "smoke.sh: SMOKE_TIMEOUT_SCALE must be a positive integer" >&2; exit 2; }
+limit() { timeout "$(( $1 * scale ))" "${@:2}"; }
 is_echo() { [[ "${dockerfile[$1]}" == tests/FlashDeal.Grpc.Testing/* ]]; }
 
 prerequisites() {
-  [[ $(id -u) -eq 0 ]] || die "needs root (podman runs the pods as root here)"
   local packages=(podman runc fuse-overlayfs slirp4netns uidmap catatonit debootstrap curl) missing=() p
   for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == "install ok installed" ]] || missing+=("$p")
   done
   if ((${#missing[@]} > 0)); then
     echo "installing ${missing[*]}" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    limit 300 apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive limit 600 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   mkdir -p "$work"
   # crun fails in this kind of machine; the default open-file limit is too small for dotnet restore.
@@ -83,7 +115,11 @@ base_images() {
   dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
   if image_missing "$base_prefix/bookworm:latest"; then
     rm -rf "$work/rootfs"
-    debootstrap --variant=minbase --include=ca-certificates bookworm "$work/rootfs" >"$work/debootstrap.log" 2>&1 \
+    # The mirror this machine's apt uses for bookworm (a CI network may only reach that one); SMOKE_DEBIAN_MIRROR wins.
+    local mirror="${SMOKE_DEBIAN_MIRROR:-}"
+    [[ -n "$mirror" ]] || mirror="$(apt-cache policy 2>/dev/null | awk '$3 == "bookworm/main" && $2 ~ /^https?:\/\// { print $2; exit }')"
+    [[ -n "$mirror" ]] || mirror="http://deb.debian.org/debian"
+    limit 900 debootstrap --variant=minbase --include=ca-certificates bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
       || { tail -20 "$work/debootstrap.log"; die "debootstrap failed"; }
     rm -rf "$work/rootfs"/usr/share/{doc,man,locale}/* "$work/rootfs"/var/lib/apt/lists/*
     tar -C "$work/rootfs" -c . | podman import -q - "$base_prefix/bookworm:latest" >/dev/null
@@ -93,19 +129,19 @@ base_images() {
     rm -rf "$ctx" && mkdir -p "$ctx"
     cp -al "$dotnet_root" "$ctx/dotnet" 2>/dev/null || cp -a "$dotnet_root" "$ctx/dotnet"
     cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
-    podman build -q -f k8s/smoke/images/sdk.Containerfile -t "$base_prefix/sdk:10.0" "$ctx" >/dev/null
+    limit 600 podman build -q --force-rm -f k8s/smoke/images/sdk.Containerfile -t "$base_prefix/sdk:10.0" "$ctx" >/dev/null
   fi
   if image_missing "$base_prefix/aspnet:10.0"; then
     rm -rf "$ctx" && mkdir -p "$ctx/dotnet/shared"
     cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$ctx/dotnet/"
     cp -a "$dotnet_root/shared/Microsoft.NETCore.App" "$dotnet_root/shared/Microsoft.AspNetCore.App" "$ctx/dotnet/shared/"
-    podman build -q -f k8s/smoke/images/aspnet.Containerfile -t "$base_prefix/aspnet:10.0" "$ctx" >/dev/null
+    limit 600 podman build -q --force-rm -f k8s/smoke/images/aspnet.Containerfile -t "$base_prefix/aspnet:10.0" "$ctx" >/dev/null
   fi
   rm -rf "$ctx"
   local db
   for db in postgres:15 redis:7; do
     if image_missing "$base_prefix/$db"; then
-      podman build -q --network host -f "k8s/smoke/images/${db%%:*}.Containerfile" -t "$base_prefix/$db" k8s/smoke/images >/dev/null
+      limit 900 podman build -q --force-rm --network host -f "k8s/smoke/images/${db%%:*}.Containerfile" -t "$base_prefix/$db" k8s/smoke/images >/dev/null
     fi
   done
 }
@@ -113,14 +149,16 @@ base_images() {
 build_service_images() {
   local slot
   for slot in "${slots[@]}"; do
-    podman build -q --network host -f "${dockerfile[$slot]}" \
+    limit 1200 podman build -q --force-rm --network host -f "${dockerfile[$slot]}" \
       --build-arg SDK_IMAGE="$base_prefix/sdk:10.0" --build-arg RUNTIME_IMAGE="$base_prefix/aspnet:10.0" \
       -t "localhost/flashdeal/$slot:smoke" . >/dev/null || die "image build of $slot (${dockerfile[$slot]}) failed"
   done
 }
 
 render() {
-  local args=(-f k8s/smoke/values.yaml) slot
+  local args=(-f k8s/smoke/values.yaml) slot extra=()
+  read -r -a extra <<<"${SMOKE_HELM_ARGS:-}"
+  args+=("${extra[@]}")
   for slot in auth catalog orders; do
     if [[ " ${slots[*]} " != *" $slot "* ]]; then
       args+=(--set "services.$slot.enabled=false")
@@ -135,17 +173,54 @@ render() {
 
 port() { node -e "const p=require('$work/play/ports.json'); console.log($1)"; }
 
-# Every pod of a smoke run is named smoke-…: remove them all, whatever an earlier run left.
+# Every pod of a smoke run is named smoke-…: remove them all, whatever an earlier run left. The pods use the host's
+# network and host directories, so kube play makes no volumes; the one network it creates on first use
+# (podman-default-kube-network) is removed again when it did not exist before the run.
+kube_network=podman-default-kube-network
+kube_network_existed=true
 down() {
   local pods=()
   mapfile -t pods < <(podman pod ps -q --filter name='^smoke-')
-  ((${#pods[@]} == 0)) || podman pod rm -f "${pods[@]}" >/dev/null
+  ((${#pods[@]} == 0)) || limit 120 podman pod rm -f -t 5 "${pods[@]}" >/dev/null || echo "smoke.sh: could not remove pods ${pods[*]}" >&2
+  if [[ -n "$(podman pod ps -q --filter name='^smoke-' || true)" ]]; then
+    echo "smoke.sh: pods left over: $(podman pod ps --filter name='^smoke-' --format '{{.Name}}' | tr '\n' ' ')" >&2
+    return 1
+  fi
+  if [[ $kube_network_existed == false ]] && podman network exists "$kube_network"; then
+    podman network rm "$kube_network" >/dev/null 2>&1 || echo "smoke.sh: network $kube_network is in use, left in place" >&2
+  fi
+}
+
+# On a failure: every smoke container's state, the suspect pod's log in full (up to 200 lines), the others' tails.
+dump_logs() {
+  local name state lines
+  echo "smoke.sh: containers at the failure:" >&2
+  podman ps -a --filter name='^smoke-' --format '  {{.Names}}  {{.Status}}' >&2 || true
+  while read -r name state; do
+    [[ -n "$name" ]] || continue
+    lines=15
+    [[ -n "$suspect" && "$name" == "smoke-$suspect-"* ]] && lines=200
+    printf '\n----- %s (%s), last %d log lines -----\n' "$name" "$state" "$lines" >&2
+    podman logs --tail "$lines" "$name" 2>&1 | sed 's/^/  | /' >&2 || true
+  done < <(podman ps -a --filter name='^smoke-' --format '{{.Names}} {{.State}}' 2>/dev/null)
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ((rc != 0)) && [[ $rc != 3 ]]; then dump_logs; fi
+  if [[ $keep == true ]]; then
+    ((rc == 0)) || echo "smoke.sh: --keep: the pods stay for inspection (podman pod ps)" >&2
+  else
+    down || rc=1
+  fi
+  exit "$rc"
 }
 
 wait_for() { # description seconds command...
-  local what="$1" deadline=$(( $(date +%s) + $2 ))
+  local what="$1" deadline=$(( $(date +%s) + $2 * scale ))
   shift 2
-  until "$@" >/dev/null 2>&1; do
+  until limit 10 "$@" >/dev/null 2>&1; do
     (( $(date +%s) < deadline )) || return 1
     sleep 0.5
   done
@@ -153,20 +228,25 @@ wait_for() { # description seconds command...
 }
 
 play_databases() {
-  podman kube play "$work/play/databases.yaml" >/dev/null
-  wait_for "PostgreSQL" 60 podman exec smoke-postgresql-pod-0-postgresql pg_isready -h 127.0.0.1 -p "$(port p.postgresql)" \
-    || { podman logs smoke-postgresql-pod-0-postgresql | tail -20; die "PostgreSQL did not start"; }
-  wait_for "Redis" 30 podman exec smoke-redis-pod-0-redis redis-cli -p "$(port p.redis)" ping \
-    || { podman logs smoke-redis-pod-0-redis | tail -20; die "Redis did not start"; }
+  limit 120 podman kube play "$work/play/databases.yaml" >/dev/null || die "podman kube play of the databases failed"
+  suspect=postgresql
+  wait_for "PostgreSQL" 90 podman exec smoke-postgresql-pod-0-postgresql pg_isready -h 127.0.0.1 -p "$(port p.postgresql)" \
+    || die "PostgreSQL did not start"
+  suspect=redis
+  wait_for "Redis" 60 podman exec smoke-redis-pod-0-redis redis-cli -p "$(port p.redis)" ping \
+    || die "Redis did not start"
+  suspect=""
 }
 
 # The chart's hook Jobs, as run-once pods: each must exit 0 ("<service> migrate up").
 run_migrations() {
   [[ -s "$work/play/migrations.yaml" ]] || { echo "  no migration Jobs rendered" >&2; return; }
-  podman kube play "$work/play/migrations.yaml" >/dev/null
+  limit 120 podman kube play "$work/play/migrations.yaml" >/dev/null || die "podman kube play of the migration Jobs failed"
   local container code
-  for container in $(podman ps -a --format '{{.Names}}' | grep -- '-migrate-migrate$' || true); do
-    code="$(timeout 180 podman wait "$container" || echo timeout)"
+  for container in $(podman ps -a --filter name='^smoke-' --format '{{.Names}}' | grep -- '-migrate-migrate$' || true); do
+    suspect="${container#smoke-}"
+    suspect="${suspect%%-*}-migrate"
+    code="$(limit 180 podman wait "$container" || echo "no exit within $((180 * scale)) s")"
     podman logs "$container" 2>&1 | sed 's/^/    /' >&2
     [[ "$code" == 0 ]] || die "$container exited with $code"
     echo "  migrated: ${container%-migrate-migrate}" >&2
@@ -174,15 +254,31 @@ run_migrations() {
 }
 
 play_services() {
-  podman kube play "$work/play/services.yaml" >/dev/null
+  suspect=""
+  limit 120 podman kube play "$work/play/services.yaml" >/dev/null || die "podman kube play of the services failed"
   local slot
+  local url deadline state
   for slot in "${slots[@]}"; do
-    wait_for "$slot /readyz" 90 curl -fsS "http://127.0.0.1:$(port "p.services.$slot.rest")/readyz" \
-      || { podman logs "smoke-$slot-pod-0-$slot" 2>&1 | tail -30; die "$slot never became ready"; }
+    suspect="$slot"
+    url="http://127.0.0.1:$(port "p.services.$slot.rest")/readyz"
+    deadline=$(( $(date +%s) + 120 * scale ))
+    until curl -fsS --max-time 5 "$url" >/dev/null 2>&1; do
+      # A container that exited (or crashed and was restarted: restartPolicy Always) will not become ready: fail now,
+      # not at the deadline.
+      state="$(podman inspect -f '{{.State.Status}} {{.RestartCount}}' "smoke-$slot-pod-0-$slot" 2>/dev/null || echo missing 0)"
+      [[ "${state% *}" == running || "${state% *}" == created || "${state% *}" == configured ]] \
+        || die "$slot container is ${state% *} before it became ready"
+      [[ "${state#* }" == 0 ]] || die "$slot container crashed and was restarted ${state#* } time(s) before it became ready"
+      (( $(date +%s) < deadline )) || die "$slot did not become ready within $((120 * scale)) s"
+      sleep 0.5
+    done
+    echo "  ready: $slot /readyz" >&2
   done
+  suspect=""
 }
 
 failures=0
+failed_slots=()
 check() { # description expected-substring command...
   local what="$1" expected="$2" output
   shift 2
@@ -191,13 +287,14 @@ check() { # description expected-substring command...
   else
     echo "  FAIL  $what: $(head -c 400 <<<"$output")" >&2
     failures=$((failures + 1))
+    failed_slots+=("${what%% *}")
   fi
 }
 rest() { # slot path → "STATUS BODY"
-  curl -sS -o /dev/stdout -w ' %{http_code}' "http://127.0.0.1:$(port "p.services.$1.rest")$2"
+  curl -sS --max-time 10 -o /dev/stdout -w ' %{http_code}' "http://127.0.0.1:$(port "p.services.$1.rest")$2"
 }
 grpc() { # slot method json → buf curl output (reflection); a non-OK status is printed with its code
-  "$buf" curl --protocol grpc --http2-prior-knowledge --timeout 10s -d "$3" "http://127.0.0.1:$(port "p.services.$1.grpc")/$2" || true
+  limit 30 "$buf" curl --protocol grpc --http2-prior-knowledge --timeout 10s -d "$3" "http://127.0.0.1:$(port "p.services.$1.grpc")/$2" || true
 }
 
 calls() {
@@ -228,11 +325,31 @@ calls() {
   done
 }
 
+# The services' and migration Jobs' logs must be clean: no warning or error lines (simple console format
+# "hh:mm:ss.fff warn: …"), nothing a native library printed (Npgsql's "Cannot load library libgssapi_krb5.so.2" where
+# GSS encryption is tried: FlashDeal.Data disables it by default), no unhandled exception.
+clean_logs() {
+  local container noisy
+  for container in $(podman ps -a --filter name='^smoke-' --format '{{.Names}}' | grep -vE '^smoke-(postgresql|redis)-' || true); do
+    noisy="$(podman logs "$container" 2>&1 \
+      | grep -E '^([0-9:.]+ )?(warn|fail|crit):|libgssapi|Cannot load library|Unhandled exception' -A1 || true)"
+    if [[ -n "$noisy" ]]; then
+      echo "  FAIL  $container log has warnings or errors:" >&2
+      head -20 <<<"$noisy" | sed 's/^/          /' >&2
+      failures=$((failures + 1))
+      container="${container#smoke-}"
+      failed_slots+=("${container%%-*}")
+    else
+      echo "  ok    $container log: no warnings or errors" >&2
+    fi
+  done
+}
+
 # SIGTERM → drain → exit: every service pod must stop well inside terminationGracePeriodSeconds.
 graceful_stop() {
   local started slot
   started=$(date +%s)
-  podman kube play --down "$work/play/services.yaml" >/dev/null
+  limit 90 podman kube play --down "$work/play/services.yaml" >/dev/null || die "podman kube play --down of the services failed or hung"
   local took=$(( $(date +%s) - started ))
   for slot in "${slots[@]}"; do
     if podman container exists "smoke-$slot-pod-0-$slot"; then
@@ -245,15 +362,21 @@ graceful_stop() {
 
 started=$(date +%s)
 phase "prerequisites (packages, helm, node modules, buf)"; prerequisites; phase_end "prerequisites"
+podman network exists "$kube_network" || kube_network_existed=false
+trap on_exit EXIT
+trap 'echo "smoke.sh: interrupted" >&2; exit 130' INT TERM
+down
 phase "base images (debootstrap, .NET SDK/runtime, PostgreSQL, Redis)"; base_images; phase_end "base images (cached after the first run)"
 phase "service images: ${slots[*]}"; build_service_images; phase_end "service images (${slots[*]})"
 phase "render the chart and adapt it for podman"; render; phase_end "helm template + podman adaptation"
-down
-trap '[[ $keep == true ]] || down' EXIT
 phase "PostgreSQL and Redis pods"; play_databases; phase_end "databases up"
 phase "migration Jobs"; run_migrations; phase_end "migrations"
 phase "service pods"; play_services; phase_end "services ready"
-phase "REST and gRPC calls"; calls; phase_end "calls"
+phase "REST and gRPC calls"; calls; clean_logs; phase_end "calls"
+if ((failures > 0)); then
+  suspect="${failed_slots[0]}"
+  die "$failures check(s) failed"
+fi
 if [[ $keep == true ]]; then
   echo "pods keep running; ports: $work/play/ports.json; stop: CONTAINERS_CONF=$CONTAINERS_CONF podman kube play --down FILE for $work/play/{services,migrations,databases}.yaml" >&2
 else
@@ -263,5 +386,4 @@ fi
 printf '\nsmoke timings\n' >&2
 printf '  %s\n' "${timings[@]}" >&2
 printf '  %-44s %4d s\n' "total" $(( $(date +%s) - started )) >&2
-((failures == 0)) || die "$failures call(s) failed"
 echo "smoke.sh: ${slots[*]} deployed from the chart, called over REST and gRPC, stopped cleanly" >&2

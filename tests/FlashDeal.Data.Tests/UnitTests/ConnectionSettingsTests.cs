@@ -29,6 +29,14 @@ public class ConnectionSettingsTests
     }
 
     [Fact]
+    public void PostgresGssEncryptionIsOffUnlessTheConnectionStringSaysOtherwise()
+    {
+        Assert.Equal(GssEncryptionMode.Disable, Defaults("Host=db").GssEncryptionMode);
+        Assert.Equal(GssEncryptionMode.Require, Defaults("Host=db;GSS Encryption Mode=Require").GssEncryptionMode);
+        Assert.Equal(GssEncryptionMode.Prefer, Defaults("Host=db;GssEncryptionMode=Prefer").GssEncryptionMode);
+    }
+
+    [Fact]
     public void RedisNeverAbortsOnConnectFailAndHasTimeouts()
     {
         var options = RedisServiceCollectionExtensions.CreateOptions("127.0.0.1:6379,abortConnect=true");

@@ -46,6 +46,8 @@ public static class Migrator
 
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= $"flashdeal-migrate-{migrations.Schema}";
+        PostgresServiceCollectionExtensions.DisableGssEncryptionUnlessGiven(builder.ConnectionStringBuilder,
+            PostgresServiceCollectionExtensions.GivenKeys(connectionString));
         await using var dataSource = builder.Build();
         var migrator = new SchemaMigrator(dataSource, migrations, new WriterLogger(output));
         try

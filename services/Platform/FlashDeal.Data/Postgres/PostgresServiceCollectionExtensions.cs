@@ -50,10 +50,7 @@ public static class PostgresServiceCollectionExtensions
     /// <summary>Fills what the connection string leaves open; an explicit setting always wins, except error detail.</summary>
     public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, string connectionString, bool isDevelopment)
     {
-        var given = new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
-            .Cast<string>()
-            .Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant())
-            .ToHashSet();
+        var given = GivenKeys(connectionString);
         if (!given.Overlaps(["maxpoolsize", "maximumpoolsize"]))
         {
             builder.MaxPoolSize = DefaultMaxPoolSize;
@@ -63,5 +60,25 @@ public static class PostgresServiceCollectionExtensions
             builder.ApplicationName = Assembly.GetEntryAssembly()?.GetName().Name;
         }
         builder.IncludeErrorDetail = isDevelopment;
+        DisableGssEncryptionUnlessGiven(builder, given);
     }
+
+    /// <summary>
+    /// Npgsql's default GSS Encryption Mode "Prefer" loads libgssapi_krb5 for every new physical connection and logs a
+    /// warning where it is missing (the chiseled runtime images). FlashDeal never uses Kerberos, so the default is
+    /// Disable; a connection string that names the setting keeps it.
+    /// </summary>
+    internal static void DisableGssEncryptionUnlessGiven(NpgsqlConnectionStringBuilder builder, ISet<string> givenKeys)
+    {
+        if (!givenKeys.Overlaps(["gssencryptionmode", "gssencmode"]))
+        {
+            builder.GssEncryptionMode = GssEncryptionMode.Disable;
+        }
+    }
+
+    internal static HashSet<string> GivenKeys(string connectionString) =>
+        new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>()
+            .Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant())
+            .ToHashSet();
 }
