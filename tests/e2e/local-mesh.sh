@@ -12,26 +12,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "  ok    $*"; }
-fail() { failed=$((failed + 1)); echo "  FAIL  $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then pass "$what"; else fail "$what"; fi; }
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && ! ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
-pick_ports() {
-  local base i
-  for _ in $(seq 1 50); do
-    base=$((20000 + RANDOM % 9980))
-    for ((i = 0; i < 12; i++)); do port_free $((base + i)) || continue 2; done
-    echo "$base"; return 0
-  done
-  return 1
-}
+source tests/e2e/lib.sh
 
 DATA="$(mktemp -d /tmp/flashdeal-e2e.XXXXXX)"
 chmod 755 "$DATA"
 base="${FLASHDEAL_E2E_PORT_BASE:-}"
-[[ -n $base ]] || base="$(pick_ports)" || { echo "e2e: no free ports"; exit 1; }
+[[ -n $base ]] || base="$(pick_ports 12)" || { echo "e2e: no free ports"; exit 1; }
 export FLASHDEAL_DATA="$DATA/data"
 : "${FLASHDEAL_PG_PORT:=$base}" "${FLASHDEAL_REDIS_PORT:=$((base + 1))}"
 : "${FLASHDEAL_AUTH_GRPC_PORT:=$((base + 2))}" "${FLASHDEAL_AUTH_REST_PORT:=$((base + 3))}"
