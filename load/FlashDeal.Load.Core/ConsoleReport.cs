@@ -65,7 +65,7 @@ public static class ConsoleReport
         }
         if (report.Operations.Count > 1)
         {
-            Row(report.Total, "(all)");
+            Row(report.Total with { Operation = "ALL" }, "(all)");
         }
         if (operations.Count == 0)
         {
@@ -103,7 +103,7 @@ public static class ConsoleReport
         if (report.Thresholds.Count > 0)
         {
             Heading("Thresholds");
-            var thresholds = new TextTable("result", "threshold", ">actual", "detail");
+            var thresholds = new TextTable("result", "threshold", "actual", "detail");
             foreach (var t in report.Thresholds)
             {
                 thresholds.Add(t.Passed ? "PASS" : "FAIL", t.Expression, t.Actual, t.Detail ?? "");

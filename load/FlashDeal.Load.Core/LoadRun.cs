@@ -414,8 +414,8 @@ internal sealed class LoadRun
                 var dropped = Volatile.Read(ref _dropped);
                 var sample = new SecondSample(
                     second,
-                    _stageNames[_schedule.StageAt(second)],
-                    _schedule.TargetAt(second),
+                    _stageNames[_schedule.StageAt(second + 0.5)],
+                    _schedule.TargetAt(second + 0.5),
                     isLast ? started - _lastStarted : 0,
                     isLast ? dropped - _lastDropped : 0,
                     Volatile.Read(ref _inFlight),
@@ -458,10 +458,10 @@ internal sealed class LoadRun
         }
         var writer = _options.ProgressWriter ?? Console.Error;
         var target = _plan.Mode == LoadMode.ArrivalRate
-            ? Invariant($"target {_schedule.TargetAt(Now),7:0.#}/s")
-            : Invariant($"target {Math.Ceiling(_schedule.TargetAt(Now) - Epsilon),5:0} VUs");
+            ? Invariant($"target {sample.Target,7:0.#}/s")
+            : Invariant($"target {Math.Ceiling(sample.Target - Epsilon),5:0} VUs");
         writer.WriteLine(Invariant(
-            $"{sample.Second + 1,5}s  {_stageNames[_currentStage],-12} {target}  started {sample.IterationsStarted,6}/s  calls {sample.All.Count,6}/s  in flight {sample.InFlight,5}  p99 {Report.FormatMicros(sample.All.P99Micros),9}  errors {_errorsSoFar,6}  dropped {Volatile.Read(ref _dropped),6}"));
+            $"{sample.Second + 1,5}s  {sample.Stage,-12} {target}  started {sample.IterationsStarted,6}/s  calls {sample.All.Count,6}/s  in flight {sample.InFlight,5}  p99 {Report.FormatMicros(sample.All.P99Micros),9}  errors {_errorsSoFar,6}  dropped {Volatile.Read(ref _dropped),6}"));
     }
 
     private RunResult BuildResult(DateTimeOffset startedAt, TimeSpan elapsed, TimeSpan scheduledTime, string stoppedBy)

@@ -22,6 +22,9 @@ public sealed record Report(
 {
     public const string SchemaName = "flashdeal-load-report/1";
 
+    /// <summary>Metadata the scenarios give first, in this order (then the rest by name, then what the engine adds).</summary>
+    private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git commit"];
+
     /// <summary>Evaluates the thresholds (throws <see cref="ArgumentException"/> for one that does not parse) and gathers
     /// everything the outputs need. Metadata the caller does not give (git commit, machine, cores, os, runtime, started)
     /// is filled in.</summary>
@@ -33,8 +36,9 @@ public sealed record Report(
         ArgumentNullException.ThrowIfNull(thresholds);
         ArgumentNullException.ThrowIfNull(metadata);
         var verdicts = thresholds.Select(t => Threshold.Parse(t).Evaluate(result)).ToList();
-        var meta = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in metadata)
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in metadata.OrderBy(p => Array.IndexOf(MetadataOrder, p.Key) is var i and >= 0 ? i : int.MaxValue)
+            .ThenBy(p => p.Key, StringComparer.Ordinal))
         {
             meta[key] = value;
         }

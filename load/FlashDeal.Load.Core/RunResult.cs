@@ -20,7 +20,8 @@ public sealed record SecondOperation(string Operation, long Count, long Errors, 
 
 /// <summary>One second of the run: what was planned, what started, and every operation's calls (plus all of them together).</summary>
 /// <param name="Second">Seconds since the start: this sample covers [Second, Second + 1).</param>
-/// <param name="Target">The target at the start of the second (iterations/s or virtual users).</param>
+/// <param name="Stage">The stage in the middle of the second.</param>
+/// <param name="Target">The target in the middle of the second, i.e. its mean over the second (iterations/s or virtual users).</param>
 /// <param name="InFlight">Iterations running when the second ended.</param>
 public sealed record SecondSample(
     int Second,

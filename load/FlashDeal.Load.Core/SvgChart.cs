@@ -64,7 +64,7 @@ public static class SvgChart
         Axis latencyAxis = logarithmic
             ? Axis.Logarithmic(low, high, LatencyTop, LatencyHeight)
             : Axis.Linear(0, high * 1.1, LatencyTop, LatencyHeight);
-        Grid(svg, latencyAxis, v => Report.FormatMicros(v));
+        Grid(svg, latencyAxis, TickLabel);
         svg.Append(Invariant($"<text x=\"16\" y=\"{LatencyTop + LatencyHeight / 2}\" transform=\"rotate(-90 16 {LatencyTop + LatencyHeight / 2})\" text-anchor=\"middle\" fill=\"#333\">latency, all calls ({(logarithmic ? "log" : "linear")})</text>\n"));
         var latencySeries = new (string Name, string Colour, Func<SecondSample, double> Value)[]
         {
@@ -91,14 +91,31 @@ public static class SvgChart
             throughputSeries.Add(("dropped/s", "#7f7f7f", s => s.Dropped, true));
         }
         var peak = series.Count == 0 ? 1 : series.Max(s => throughputSeries.Max(t => t.Value(s)));
+        // Arrival rate: the planned rate, piecewise linear like the stages, to compare with what started.
+        var arrival = report.Run.Mode == "arrival" && report.Stages.Count > 0;
+        if (arrival)
+        {
+            peak = Math.Max(peak, report.Stages.Max(s => Math.Max(s.FromTarget, s.Target)));
+        }
         var throughputAxis = Axis.Linear(0, Math.Max(1, peak) * 1.1, ThroughputTop, ThroughputHeight);
         Grid(svg, throughputAxis, v => v.ToString("0.##", CultureInfo.InvariantCulture));
         svg.Append(Invariant($"<text x=\"16\" y=\"{ThroughputTop + ThroughputHeight / 2}\" transform=\"rotate(-90 16 {ThroughputTop + ThroughputHeight / 2})\" text-anchor=\"middle\" fill=\"#333\">per second</text>\n"));
+        List<(string Name, string Colour, bool Dashed)> legend = [.. throughputSeries.Select(s => (s.Name, s.Colour, s.Dashed))];
+        if (arrival)
+        {
+            var points = report.Stages.SelectMany(s => new[]
+            {
+                Invariant($"{X(s.OffsetSeconds):0.#},{throughputAxis.Y(s.FromTarget):0.#}"),
+                Invariant($"{X(s.OffsetSeconds + s.PlannedSeconds):0.#},{throughputAxis.Y(s.Target):0.#}"),
+            });
+            svg.Append(Invariant($"<g class=\"series\" data-series=\"target/s\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\">\n<polyline points=\"{string.Join(" ", points)}\"/>\n</g>\n"));
+            legend.Add(("target/s", "#444", true));
+        }
         foreach (var (name, colour, value, dashed) in throughputSeries)
         {
             Line(svg, name, colour, series.Select(s => (s.Second, value(s))), X, throughputAxis, dashed);
         }
-        Legend(svg, ThroughputTop + 14, [.. throughputSeries.Select(s => (s.Name, s.Colour, s.Dashed))]);
+        Legend(svg, ThroughputTop + 14, legend);
         TimeAxis(svg, end, ThroughputTop + ThroughputHeight, X, labels: true);
         svg.Append(Invariant($"<text x=\"{Left + PlotWidth / 2}\" y=\"{Height - 8}\" text-anchor=\"middle\" fill=\"#333\">time since start</text>\n"));
         svg.Append("</svg>\n");
@@ -120,7 +137,7 @@ public static class SvgChart
 
         public static Axis Logarithmic(double min, double max, double top, double height)
         {
-            var lo = Math.Floor(Math.Log10(min));
+            var lo = Math.Floor(Math.Log10(min / 1.5)); // keep the lowest line off the frame
             var hi = Math.Ceiling(Math.Log10(max));
             if (hi <= lo)
             {
@@ -223,6 +240,14 @@ public static class SvgChart
             x += 40 + name.Length * 6.5;
         }
     }
+
+    /// <summary>Axis labels: 500us, 2ms, 1.5s (no trailing zeros).</summary>
+    private static string TickLabel(double micros) => micros switch
+    {
+        < 1_000 => Invariant($"{micros:0.##}us"),
+        < 1_000_000 => Invariant($"{micros / 1_000:0.##}ms"),
+        _ => Invariant($"{micros / 1_000_000:0.##}s"),
+    };
 
     private static string Escape(string text) => text
         .Replace("&", "&amp;", StringComparison.Ordinal)

@@ -40,7 +40,7 @@ internal sealed class TextTable
         {
             Line(row);
         }
-        return text.ToString().Replace(" \n", "\n", StringComparison.Ordinal);
+        return string.Join('\n', text.ToString().Split('\n').Select(line => line.TrimEnd()));
     }
 
     public string ToMarkdown()

@@ -116,7 +116,12 @@ public sealed partial record Threshold(string Expression, string? Operation, Thr
                     ThresholdMetric.Max => stats.Latency.Max,
                     _ => stats.Latency.Mean,
                 };
-                return Judge(micros, Report.FormatMicros(micros));
+                return Judge(micros, micros switch
+                {
+                    < 1_000 => Invariant($"{micros:0.#}us"),
+                    < 1_000_000 => Invariant($"{micros / 1_000:0.###}ms"),
+                    _ => Invariant($"{micros / 1_000_000:0.###}s"),
+                });
         }
     }
 
