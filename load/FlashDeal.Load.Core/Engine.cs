@@ -237,6 +237,31 @@ public static class LoadRunner
         ArgumentOutOfRangeException.ThrowIfLessThan(plan.MaxIterations, 1);
         return new LoadRun(plan, iteration, options).RunAsync(cancellationToken);
     }
+
+    /// <summary>A cancellation source for <see cref="RunAsync"/> that the first Ctrl-C cancels (no new iterations, the
+    /// in-flight ones drain, the report is still written); a second Ctrl-C ends the process as usual.</summary>
+    public static CancellationTokenSource CancelOnCtrlC(TextWriter? log = null)
+    {
+        var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            try
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    return;
+                }
+                e.Cancel = true;
+                log?.WriteLine("Stopping: no new iterations, waiting for those in flight (Ctrl-C again to abort).");
+                cancellation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The run is over; let Ctrl-C end the process.
+            }
+        };
+        return cancellation;
+    }
 }
 
 /// <summary>The measured run (engine-defined contents: per operation and per stage histograms, outcomes by reason, a

@@ -18,12 +18,13 @@ public enum ThresholdMetric
 }
 
 /// <summary>
-/// A pass/fail rule on the result, k6-style: <c>[operation:]metric comparator value[unit]</c>, e.g. <c>p99&lt;10ms</c>,
-/// <c>place_order:p95&lt;=250us</c>, <c>errors&lt;0.5%</c>, <c>login:errors==0</c>, <c>rate&gt;=1000</c>, <c>dropped==0</c>.
-/// Latency metrics take us, ms (the default) or s; errors and dropped a count or a percentage; rate is calls per second.
+/// A pass/fail rule on the result, k6-style: <c>[operation][@stage:]metric comparator value[unit]</c>, e.g.
+/// <c>p99&lt;10ms</c>, <c>place_order:p95&lt;=250us</c>, <c>place_order@spike:p99&lt;50ms</c>, <c>@sustain:rate&gt;=400</c>,
+/// <c>errors&lt;0.5%</c>, <c>login:errors==0</c>, <c>dropped==0</c>. Latency metrics take us, ms (the default) or s; errors and
+/// dropped a count or a percentage; rate is calls per second. Without a stage the whole run counts.
 /// </summary>
 public sealed partial record Threshold(string Expression, string? Operation, ThresholdMetric Metric, string Comparator,
-    double Value, bool Percent)
+    double Value, bool Percent, string? Stage = null)
 {
     public bool IsLatency => Metric <= ThresholdMetric.Avg;
 
@@ -35,11 +36,16 @@ public sealed partial record Threshold(string Expression, string? Operation, Thr
         if (!match.Success)
         {
             throw new ArgumentException(
-                $"Threshold '{expression}' is not [operation:]metric comparator value[unit] " +
+                $"Threshold '{expression}' is not [operation][@stage:]metric comparator value[unit] " +
                 "(metric p50|p90|p95|p99|p999|max|avg|rate|errors|dropped, comparator < <= > >= ==), e.g. 'p99<10ms'.",
                 nameof(expression));
         }
-        var operation = match.Groups["operation"].Success ? match.Groups["operation"].Value : null;
+        var operation = match.Groups["operation"].Value is { Length: > 0 } o ? o : null;
+        var stage = match.Groups["stage"].Value is { Length: > 0 } s ? s : null;
+        if (match.Groups["scope"].Success && operation is null && stage is null)
+        {
+            throw Bad(expression, "an empty scope before ':'; write operation:, operation@stage: or @stage:");
+        }
         var metricText = match.Groups["metric"].Value.ToLowerInvariant();
         var metric = Enum.Parse<ThresholdMetric>(metricText, ignoreCase: true);
         var value = double.Parse(match.Groups["value"].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
@@ -74,32 +80,39 @@ public sealed partial record Threshold(string Expression, string? Operation, Thr
                 }
                 break;
         }
-        return new Threshold(expression.Trim(), operation, metric, match.Groups["comparator"].Value, value, percent);
+        return new Threshold(expression.Trim(), operation, metric, match.Groups["comparator"].Value, value, percent, stage);
     }
 
     private static ArgumentException Bad(string expression, string why) =>
         new($"Threshold '{expression}': {why}.", nameof(expression));
 
-    /// <summary>Evaluates the threshold over the whole run (all stages).</summary>
+    /// <summary>Evaluates the threshold over the whole run, or over one stage.</summary>
     public ThresholdResult Evaluate(RunResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
+        var stage = Stage is null ? null : result.Stages.FirstOrDefault(s => s.Name == Stage);
+        if (Stage is not null && stage is null)
+        {
+            return new ThresholdResult(Expression, false, "-", $"stage '{Stage}' is not in the plan");
+        }
         if (Metric == ThresholdMetric.Dropped)
         {
-            var due = result.IterationsStarted + result.Dropped;
-            var dropped = Percent ? (due == 0 ? 0 : 100.0 * result.Dropped / due) : result.Dropped;
-            return Judge(dropped, Percent ? Invariant($"{dropped:0.###}%") : Invariant($"{result.Dropped}"));
+            var (started, droppedCount) = stage is null ? (result.IterationsStarted, result.Dropped) : (stage.IterationsStarted, stage.Dropped);
+            var due = started + droppedCount;
+            var dropped = Percent ? (due == 0 ? 0 : 100.0 * droppedCount / due) : droppedCount;
+            return Judge(dropped, Percent ? Invariant($"{dropped:0.###}%") : Invariant($"{droppedCount}"));
         }
-        var stats = Operation is null ? result.AllOperations : result.Operation(Operation);
-        if (stats is null || stats.Count == 0)
+        var stats = Scope(result);
+        if (stats.Count == 0)
         {
+            var where = Stage is null ? "" : $" in stage '{Stage}'";
             return new ThresholdResult(Expression, false, "-",
-                Operation is null ? "no calls were recorded" : $"operation '{Operation}' never ran");
+                Operation is null ? $"no calls were recorded{where}" : $"operation '{Operation}' never ran{where}");
         }
         switch (Metric)
         {
             case ThresholdMetric.Rate:
-                var seconds = Math.Max(result.Elapsed.TotalSeconds, 1e-6);
+                var seconds = Math.Max(stage is null ? result.Elapsed.TotalSeconds : stage.WallTime.TotalSeconds, 1e-6);
                 var rate = stats.Count / seconds;
                 return Judge(rate, Invariant($"{rate:0.#}/s"));
             case ThresholdMetric.Errors:
@@ -125,6 +138,19 @@ public sealed partial record Threshold(string Expression, string? Operation, Thr
         }
     }
 
+    private OperationStats Scope(RunResult result)
+    {
+        var parts = Stage is null
+            ? Operation is null ? result.PerStage : result.PerStage.Where(s => s.Operation == Operation)
+            : result.InStage(Stage).Where(s => Operation is null || s.Operation == Operation);
+        var merged = new OperationStats(Operation ?? "*", Stage);
+        foreach (var part in parts)
+        {
+            merged.Merge(part);
+        }
+        return merged;
+    }
+
     private ThresholdResult Judge(double actual, string shown)
     {
         var passed = Comparator switch
@@ -141,7 +167,7 @@ public sealed partial record Threshold(string Expression, string? Operation, Thr
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     [GeneratedRegex(
-        @"^(?:(?<operation>[A-Za-z0-9_.\-/]+)\s*:\s*)?(?<metric>p50|p90|p95|p99|p999|max|avg|rate|errors|dropped)\s*(?<comparator><=|>=|==|<|>)\s*(?<value>[0-9]+(?:\.[0-9]+)?)\s*(?<unit>us|µs|ms|s|%|/s)?$",
+        @"^(?<scope>(?<operation>[A-Za-z0-9_.\-/]*)(?:@(?<stage>[^:@,\s<>=]+))?\s*:\s*)?(?<metric>p50|p90|p95|p99|p999|max|avg|rate|errors|dropped)\s*(?<comparator><=|>=|==|<|>)\s*(?<value>[0-9]+(?:\.[0-9]+)?)\s*(?<unit>us|µs|ms|s|%|/s)?$",
         RegexOptions.IgnoreCase)]
     private static partial Regex Pattern();
 }

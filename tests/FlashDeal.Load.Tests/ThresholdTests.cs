@@ -27,12 +27,13 @@ public class ThresholdTests
     }
 
     [Theory]
-    [InlineData("p99", "is not [operation:]metric")]
-    [InlineData("p99<", "is not [operation:]metric")]
-    [InlineData("p98<10ms", "is not [operation:]metric")]
-    [InlineData("p99=10ms", "is not [operation:]metric")]
-    [InlineData("p99<10m", "is not [operation:]metric")]
-    [InlineData(":p99<10ms", "is not [operation:]metric")]
+    [InlineData("p99", "is not [operation][@stage:]metric")]
+    [InlineData("p99<", "is not [operation][@stage:]metric")]
+    [InlineData("p98<10ms", "is not [operation][@stage:]metric")]
+    [InlineData("p99=10ms", "is not [operation][@stage:]metric")]
+    [InlineData("p99<10m", "is not [operation][@stage:]metric")]
+    [InlineData(":p99<10ms", "empty scope")]
+    [InlineData("op@:p99<10ms", "is not [operation][@stage:]metric")]
     [InlineData("p99<10%", "takes us, ms or s")]
     [InlineData("rate>10ms", "takes no unit")]
     [InlineData("errors<5ms", "count or a percentage")]
@@ -78,6 +79,46 @@ public class ThresholdTests
 
         Assert.True(passes == verdict.Passed, $"{text}: actual {verdict.Actual}");
         Assert.Null(verdict.Detail);
+    }
+
+    [Theory]
+    [InlineData("place_order@spike:p99<=10.1ms", true)]
+    [InlineData("place_order@spike:max<20ms", true)]
+    [InlineData("place_order@sustain:max<20ms", false)]
+    [InlineData("@spike:errors==0", true)]
+    [InlineData("@sustain:errors==3", true)]
+    [InlineData("@spike:rate==49.5", true)]
+    [InlineData("@spike:dropped==4", true)]
+    [InlineData("@sustain:dropped==0", true)]
+    public void EvaluatesOnOneStage(string text, bool passes)
+    {
+        var threshold = Threshold.Parse(text);
+        var verdict = threshold.Evaluate(Synthetic.Result());
+
+        Assert.NotNull(threshold.Stage);
+        Assert.True(passes == verdict.Passed, $"{text}: actual {verdict.Actual}");
+    }
+
+    [Theory]
+    [InlineData("@nope:p99<1s", "stage 'nope' is not in the plan")]
+    [InlineData("refresh@spike:p99<1s", "operation 'refresh' never ran in stage 'spike'")]
+    [InlineData("get_order@spike:errors==0", "operation 'get_order' never ran in stage 'spike'")]
+    public void AStageThresholdWithoutCallsThereFails(string text, string detail)
+    {
+        var verdict = Threshold.Parse(text).Evaluate(Synthetic.Result());
+
+        Assert.False(verdict.Passed);
+        Assert.Equal(detail, verdict.Detail);
+    }
+
+    [Fact]
+    public void ParsesTheStageScope()
+    {
+        var threshold = Threshold.Parse("place_order@cool-down:p95<=250us");
+
+        Assert.Equal(("place_order", "cool-down", ThresholdMetric.P95, 250.0),
+            (threshold.Operation, threshold.Stage, threshold.Metric, threshold.Value));
+        Assert.Equal((null, "spike"), (Threshold.Parse("@spike:rate>1").Operation, Threshold.Parse("@spike:rate>1").Stage));
     }
 
     [Fact]
