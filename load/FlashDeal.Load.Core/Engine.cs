@@ -41,6 +41,21 @@ public sealed class LoadOptions
     /// <summary>Arguments this parser did not recognise, in order, for the scenario's own options.</summary>
     public List<string> Remaining { get; } = [];
 
+    /// <summary>The shared options as a usage text, for the CLI's --help.</summary>
+    public const string Usage = """
+          --mode arrival|closed     arrival: iterations/s whatever the latency (default); closed: virtual users back to back
+          --stages LIST             name:duration:target[:hold],... e.g. "warm-up:10s:50,spike:5s:2000:hold,sustain:20s:500,cool-down:5s:0"
+                                    (a stage ramps from the previous target; :hold jumps to its own)
+          --threshold EXPR          [operation][@stage:]metric comparator value[unit], repeatable: "p99<10ms",
+                                    "place_order@spike:p99<50ms", "errors<0.5%", "rate>1000", "dropped==0"
+          --out DIR                 write report.json, report.md and chart.svg
+          --max-in-flight N         iterations running at once (default 1024; arrival rate drops the rest)
+          --max-iterations N        iterations started in all (default 1000000)
+          --timeout D               hard bound on the run (default 10m); durations: 500ms, 10s, 2m, 1m30s
+          --drain D                 after Ctrl-C or the timeout, time left to in-flight iterations (default 5s)
+          --quiet                   no progress lines on stderr
+        """;
+
     /// <summary>Stages used when --stages is not given: a short warm-up ramp, a spike held at its peak, a lower plateau and
     /// a ramp down to nothing (iterations/s for arrival rate, virtual users for closed loop).</summary>
     public static List<StagePlan> DefaultStages(LoadMode mode) => mode == LoadMode.ArrivalRate
@@ -282,7 +297,7 @@ public static class RunReporter
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(console);
-        var report = Report.Build(result, invariants, options.Thresholds, metadata);
+        var report = LoadReport.Build(result, invariants, options.Thresholds, metadata);
         await console.WriteAsync(ConsoleReport.Render(report)).ConfigureAwait(false);
         if (options.OutputDirectory is { } directory)
         {

@@ -34,6 +34,9 @@ internal sealed class LoadRun
     private volatile int _currentStage;
     private volatile bool _maxIterationsReached;
     private long _errorsSoFar;
+    private long _lastStarted;
+    private long _lastDropped;
+    private int _nextSecond;
 
     public LoadRun(LoadPlan plan, IterationAsync iteration, LoadOptions options)
     {
@@ -368,10 +371,6 @@ internal sealed class LoadRun
         _currentStage = stage;
     }
 
-    private long _lastStarted;
-    private long _lastDropped;
-    private int _nextSecond;
-
     private async Task SampleAsync(CancellationToken stop)
     {
         var second = 1;
@@ -457,11 +456,23 @@ internal sealed class LoadRun
             return;
         }
         var writer = _options.ProgressWriter ?? Console.Error;
+        try
+        {
+            WriteProgress(writer, sample);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // A closed stderr must not end the run.
+        }
+    }
+
+    private void WriteProgress(TextWriter writer, SecondSample sample)
+    {
         var target = _plan.Mode == LoadMode.ArrivalRate
             ? Invariant($"target {sample.Target,7:0.#}/s")
             : Invariant($"target {Math.Ceiling(sample.Target - Epsilon),5:0} VUs");
         writer.WriteLine(Invariant(
-            $"{sample.Second + 1,5}s  {sample.Stage,-12} {target}  started {sample.IterationsStarted,6}/s  calls {sample.All.Count,6}/s  in flight {sample.InFlight,5}  p99 {Report.FormatMicros(sample.All.P99Micros),9}  errors {_errorsSoFar,6}  dropped {Volatile.Read(ref _dropped),6}"));
+            $"{sample.Second + 1,5}s  {sample.Stage,-12} {target}  started {sample.IterationsStarted,6}/s  calls {sample.All.Count,6}/s  in flight {sample.InFlight,5}  p99 {LoadReport.FormatMicros(sample.All.P99Micros),9}  errors {_errorsSoFar,6}  dropped {Volatile.Read(ref _dropped),6}"));
     }
 
     private RunResult BuildResult(DateTimeOffset startedAt, TimeSpan elapsed, TimeSpan scheduledTime, string stoppedBy)

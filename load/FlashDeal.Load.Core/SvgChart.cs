@@ -23,7 +23,7 @@ public static class SvgChart
 
     private static readonly string[] BandColours = ["#eef3fb", "#fbf3e9"];
 
-    public static string Render(Report report)
+    public static string Render(LoadReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         var series = report.TimeSeries;

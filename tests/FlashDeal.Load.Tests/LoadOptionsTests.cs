@@ -92,6 +92,26 @@ public class LoadOptionsTests
     }
 
     [Fact]
+    public void TheUsageTextListsExactlyTheParsedOptions()
+    {
+        var listed = System.Text.RegularExpressions.Regex.Matches(LoadOptions.Usage, @"^\s+(--[a-z-]+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).ToList();
+
+        Assert.Equal(["--mode", "--stages", "--threshold", "--out", "--max-in-flight", "--max-iterations", "--timeout", "--drain", "--quiet"],
+            listed);
+        Assert.All(listed, option => Assert.DoesNotContain(option,
+            LoadOptions.Parse(option == "--quiet" ? [option] : [option, option switch
+            {
+                "--mode" => "closed",
+                "--stages" => "a:1s:1",
+                "--threshold" => "p99<1s",
+                "--out" => "dir",
+                "--timeout" or "--drain" => "1s",
+                _ => "3",
+            }]).Remaining));
+    }
+
+    [Fact]
     public void AMissingValueNamesTheOption()
     {
         var error = Assert.ThrowsAny<ArgumentException>(() => LoadOptions.Parse(["--quiet", "--timeout"]));

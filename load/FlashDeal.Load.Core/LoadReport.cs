@@ -7,7 +7,7 @@ namespace FlashDeal.Load;
 /// <summary>The whole run as the outputs show it: report.json is this record serialised (camelCase, stable field names),
 /// the console, report.md and chart.svg are renderings of it. Latencies are in milliseconds in summaries and microseconds
 /// in the per-second series; every field name carries its unit.</summary>
-public sealed record Report(
+public sealed record LoadReport(
     string Schema,
     IReadOnlyDictionary<string, string> Metadata,
     ReportRun Run,
@@ -28,7 +28,7 @@ public sealed record Report(
     /// <summary>Evaluates the thresholds (throws <see cref="ArgumentException"/> for one that does not parse) and gathers
     /// everything the outputs need. Metadata the caller does not give (git commit, machine, cores, os, runtime, started)
     /// is filled in.</summary>
-    public static Report Build(RunResult result, IReadOnlyList<InvariantResult> invariants, IReadOnlyList<string> thresholds,
+    public static LoadReport Build(RunResult result, IReadOnlyList<InvariantResult> invariants, IReadOnlyList<string> thresholds,
         IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -53,7 +53,7 @@ public sealed record Report(
 
         var wall = result.Stages.ToDictionary(s => s.Name, s => s.WallTime.TotalSeconds, StringComparer.Ordinal);
         var elapsed = result.Elapsed.TotalSeconds;
-        return new Report(
+        return new LoadReport(
             SchemaName,
             meta,
             new ReportRun(result.Name, ModeName(result.Mode), result.StartedAt, Round(elapsed), Round(result.ScheduledTime.TotalSeconds),
