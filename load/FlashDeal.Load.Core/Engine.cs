@@ -11,7 +11,8 @@ public sealed class LoadOptions
     public LoadMode Mode { get; set; } = LoadMode.ArrivalRate;
 
     /// <summary>--stages "warm-up:10s:50,spike:5s:2000:hold,sustain:20s:500,cool-down:5s:0" (name:duration:target[:hold]).
-    /// <see cref="Parse"/> fills in <see cref="DefaultStages"/> when none are given.</summary>
+    /// Empty when --stages is not given: a scenario may put its own defaults here, else <see cref="ToPlan"/> uses
+    /// <see cref="DefaultStages"/>.</summary>
     public List<StagePlan> Stages { get; set; } = [];
 
     /// <summary>--threshold "p99&lt;10ms" (repeatable; "place_order:p99&lt;10ms", "errors&lt;0.5%", "rate&gt;1000", "dropped==0").</summary>
@@ -29,7 +30,7 @@ public sealed class LoadOptions
     /// <summary>--timeout 120s: hard bound on the whole run.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>--drain 5s: after Ctrl-C or the timeout, how long in-flight iterations may finish before they are cancelled.</summary>
+    /// <summary>--drain-timeout 5s: after Ctrl-C or the timeout, how long in-flight iterations may finish before they are cancelled.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>--quiet: no live progress lines.</summary>
@@ -52,7 +53,7 @@ public sealed class LoadOptions
           --max-in-flight N         iterations running at once (default 1024; arrival rate drops the rest)
           --max-iterations N        iterations started in all (default 1000000)
           --timeout D               hard bound on the run (default 10m); durations: 500ms, 10s, 2m, 1m30s
-          --drain D                 after Ctrl-C or the timeout, time left to in-flight iterations (default 5s)
+          --drain-timeout D         after Ctrl-C or the timeout, time left to in-flight iterations (default 5s)
           --quiet                   no progress lines on stderr
         """;
 
@@ -140,7 +141,7 @@ public sealed class LoadOptions
                 case "--timeout":
                     options.Timeout = ParseDuration(name, Value());
                     break;
-                case "--drain":
+                case "--drain-timeout":
                     options.DrainTimeout = ParseDuration(name, Value());
                     break;
                 case "--quiet":
@@ -155,13 +156,10 @@ public sealed class LoadOptions
                     break;
             }
         }
-        if (options.Stages.Count == 0)
-        {
-            options.Stages = DefaultStages(options.Mode);
-        }
         return options;
     }
 
+    /// <summary>The plan: these options' stages (or <see cref="DefaultStages"/> for the mode when there are none) and bounds.</summary>
     public LoadPlan ToPlan(string name) =>
         new(name, Mode, Stages.Count == 0 ? DefaultStages(Mode) : [.. Stages], MaxInFlight, MaxIterations, Timeout);
 

@@ -23,10 +23,10 @@ public sealed record LoadReport(
     public const string SchemaName = "flashdeal-load-report/1";
 
     /// <summary>Metadata the scenarios give first, in this order (then the rest by name, then what the engine adds).</summary>
-    private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git commit"];
+    private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git_commit"];
 
     /// <summary>Evaluates the thresholds (throws <see cref="ArgumentException"/> for one that does not parse) and gathers
-    /// everything the outputs need. Metadata the caller does not give (git commit, machine, cores, os, runtime, started)
+    /// everything the outputs need. Metadata the caller does not give (git_commit, machine, cores, os, runtime, started)
     /// is filled in.</summary>
     public static LoadReport Build(RunResult result, IReadOnlyList<InvariantResult> invariants, IReadOnlyList<string> thresholds,
         IReadOnlyDictionary<string, string> metadata)
@@ -45,7 +45,7 @@ public sealed record LoadReport(
         meta.TryAdd("scenario", result.Name);
         meta.TryAdd("mode", ModeName(result.Mode));
         meta.TryAdd("started", result.StartedAt.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        meta.TryAdd("git commit", GitCommit());
+        meta.TryAdd("git_commit", GitCommit());
         meta.TryAdd("machine", Environment.MachineName);
         meta.TryAdd("cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
         meta.TryAdd("os", System.Runtime.InteropServices.RuntimeInformation.OSDescription);

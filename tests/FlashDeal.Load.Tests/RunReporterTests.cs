@@ -10,7 +10,7 @@ public sealed class RunReporterTests : IDisposable
         ["scenario"] = "spike",
         ["transport"] = "grpc",
         ["target"] = "http://127.0.0.1:50050",
-        ["git commit"] = "0123456789ab",
+        ["git_commit"] = "0123456789ab",
     };
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "flashdeal-load-tests-" + Guid.NewGuid().ToString("N"));
@@ -42,7 +42,7 @@ public sealed class RunReporterTests : IDisposable
         var text = console.ToString();
         Assert.Contains("scenario=spike", text, StringComparison.Ordinal);
         Assert.Contains("transport=grpc", text, StringComparison.Ordinal);
-        Assert.Contains("git commit=0123456789ab", text, StringComparison.Ordinal);
+        Assert.Contains("git_commit=0123456789ab", text, StringComparison.Ordinal);
         Assert.Matches(@"spike\s+2s\s+2\.0s\s+50/s hold\s+96\s+48\s+4", text);
         Assert.Matches(@"place_order\s+spike\s+99\s+49\.5\s+1\.00ms\s+10ms\s+10ms\s+10ms\s+0\s+0\s+19", text);
         Assert.Matches(@"get_order\s+UNAVAILABLE\s+error\s+3", text);
@@ -111,7 +111,7 @@ public sealed class RunReporterTests : IDisposable
         var root = document.RootElement;
         Assert.Equal("flashdeal-load-report/1", root.GetProperty("schema").GetString());
         Assert.Equal("grpc", root.GetProperty("metadata").GetProperty("transport").GetString());
-        Assert.Equal("0123456789ab", root.GetProperty("metadata").GetProperty("git commit").GetString());
+        Assert.Equal("0123456789ab", root.GetProperty("metadata").GetProperty("git_commit").GetString());
         Assert.True(root.GetProperty("metadata").TryGetProperty("machine", out _));
         Assert.Equal("arrival", root.GetProperty("run").GetProperty("mode").GetString());
         Assert.Equal(4, root.GetProperty("run").GetProperty("dropped").GetInt64());
@@ -164,7 +164,7 @@ public sealed class RunReporterTests : IDisposable
         Assert.Contains("sustain", texts);
         Assert.Contains("10ms", texts);   // a latency tick
         Assert.Contains("10s", texts);    // a time tick
-        Assert.Contains(texts, t => t.Contains("git commit 0123456789ab", StringComparison.Ordinal));
+        Assert.Contains(texts, t => t.Contains("git_commit 0123456789ab", StringComparison.Ordinal));
         Assert.Equal(4, svg.Descendants(ns + "rect").Count(r => (string?)r.Attribute("class") == "stage"));
     }
 
