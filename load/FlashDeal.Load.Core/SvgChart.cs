@@ -42,10 +42,12 @@ public static class SvgChart
         svg.Append(Invariant($"<text x=\"{Left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\" fill=\"#111\">{Escape($"FlashDeal load: {title}")}</text>\n"));
         svg.Append(Invariant($"<text x=\"{Left}\" y=\"42\" font-size=\"11\" fill=\"#555\">{Escape(subtitle)}</text>\n"));
 
-        // Stage bands behind both panels, names above the latency panel.
-        for (var i = 0; i < report.Stages.Count; i++)
+        // Stage bands behind both panels, names above the latency panel. A stage without planned time (a scenario's set-up
+        // joined to the report) is not on the timeline.
+        var timeline = report.Stages.Where(s => s.PlannedSeconds > 0).ToList();
+        for (var i = 0; i < timeline.Count; i++)
         {
-            var stage = report.Stages[i];
+            var stage = timeline[i];
             var x0 = X(stage.OffsetSeconds);
             var x1 = X(stage.OffsetSeconds + stage.PlannedSeconds);
             foreach (var (top, height) in new[] { (LatencyTop, LatencyHeight), (ThroughputTop, ThroughputHeight) })
@@ -92,10 +94,11 @@ public static class SvgChart
         }
         var peak = series.Count == 0 ? 1 : series.Max(s => throughputSeries.Max(t => t.Value(s)));
         // Arrival rate: the planned rate, piecewise linear like the stages, to compare with what started.
-        var arrival = report.Run.Mode == "arrival" && report.Stages.Count > 0;
+        var planned = report.Stages.Where(s => s.PlannedSeconds > 0).ToList();
+        var arrival = report.Run.Mode == "arrival" && planned.Count > 0;
         if (arrival)
         {
-            peak = Math.Max(peak, report.Stages.Max(s => Math.Max(s.FromTarget, s.Target)));
+            peak = Math.Max(peak, planned.Max(s => Math.Max(s.FromTarget, s.Target)));
         }
         var throughputAxis = Axis.Linear(0, Math.Max(1, peak) * 1.1, ThroughputTop, ThroughputHeight);
         Grid(svg, throughputAxis, v => v.ToString("0.##", CultureInfo.InvariantCulture));
@@ -103,7 +106,7 @@ public static class SvgChart
         List<(string Name, string Colour, bool Dashed)> legend = [.. throughputSeries.Select(s => (s.Name, s.Colour, s.Dashed))];
         if (arrival)
         {
-            var points = report.Stages.SelectMany(s => new[]
+            var points = planned.SelectMany(s => new[]
             {
                 Invariant($"{X(s.OffsetSeconds):0.#},{throughputAxis.Y(s.FromTarget):0.#}"),
                 Invariant($"{X(s.OffsetSeconds + s.PlannedSeconds):0.#},{throughputAxis.Y(s.Target):0.#}"),

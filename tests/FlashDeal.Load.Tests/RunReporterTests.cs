@@ -169,6 +169,32 @@ public sealed class RunReporterTests : IDisposable
     }
 
     [Fact]
+    public async Task AStageWithoutPlannedTimeIsReportedButNotOnTheChart()
+    {
+        var synthetic = Synthetic.Result();
+        var setUp = new OperationStats("login", "log-in");
+        setUp.Add(TimeSpan.FromMilliseconds(30), "OK", count: 10);
+        var result = new RunResult
+        {
+            Name = synthetic.Name,
+            Elapsed = synthetic.Elapsed,
+            Stages = [new StageResult("log-in", 0, 0, false, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromSeconds(1), 10, 0), .. synthetic.Stages],
+            PerStage = [setUp, .. synthetic.PerStage],
+            TimeSeries = synthetic.TimeSeries,
+        };
+        var console = new StringWriter();
+
+        var exit = await RunReporter.FinishAsync(result, [], Options("login@log-in:p99<50ms"), Metadata, console);
+
+        Assert.Equal(0, exit);
+        Assert.Matches(@"login\s+log-in\s+10\s+10\s+30", console.ToString());
+        var svg = XDocument.Load(Path.Combine(_directory, "chart.svg"));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.DoesNotContain("log-in", svg.Descendants(ns + "text").Select(t => t.Value));
+        Assert.Equal(4, svg.Descendants(ns + "rect").Count(r => (string?)r.Attribute("class") == "stage"));
+    }
+
+    [Fact]
     public async Task ARealRunWritesEveryOutput()
     {
         var options = LoadOptions.Parse(["--stages", "a:600ms:100,b:600ms:200:hold", "--quiet", "--out", _directory,
