@@ -163,6 +163,9 @@ public sealed class LoadOptions
     public LoadPlan ToPlan(string name) =>
         new(name, Mode, Stages.Count == 0 ? DefaultStages(Mode) : [.. Stages], MaxInFlight, MaxIterations, Timeout);
 
+    /// <summary>Longest timeout, drain or stage: a week (timers take at most ~49 days).</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(7);
+
     /// <summary>Parses "name:duration:target[:hold]" stages separated by commas.</summary>
     public static List<StagePlan> ParseStages(string text)
     {
@@ -176,7 +179,7 @@ public sealed class LoadOptions
                 throw new ArgumentException(
                     $"--stages: '{part}' is not name:duration:target[:hold] (e.g. spike:5s:2000:hold).", "--stages");
             }
-            if (!DurationText.TryParse(fields[1], out var duration) || duration <= TimeSpan.Zero)
+            if (!DurationText.TryParse(fields[1], out var duration) || duration <= TimeSpan.Zero || duration > MaxDuration)
             {
                 throw new ArgumentException(
                     $"--stages: stage '{fields[0]}' has a bad duration '{fields[1]}' (use e.g. 500ms, 10s, 2m).", "--stages");
@@ -226,9 +229,10 @@ public sealed class LoadOptions
 
     private static TimeSpan ParseDuration(string option, string value)
     {
-        if (!DurationText.TryParse(value, out var duration) || duration <= TimeSpan.Zero)
+        if (!DurationText.TryParse(value, out var duration) || duration <= TimeSpan.Zero || duration > MaxDuration)
         {
-            throw new ArgumentException($"{option} must be a positive duration such as 500ms, 10s or 2m, not '{value}'.", option);
+            throw new ArgumentException(
+                $"{option} must be a positive duration up to 7 days such as 500ms, 10s or 2m, not '{value}'.", option);
         }
         return duration;
     }

@@ -58,6 +58,7 @@ internal sealed class LoadRun
     {
         var startedAt = DateTimeOffset.UtcNow;
         var timeout = _plan.Timeout ?? _options.Timeout;
+        timeout = timeout > LoadOptions.MaxDuration || timeout <= TimeSpan.Zero ? LoadOptions.MaxDuration : timeout;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(timeout);
         using var samplerStop = new CancellationTokenSource();

@@ -84,6 +84,8 @@ public class LoadOptionsTests
     [InlineData("--max-iterations", "-1", "'-1'")]
     [InlineData("--timeout", "10", "'10'")]
     [InlineData("--timeout", "0s", "'0s'")]
+    [InlineData("--timeout", "1000h", "'1000h'")]
+    [InlineData("--stages", "a:200h:1", "'200h'")]
     public void BadValuesNameTheOptionAndTheValue(string option, string value, string named)
     {
         var error = Assert.ThrowsAny<ArgumentException>(() => LoadOptions.Parse([option, value]));
