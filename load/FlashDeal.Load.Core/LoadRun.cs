@@ -11,6 +11,9 @@ internal sealed class LoadRun
 {
     private const double Epsilon = 1e-9;
 
+    /// <summary>What a scheduler returns when the stop token (Ctrl-C or the timeout) ended it; the caller says which.</summary>
+    private const string Stopped = "stopped";
+
     private readonly LoadPlan _plan;
     private readonly IterationAsync _iteration;
     private readonly LoadOptions _options;
@@ -74,9 +77,9 @@ internal sealed class LoadRun
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            stoppedBy = StopReason.Completed;
+            stoppedBy = Stopped;
         }
-        if (stop.IsCancellationRequested)
+        if (stoppedBy == Stopped)
         {
             stoppedBy = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.Timeout;
         }
@@ -136,7 +139,7 @@ internal sealed class LoadRun
             {
                 if (stop.IsCancellationRequested)
                 {
-                    return StopReason.Completed; // replaced by the caller with timeout/cancelled
+                    return Stopped;
                 }
                 issued++;
                 var stage = _schedule.StageOfStart(issued);
@@ -196,7 +199,11 @@ internal sealed class LoadRun
                 {
                     return StopReason.MaxIterations;
                 }
-                if (now >= total || stop.IsCancellationRequested)
+                if (stop.IsCancellationRequested)
+                {
+                    return Stopped;
+                }
+                if (now >= total)
                 {
                     return StopReason.Completed;
                 }
