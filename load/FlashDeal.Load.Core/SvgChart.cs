@@ -23,6 +23,8 @@ public static class SvgChart
 
     private static readonly string[] BandColours = ["#eef3fb", "#fbf3e9"];
 
+    private static readonly string[] OperationColours = ["#8c564b", "#e377c2", "#17becf", "#bcbd22", "#9467bd", "#7f7f7f"];
+
     public static string Render(LoadReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -57,8 +59,15 @@ public static class SvgChart
             svg.Append(Invariant($"<text x=\"{(x0 + x1) / 2:0.#}\" y=\"{LatencyTop - 6}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#333\">{Escape(stage.Name)}</text>\n"));
         }
 
-        // Latency panel.
-        var latencies = series.SelectMany(s => new[] { s.All.P50Micros, s.All.P95Micros, s.All.P99Micros })
+        // Latency panel: all calls bold; with 2–6 operations also each one's p99, dashed, to see which one is slow.
+        var operations = series.SelectMany(s => s.Operations).Select(o => o.Operation)
+            .Where(o => o != OperationStats.Iteration).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (operations.Count is < 2 or > 6)
+        {
+            operations = [];
+        }
+        var latencies = series.SelectMany(s => new[] { s.All.P50Micros, s.All.P95Micros, s.All.P99Micros }
+                .Concat(s.Operations.Where(o => operations.Contains(o.Operation)).Select(o => o.P99Micros)))
             .Where(v => v > 0).ToList();
         var low = latencies.Count == 0 ? 100 : Math.Max(1, latencies.Min());
         var high = latencies.Count == 0 ? 10_000 : Math.Max(low + 1, latencies.Max());
@@ -79,6 +88,18 @@ public static class SvgChart
             Line(svg, name, colour, series.Where(s => s.All.Count > 0).Select(s => (s.Second, value(s))), X, latencyAxis, dashed: false);
         }
         Legend(svg, LatencyTop + 14, [.. latencySeries.Select(s => (s.Name, s.Colour, false))]);
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var operation = operations[i];
+            Line(svg, $"{operation} p99", OperationColours[i], series
+                .Select(s => (s.Second, Stats: s.Operations.FirstOrDefault(o => o.Operation == operation)))
+                .Where(p => p.Stats is { Count: > 0 })
+                .Select(p => (p.Second, (double)p.Stats!.P99Micros)), X, latencyAxis, dashed: true);
+        }
+        if (operations.Count > 0)
+        {
+            Legend(svg, LatencyTop + 30, [.. operations.Select((o, i) => ($"{o} p99", OperationColours[i], true))]);
+        }
         TimeAxis(svg, end, LatencyTop + LatencyHeight, X, labels: false);
 
         // Throughput panel.

@@ -156,7 +156,9 @@ public sealed class RunReporterTests : IDisposable
         Assert.Equal(ns + "svg", svg.Root!.Name);
         var series = svg.Descendants(ns + "g").Where(g => (string?)g.Attribute("class") == "series")
             .ToDictionary(g => (string)g.Attribute("data-series")!);
-        Assert.Equal(["p50", "p95", "p99", "target/s", "calls/s", "iterations started/s", "errors/s", "dropped/s"], series.Keys);
+        Assert.Equal(["p50", "p95", "p99", "get_order p99", "place_order p99", "target/s", "calls/s", "iterations started/s", "errors/s",
+            "dropped/s"], series.Keys);
+        Assert.Single(series["get_order p99"].Elements()); // one second with get_order calls: a dot
         var p99 = series["p99"].Element(ns + "polyline")!.Attribute("points")!.Value.Split(' ');
         Assert.Equal(3, p99.Length); // one point per second
         var texts = svg.Descendants(ns + "text").Select(t => t.Value).ToList();
