@@ -172,7 +172,7 @@ public sealed class ToolOptions
         LoadOptions load;
         try
         {
-            load = LoadOptions.Parse(engine);
+            load = engine.Count == 0 ? new LoadOptions() : LoadOptions.Parse(engine);
         }
         catch (ArgumentException e)
         {
