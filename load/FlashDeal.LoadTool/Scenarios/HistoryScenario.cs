@@ -53,6 +53,19 @@ public sealed class HistoryScenario(ScenarioContext context) : Scenario(context)
                     }, recorder, user.AccessToken, cancellationToken: ct);
                 }
             });
+        // Order history is read from PostgreSQL, which the orders' stream consumer fills a moment later.
+        var drain = System.Diagnostics.Stopwatch.StartNew();
+        while (drain.Elapsed < Options.DrainTimeout)
+        {
+            var seeded = await Client.CallAsync(Operations.ListMyOrders, new ListMyOrdersRequest { PageSize = Options.SeedOrders },
+                recorder, _users[^1].AccessToken, cancellationToken: cancellationToken);
+            if (seeded.Response?.Orders.Count >= Options.SeedOrders)
+            {
+                return;
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+        Context.Log($"history: the seeded orders did not all show up within {Options.DrainTimeout.TotalSeconds:0} s");
     }
 
     public override async ValueTask IterateAsync(IIterationContext iteration, CancellationToken cancellationToken)
