@@ -1,9 +1,6 @@
+using FlashDeal.Load;
 using FlashDeal.LoadTool.Cli;
 
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
+// The first Ctrl-C stops new iterations, lets those in flight finish and still checks and reports; a second one aborts.
+using var stop = LoadRunner.CancelOnCtrlC(Console.Error);
 return await LoadCommand.RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable, stop.Token);

@@ -35,7 +35,7 @@ public static class LoadCommand
         using var transport = CreateTransport(options);
         var context = new ScenarioContext(options, new FlashDealClient(transport, options.CallTimeout), stdout);
         var scenario = ScenarioFactory.Create(options.Scenario, context);
-        if (options.Load.Stages.Count == 0)
+        if (!options.StagesGiven)
         {
             options.Load.Stages = [.. scenario.DefaultStages(options.Load.Mode)];
         }
@@ -44,7 +44,7 @@ public static class LoadCommand
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // Set-up and checks are bounded too: the run's own timeout plus room for the log-ins and the drain.
-        timeout.CancelAfter(options.Load.Timeout + TimeSpan.FromMinutes(5) + options.DrainTimeout);
+        timeout.CancelAfter(options.Load.Timeout + TimeSpan.FromMinutes(5) + options.CheckTimeout);
         try
         {
             await scenario.SetUpAsync(timeout.Token);
@@ -57,7 +57,8 @@ public static class LoadCommand
         }
         PrintSetup(context, stdout);
 
-        var result = await LoadRunner.RunAsync(options.Load.ToPlan(scenario.Name), scenario.IterateAsync, options.Load, timeout.Token);
+        var run = await LoadRunner.RunAsync(options.Load.ToPlan(scenario.Name), scenario.IterateAsync, options.Load, timeout.Token);
+        var result = context.Setup.WithLogInStage(run);
         IReadOnlyList<InvariantResult> invariants;
         try
         {

@@ -59,7 +59,7 @@ public sealed class ToolOptions
 
     public int LoginConcurrency { get; private set; } = 32;
 
-    public TimeSpan DrainTimeout { get; private set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CheckTimeout { get; private set; } = TimeSpan.FromSeconds(30);
 
     public string UserPrefix { get; private set; } = "load";
 
@@ -70,15 +70,18 @@ public sealed class ToolOptions
 
     public LoadOptions Load { get; private set; } = new();
 
+    /// <summary>Whether --stages was given; otherwise the scenario's own default stages apply.</summary>
+    public bool StagesGiven { get; private set; }
+
     public static string Usage => """
         usage: ./flashdeal load <spike|browse|history|login|mix> [options]   (docs/load.md)
           --transport grpc|rest   --grpc URL   --rest URL   (--auth-grpc/--catalog-grpc/--orders-grpc, --auth-rest/...: per service)
           --postgres CONN --redis CONN   --admin-email E --admin-password P   --mesh-env FILE
           --users N --stock N --per-user-limit N --opens-in 5s --deal ID   --mix "browse=70,history=10,login=10,spike=10"
           --connections N --call-timeout 10s --poll-fraction 0.1 --repeat-fraction 0.1 --login-concurrency N
-          --drain-timeout 30s --user-prefix NAME --seed-orders N
+          --check-timeout 30s --user-prefix NAME --seed-orders N
           engine: --mode arrival|closed --stages "name:10s:50[:hold],..." --threshold EXPR --out DIR
-                  --max-in-flight N --max-iterations N --timeout 120s --quiet
+                  --max-in-flight N --max-iterations N --timeout 120s --drain 5s --quiet
         """;
 
     private static readonly Dictionary<string, Action<ToolOptions, string, string>> Setters = new(StringComparer.Ordinal)
@@ -108,7 +111,7 @@ public sealed class ToolOptions
         ["--poll-fraction"] = (o, n, v) => o.PollFraction = ParseFraction(n, v),
         ["--repeat-fraction"] = (o, n, v) => o.RepeatFraction = ParseFraction(n, v),
         ["--login-concurrency"] = (o, n, v) => o.LoginConcurrency = ParseInt(n, v, 1, 4096),
-        ["--drain-timeout"] = (o, n, v) => o.DrainTimeout = ParseDuration(n, v, TimeSpan.Zero, TimeSpan.FromMinutes(30)),
+        ["--check-timeout"] = (o, n, v) => o.CheckTimeout = ParseDuration(n, v, TimeSpan.Zero, TimeSpan.FromMinutes(30)),
         ["--user-prefix"] = (o, n, v) => o.UserPrefix = IsName(v) ? v : throw Bad(n, v, "letters, digits and '-'"),
         ["--seed-orders"] = (o, n, v) => o.SeedOrders = ParseInt(n, v, 0, 100),
     };
@@ -183,6 +186,7 @@ public sealed class ToolOptions
             throw new UsageException($"unknown option '{load.Remaining[0]}' (./flashdeal load --help lists them)");
         }
         options.Load = load;
+        options.StagesGiven = engine.Any(a => a == "--stages" || a.StartsWith("--stages=", StringComparison.Ordinal));
         return options;
     }
 

@@ -55,7 +55,7 @@ public sealed class HistoryScenario(ScenarioContext context) : Scenario(context)
             });
         // Order history is read from PostgreSQL, which the orders' stream consumer fills a moment later.
         var drain = System.Diagnostics.Stopwatch.StartNew();
-        while (drain.Elapsed < Options.DrainTimeout)
+        while (drain.Elapsed < Options.CheckTimeout)
         {
             var seeded = await Client.CallAsync(Operations.ListMyOrders, new ListMyOrdersRequest { PageSize = Options.SeedOrders },
                 recorder, _users[^1].AccessToken, cancellationToken: cancellationToken);
@@ -65,7 +65,7 @@ public sealed class HistoryScenario(ScenarioContext context) : Scenario(context)
             }
             await Task.Delay(100, cancellationToken);
         }
-        Context.Log($"history: the seeded orders did not all show up within {Options.DrainTimeout.TotalSeconds:0} s");
+        Context.Log($"history: the seeded orders did not all show up within {Options.CheckTimeout.TotalSeconds:0} s");
     }
 
     public override async ValueTask IterateAsync(IIterationContext iteration, CancellationToken cancellationToken)

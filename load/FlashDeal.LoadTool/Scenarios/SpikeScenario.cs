@@ -68,7 +68,15 @@ public sealed class SpikeScenario(ScenarioContext context) : Scenario(context)
         if (Options.Postgres is not null && Options.Redis is not null)
         {
             // Before the opening no order can exist; with --deal the counts so far are the baseline of this run.
-            _baseline = await SpikeInvariants.BaselineAsync(Options.Postgres, Options.Redis, Deal, cancellationToken);
+            try
+            {
+                _baseline = await SpikeInvariants.BaselineAsync(Options.Postgres, Options.Redis, Deal, cancellationToken);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or StackExchange.Redis.RedisException or TimeoutException)
+            {
+                throw new SetupException($"the stores for the invariant check are unreachable ({e.GetType().Name}: {e.Message}); " +
+                    "check --postgres and --redis", e);
+            }
         }
         var live = await DealSetup.WaitUntilLiveAsync(Context, Deal, cancellationToken);
         Context.Metadata["deal_live_after_open_ms"] = live is { } l ? Ms(l) : "never";
@@ -177,9 +185,9 @@ public sealed class SpikeScenario(ScenarioContext context) : Scenario(context)
             return [new InvariantResult("stores reachable", false,
                 "no --postgres/--redis (mesh.env has them after ./flashdeal up): the spike cannot be checked in the stores")];
         }
-        Context.Log($"checking invariants in PostgreSQL and Redis (drain bound {Options.DrainTimeout.TotalSeconds:0} s)…");
+        Context.Log($"checking invariants in PostgreSQL and Redis (drain bound {Options.CheckTimeout.TotalSeconds:0} s)…");
         return await SpikeInvariants.CheckAsync(Options.Postgres, Options.Redis, deal, _baseline,
-            [.. _accepted.Values], DuplicateOrderIds(), [.. _conflicts.Keys], Options.DrainTimeout, cancellationToken);
+            [.. _accepted.Values], DuplicateOrderIds(), [.. _conflicts.Keys], Options.CheckTimeout, cancellationToken);
     }
 
     /// <summary>Order ids the services returned for more than one idempotency key.</summary>

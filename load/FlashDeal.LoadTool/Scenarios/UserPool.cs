@@ -48,7 +48,7 @@ public sealed class UserPool(ScenarioContext context)
             {
                 return _users;
             }
-            var recorder = context.Setup.Stage("log-in");
+            var recorder = context.Setup.Stage(SetupRecorder.LogInStage);
             var sessions = new UserSession?[count];
             var started = DateTime.UtcNow;
             context.Log($"log-in: signing up / logging in {count} users ({context.Options.LoginConcurrency} at a time)…");
@@ -72,6 +72,7 @@ public sealed class UserPool(ScenarioContext context)
                         sessions[index] = new UserSession(index, email, existing.User.UserId, existing.Token);
                     }
                 });
+            context.Setup.EndStage(SetupRecorder.LogInStage);
             var ready = sessions.Where(s => s is not null).Select(s => s!).ToArray();
             context.Log($"log-in: {ready.Length} of {count} users ready in {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
             if (ready.Length == 0)

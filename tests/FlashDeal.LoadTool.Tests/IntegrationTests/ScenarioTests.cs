@@ -39,7 +39,7 @@ public sealed class ScenarioTests(MeshFixture mesh)
     public async Task MixRunsEachPartByWeightAndChecksTheSpikeDeal()
     {
         var options = ScenarioDriver.Options(mesh, "mix", "grpc", "--users", "8", "--stock", "5", "--opens-in", "1s",
-            "--user-prefix", "mix", "--mix", "browse=50,history=20,login=10,spike=20", "--drain-timeout", "10s");
+            "--user-prefix", "mix", "--mix", "browse=50,history=20,login=10,spike=20", "--check-timeout", "10s");
         var (scenario, _, client) = ScenarioDriver.Create(options);
         using (client)
         {

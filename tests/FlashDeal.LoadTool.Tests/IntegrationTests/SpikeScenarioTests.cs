@@ -112,7 +112,7 @@ public sealed class SpikeScenarioTests(MeshFixture mesh)
         var options = ScenarioDriver.Options(mesh, "spike", transport,
         [
             "--users", "30", "--stock", Stock.ToString(System.Globalization.CultureInfo.InvariantCulture), "--per-user-limit", "1",
-            "--opens-in", "1s", "--user-prefix", prefix, "--drain-timeout", "10s", .. extra,
+            "--opens-in", "1s", "--user-prefix", prefix, "--check-timeout", "10s", .. extra,
         ]);
         var (scenario, _, client) = ScenarioDriver.Create(options);
         using (client)

@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Text;
+
+namespace FlashDeal.Load;
+
+/// <summary>The report as text: the console summary (plain tables) and report.md (the same tables in Markdown).</summary>
+public static class ConsoleReport
+{
+    public static string Render(Report report) => Write(report, markdown: false);
+
+    public static string RenderMarkdown(Report report) => Write(report, markdown: true);
+
+    private static string Write(Report report, bool markdown)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var text = new StringBuilder();
+        var run = report.Run;
+        void Heading(string title) => text.Append(markdown ? $"\n### {title}\n\n" : $"\n{title}\n");
+        void Table(TextTable table) => text.Append(markdown ? table.ToMarkdown() : table.ToText());
+
+        text.Append(markdown ? $"## Load run: {run.Name}\n\n" : $"Load run: {run.Name}\n");
+        var metadata = new TextTable("key", "value");
+        foreach (var (key, value) in report.Metadata)
+        {
+            metadata.Add(key, value);
+        }
+        if (markdown)
+        {
+            Table(metadata);
+            text.Append('\n');
+        }
+        else
+        {
+            text.Append("  ").AppendJoin("  ", report.Metadata.Select(p => $"{p.Key}={p.Value}")).Append('\n');
+        }
+        text.Append(Invariant(
+            $"{(markdown ? "" : "  ")}{run.Mode} mode, {run.ElapsedSeconds:0.0}s, stopped by {run.StoppedBy}; iterations: {run.IterationsStarted} started, {run.IterationsCompleted} completed, {run.Dropped} dropped, {run.Abandoned} abandoned; peak in flight {run.PeakInFlight} of {run.MaxInFlight}\n"));
+
+        Heading("Stages");
+        var unit = run.Mode == "arrival" ? "/s" : " VUs";
+        var stages = new TextTable("stage", ">planned", ">wall", "target", ">started", ">it/s", ">dropped");
+        foreach (var s in report.Stages)
+        {
+            var target = s.Ramp && s.FromTarget != s.Target
+                ? Invariant($"{s.FromTarget:0.#}→{s.Target:0.#}{unit}")
+                : Invariant($"{s.Target:0.#}{unit} hold");
+            stages.Add(s.Name, Invariant($"{s.PlannedSeconds:0.###}s"), Invariant($"{s.WallSeconds:0.0}s"), target,
+                Count(s.IterationsStarted), Invariant($"{s.IterationsPerSecond:0.#}"), Count(s.Dropped));
+        }
+        Table(stages);
+
+        Heading("Operations");
+        var operations = new TextTable("operation", "stage", ">count", ">rate/s", ">p50", ">p95", ">p99", ">max", ">errors",
+            ">error %", ">expected");
+        void Row(ReportOperation o, string stage) => operations.Add(o.Operation, stage, Count(o.Count),
+            Invariant($"{o.RatePerSecond:0.#}"), Ms(o.P50Ms), Ms(o.P95Ms), Ms(o.P99Ms), Ms(o.MaxMs), Count(o.Errors),
+            Invariant($"{o.ErrorPercent:0.##}"), Count(o.ExpectedRefusals));
+        foreach (var whole in report.Operations)
+        {
+            foreach (var perStage in report.OperationsByStage.Where(o => o.Operation == whole.Operation))
+            {
+                Row(perStage, perStage.Stage ?? "");
+            }
+            Row(whole, "(all)");
+        }
+        if (report.Operations.Count > 1)
+        {
+            Row(report.Total with { Operation = "ALL" }, "(all)");
+        }
+        if (operations.Count == 0)
+        {
+            text.Append(markdown ? "No calls were recorded.\n" : "  no calls were recorded\n");
+        }
+        else
+        {
+            Table(operations);
+        }
+
+        var refusals = report.Operations.SelectMany(o => o.Outcomes.Where(c => c.Outcome != OperationStats.Ok)
+            .Select(c => (o.Operation, c))).ToList();
+        if (refusals.Count > 0)
+        {
+            Heading("Errors and refusals by reason");
+            var reasons = new TextTable("operation", "outcome", "kind", ">count");
+            foreach (var (operation, outcome) in refusals)
+            {
+                reasons.Add(operation, outcome.Outcome, outcome.Expected ? "expected" : "error", Count(outcome.Count));
+            }
+            Table(reasons);
+        }
+
+        if (report.Invariants.Count > 0)
+        {
+            Heading("Invariants");
+            var invariants = new TextTable("result", "invariant", "detail");
+            foreach (var i in report.Invariants)
+            {
+                invariants.Add(i.Passed ? "PASS" : "FAIL", i.Name, i.Detail);
+            }
+            Table(invariants);
+        }
+
+        if (report.Thresholds.Count > 0)
+        {
+            Heading("Thresholds");
+            var thresholds = new TextTable("result", "threshold", "actual", "detail");
+            foreach (var t in report.Thresholds)
+            {
+                thresholds.Add(t.Passed ? "PASS" : "FAIL", t.Expression, t.Actual, t.Detail ?? "");
+            }
+            Table(thresholds);
+        }
+
+        var failed = report.Invariants.Count(i => !i.Passed) + report.Thresholds.Count(t => !t.Passed);
+        text.Append(markdown ? "\n" : "\n").Append(report.Passed
+            ? "**Result: PASS**\n".Replace("**", markdown ? "**" : "", StringComparison.Ordinal)
+            : Invariant($"{(markdown ? "**" : "")}Result: FAIL ({failed} failed){(markdown ? "**" : "")}\n"));
+        return text.ToString();
+    }
+
+    private static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Ms(double ms) => Report.FormatMicros(ms * 1_000);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
