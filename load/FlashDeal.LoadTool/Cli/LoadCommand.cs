@@ -106,11 +106,6 @@ public static class LoadCommand
         {
             metadata[key] = value;
         }
-        foreach (var line in context.Setup.Summary())
-        {
-            var parts = line.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
-            metadata[$"setup.{parts[0]}.{parts[1]}"] = parts.Length > 2 ? parts[2].Trim() : "";
-        }
         return metadata;
     }
 

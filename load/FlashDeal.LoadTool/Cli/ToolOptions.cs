@@ -262,20 +262,13 @@ public sealed class ToolOptions
             ? f
             : throw Bad(name, value, "a fraction from 0 to 1");
 
-    /// <summary>"500ms", "5s", "2m", "1h", or a bare number of seconds.</summary>
+    /// <summary>Durations as the engine writes them (DurationText): "500ms", "5s", "2m", "1m30s"; a bare number is refused.</summary>
     public static TimeSpan ParseDuration(string name, string value, TimeSpan min, TimeSpan max)
     {
-        var text = value.Trim();
-        var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
-            : text.EndsWith('s') ? (text[..^1], 1.0)
-            : text.EndsWith('m') ? (text[..^1], 60.0)
-            : text.EndsWith('h') ? (text[..^1], 3600.0)
-            : (text, 1.0);
-        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
+        if (!DurationText.TryParse(value, out var duration))
         {
             throw Bad(name, value, "a duration like 500ms, 5s, 2m");
         }
-        var duration = TimeSpan.FromSeconds(amount * unit);
         return duration >= min && duration <= max ? duration : throw Bad(name, value, $"a duration from {min} to {max}");
     }
 

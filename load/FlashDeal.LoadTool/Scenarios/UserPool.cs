@@ -30,6 +30,9 @@ public sealed class UserPool(ScenarioContext context)
 {
     public const string Password = "load-tool-password-1";
 
+    private const string TooManyAttempts = "TOO_MANY_ATTEMPTS";
+    private const int MaxLogInAttempts = 5;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private UserSession[] _users = [];
 
@@ -65,11 +68,22 @@ public sealed class UserPool(ScenarioContext context)
                         sessions[index] = new UserSession(index, email, created.User.UserId, created.Token);
                         return;
                     }
-                    var logIn = await context.Client.CallAsync(Operations.LogIn,
-                        new LogInRequest { Email = email, Password = Password }, recorder, cancellationToken: ct);
-                    if (logIn.Response is { } existing)
+                    // The auth service counts attempts in flight per client address (all of ours share one): back off
+                    // and try again a few times rather than lose the user.
+                    for (var attempt = 1; ; attempt++)
                     {
-                        sessions[index] = new UserSession(index, email, existing.User.UserId, existing.Token);
+                        var logIn = await context.Client.CallAsync(Operations.LogIn,
+                            new LogInRequest { Email = email, Password = Password }, recorder, cancellationToken: ct);
+                        if (logIn.Response is { } existing)
+                        {
+                            sessions[index] = new UserSession(index, email, existing.User.UserId, existing.Token);
+                            return;
+                        }
+                        if (attempt >= MaxLogInAttempts || !(logIn.Outcome is TooManyAttempts || Outcomes.IsTransient(logIn.Outcome)))
+                        {
+                            return;
+                        }
+                        await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt + Random.Shared.Next(250)), ct);
                     }
                 });
             context.Setup.EndStage(SetupRecorder.LogInStage);

@@ -104,6 +104,8 @@ public sealed class ToolOptionsTests : IDisposable
     [InlineData("--transport", "http")]
     [InlineData("--grpc", "localhost:50050")]
     [InlineData("--opens-in", "soon")]
+    [InlineData("--opens-in", "5")]
+    [InlineData("--opens-in", "100ms")]
     [InlineData("--deal", "42")]
     [InlineData("--mix", "browse=70,shop=30")]
     [InlineData("--mix", "browse=0")]
