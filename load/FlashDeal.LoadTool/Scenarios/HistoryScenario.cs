@@ -77,8 +77,15 @@ public sealed class HistoryScenario(ScenarioContext context) : Scenario(context)
         string? orderId = null;
         for (var page = 0; page < pages; page++)
         {
-            var list = await Client.CallAsync(Operations.ListMyOrders, new ListMyOrdersRequest { PageSize = PageSize, PageToken = token },
-                recorder, user.AccessToken, cancellationToken: cancellationToken);
+            var request = new ListMyOrdersRequest { PageSize = PageSize, PageToken = token };
+            var accessToken = user.AccessToken;
+            var list = await Client.CallAsync(Operations.ListMyOrders, request, recorder, accessToken, cancellationToken: cancellationToken);
+            if (list.Outcome == Outcomes.AccessTokenExpired
+                && await Context.Users.RenewAsync(user, accessToken, recorder, cancellationToken))
+            {
+                list = await Client.CallAsync(Operations.ListMyOrders, request, recorder, user.AccessToken,
+                    cancellationToken: cancellationToken);
+            }
             if (list.Response is not { } orders)
             {
                 break;

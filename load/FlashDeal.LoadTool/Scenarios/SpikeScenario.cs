@@ -120,8 +120,15 @@ public sealed class SpikeScenario(ScenarioContext context) : Scenario(context)
             ApiResult<PlaceOrderResponse> result;
             try
             {
-                result = await Client.CallAsync(Operations.PlaceOrder, request, iteration.Recorder, user.AccessToken,
+                var token = user.AccessToken;
+                result = await Client.CallAsync(Operations.PlaceOrder, request, iteration.Recorder, token,
                     outcome => IsExpectedRefusal(outcome, user), cancellationToken);
+                if (result.Outcome == Outcomes.AccessTokenExpired
+                    && await Context.Users.RenewAsync(user, token, iteration.Recorder, cancellationToken))
+                {
+                    result = await Client.CallAsync(Operations.PlaceOrder, request, iteration.Recorder, user.AccessToken,
+                        outcome => IsExpectedRefusal(outcome, user), cancellationToken);
+                }
                 if (result.Response is { } placed)
                 {
                     // Counted before the call leaves the in-flight count, so the user's total is never under-read.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FlashDeal.Contracts.Auth.V1;
+using FlashDeal.Load;
 using FlashDeal.LoadTool.Api;
 
 namespace FlashDeal.LoadTool.Scenarios;
@@ -20,6 +21,9 @@ public sealed class UserSession(int index, string email, string userId, TokenGra
     public string RefreshToken => Volatile.Read(ref _token).RefreshToken;
 
     public void Replace(TokenGrant token) => Volatile.Write(ref _token, token);
+
+    /// <summary>One Refresh at a time per user: refresh tokens rotate, and reusing a spent one revokes the session.</summary>
+    internal SemaphoreSlim RefreshGate { get; } = new(1, 1);
 }
 
 /// <summary>
@@ -40,6 +44,35 @@ public sealed class UserPool(ScenarioContext context)
 
     public static string Email(string prefix, int index) =>
         string.Create(CultureInfo.InvariantCulture, $"user-{index:D6}@{prefix}.loadtest.flashdeal.dev");
+
+    /// <summary>
+    /// Access tokens live minutes; a longer run renews them. Called with the token that was refused: when another
+    /// iteration already renewed it, that one is used. Recorded as operation "refresh".
+    /// </summary>
+    public async Task<bool> RenewAsync(UserSession user, string refusedToken, IOperationRecorder recorder,
+        CancellationToken cancellationToken)
+    {
+        await user.RefreshGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (user.AccessToken != refusedToken)
+            {
+                return true;
+            }
+            var refreshed = await context.Client.CallAsync(Operations.Refresh, new RefreshRequest { RefreshToken = user.RefreshToken },
+                recorder, cancellationToken: cancellationToken);
+            if (refreshed.Response is { } grant)
+            {
+                user.Replace(grant.Token);
+                return true;
+            }
+            return false;
+        }
+        finally
+        {
+            user.RefreshGate.Release();
+        }
+    }
 
     /// <summary>Makes sure at least <paramref name="count"/> users are signed in (once per run, shared by the scenarios).</summary>
     public async Task<IReadOnlyList<UserSession>> EnsureAsync(int count, CancellationToken cancellationToken)
