@@ -99,7 +99,7 @@ public static class LoadCommand
             ["transport"] = transport.Name,
             ["target"] = transport.Endpoints.ToString(),
             ["users"] = context.Users.All.Count.ToString(CultureInfo.InvariantCulture),
-            ["git_commit"] = environment("FLASHDEAL_GIT_COMMIT") ?? GitCommit() ?? "unknown",
+            ["git commit"] = environment("FLASHDEAL_GIT_COMMIT") ?? GitCommit() ?? "unknown",
             ["run_tag"] = context.RunTag,
         };
         foreach (var (key, value) in context.Metadata)
