@@ -6,11 +6,11 @@ namespace FlashDeal.Load;
 /// <summary>The report as text: the console summary (plain tables) and report.md (the same tables in Markdown).</summary>
 public static class ConsoleReport
 {
-    public static string Render(Report report) => Write(report, markdown: false);
+    public static string Render(LoadReport report) => Write(report, markdown: false);
 
-    public static string RenderMarkdown(Report report) => Write(report, markdown: true);
+    public static string RenderMarkdown(LoadReport report) => Write(report, markdown: true);
 
-    private static string Write(Report report, bool markdown)
+    private static string Write(LoadReport report, bool markdown)
     {
         ArgumentNullException.ThrowIfNull(report);
         var text = new StringBuilder();
@@ -120,7 +120,7 @@ public static class ConsoleReport
 
     private static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string Ms(double ms) => Report.FormatMicros(ms * 1_000);
+    private static string Ms(double ms) => LoadReport.FormatMicros(ms * 1_000);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -11,7 +11,8 @@ public sealed class LoadOptions
     public LoadMode Mode { get; set; } = LoadMode.ArrivalRate;
 
     /// <summary>--stages "warm-up:10s:50,spike:5s:2000:hold,sustain:20s:500,cool-down:5s:0" (name:duration:target[:hold]).
-    /// <see cref="Parse"/> fills in <see cref="DefaultStages"/> when none are given.</summary>
+    /// Empty when --stages is not given: a scenario may put its own defaults here, else <see cref="ToPlan"/> uses
+    /// <see cref="DefaultStages"/>.</summary>
     public List<StagePlan> Stages { get; set; } = [];
 
     /// <summary>--threshold "p99&lt;10ms" (repeatable; "place_order:p99&lt;10ms", "errors&lt;0.5%", "rate&gt;1000", "dropped==0").</summary>
@@ -29,7 +30,7 @@ public sealed class LoadOptions
     /// <summary>--timeout 120s: hard bound on the whole run.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>--drain 5s: after Ctrl-C or the timeout, how long in-flight iterations may finish before they are cancelled.</summary>
+    /// <summary>--drain-timeout 5s: after Ctrl-C or the timeout, how long in-flight iterations may finish before they are cancelled.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>--quiet: no live progress lines.</summary>
@@ -40,6 +41,21 @@ public sealed class LoadOptions
 
     /// <summary>Arguments this parser did not recognise, in order, for the scenario's own options.</summary>
     public List<string> Remaining { get; } = [];
+
+    /// <summary>The shared options as a usage text, for the CLI's --help.</summary>
+    public const string Usage = """
+          --mode arrival|closed     arrival: iterations/s whatever the latency (default); closed: virtual users back to back
+          --stages LIST             name:duration:target[:hold],... e.g. "warm-up:10s:50,spike:5s:2000:hold,sustain:20s:500,cool-down:5s:0"
+                                    (a stage ramps from the previous target; :hold jumps to its own)
+          --threshold EXPR          [operation][@stage:]metric comparator value[unit], repeatable: "p99<10ms",
+                                    "place_order@spike:p99<50ms", "errors<0.5%", "rate>1000", "dropped==0"
+          --out DIR                 write report.json, report.md and chart.svg
+          --max-in-flight N         iterations running at once (default 1024; arrival rate drops the rest)
+          --max-iterations N        iterations started in all (default 1000000)
+          --timeout D               hard bound on the run (default 10m); durations: 500ms, 10s, 2m, 1m30s
+          --drain-timeout D         after Ctrl-C or the timeout, time left to in-flight iterations (default 5s)
+          --quiet                   no progress lines on stderr
+        """;
 
     /// <summary>Stages used when --stages is not given: a short warm-up ramp, a spike held at its peak, a lower plateau and
     /// a ramp down to nothing (iterations/s for arrival rate, virtual users for closed loop).</summary>
@@ -125,7 +141,7 @@ public sealed class LoadOptions
                 case "--timeout":
                     options.Timeout = ParseDuration(name, Value());
                     break;
-                case "--drain":
+                case "--drain-timeout":
                     options.DrainTimeout = ParseDuration(name, Value());
                     break;
                 case "--quiet":
@@ -140,15 +156,15 @@ public sealed class LoadOptions
                     break;
             }
         }
-        if (options.Stages.Count == 0)
-        {
-            options.Stages = DefaultStages(options.Mode);
-        }
         return options;
     }
 
+    /// <summary>The plan: these options' stages (or <see cref="DefaultStages"/> for the mode when there are none) and bounds.</summary>
     public LoadPlan ToPlan(string name) =>
         new(name, Mode, Stages.Count == 0 ? DefaultStages(Mode) : [.. Stages], MaxInFlight, MaxIterations, Timeout);
+
+    /// <summary>Longest timeout, drain or stage: a week (timers take at most ~49 days).</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(7);
 
     /// <summary>Parses "name:duration:target[:hold]" stages separated by commas.</summary>
     public static List<StagePlan> ParseStages(string text)
@@ -163,7 +179,7 @@ public sealed class LoadOptions
                 throw new ArgumentException(
                     $"--stages: '{part}' is not name:duration:target[:hold] (e.g. spike:5s:2000:hold).", "--stages");
             }
-            if (!DurationText.TryParse(fields[1], out var duration) || duration <= TimeSpan.Zero)
+            if (!DurationText.TryParse(fields[1], out var duration) || duration <= TimeSpan.Zero || duration > MaxDuration)
             {
                 throw new ArgumentException(
                     $"--stages: stage '{fields[0]}' has a bad duration '{fields[1]}' (use e.g. 500ms, 10s, 2m).", "--stages");
@@ -213,9 +229,10 @@ public sealed class LoadOptions
 
     private static TimeSpan ParseDuration(string option, string value)
     {
-        if (!DurationText.TryParse(value, out var duration) || duration <= TimeSpan.Zero)
+        if (!DurationText.TryParse(value, out var duration) || duration <= TimeSpan.Zero || duration > MaxDuration)
         {
-            throw new ArgumentException($"{option} must be a positive duration such as 500ms, 10s or 2m, not '{value}'.", option);
+            throw new ArgumentException(
+                $"{option} must be a positive duration up to 7 days such as 500ms, 10s or 2m, not '{value}'.", option);
         }
         return duration;
     }
@@ -282,7 +299,7 @@ public static class RunReporter
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(console);
-        var report = Report.Build(result, invariants, options.Thresholds, metadata);
+        var report = LoadReport.Build(result, invariants, options.Thresholds, metadata);
         await console.WriteAsync(ConsoleReport.Render(report)).ConfigureAwait(false);
         if (options.OutputDirectory is { } directory)
         {

@@ -11,6 +11,9 @@ internal sealed class LoadRun
 {
     private const double Epsilon = 1e-9;
 
+    /// <summary>What a scheduler returns when the stop token (Ctrl-C or the timeout) ended it; the caller says which.</summary>
+    private const string Stopped = "stopped";
+
     private readonly LoadPlan _plan;
     private readonly IterationAsync _iteration;
     private readonly LoadOptions _options;
@@ -34,6 +37,9 @@ internal sealed class LoadRun
     private volatile int _currentStage;
     private volatile bool _maxIterationsReached;
     private long _errorsSoFar;
+    private long _lastStarted;
+    private long _lastDropped;
+    private int _nextSecond;
 
     public LoadRun(LoadPlan plan, IterationAsync iteration, LoadOptions options)
     {
@@ -55,6 +61,7 @@ internal sealed class LoadRun
     {
         var startedAt = DateTimeOffset.UtcNow;
         var timeout = _plan.Timeout ?? _options.Timeout;
+        timeout = timeout > LoadOptions.MaxDuration || timeout <= TimeSpan.Zero ? LoadOptions.MaxDuration : timeout;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(timeout);
         using var samplerStop = new CancellationTokenSource();
@@ -70,9 +77,9 @@ internal sealed class LoadRun
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            stoppedBy = StopReason.Completed;
+            stoppedBy = Stopped;
         }
-        if (stop.IsCancellationRequested)
+        if (stoppedBy == Stopped)
         {
             stoppedBy = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.Timeout;
         }
@@ -132,7 +139,7 @@ internal sealed class LoadRun
             {
                 if (stop.IsCancellationRequested)
                 {
-                    return StopReason.Completed; // replaced by the caller with timeout/cancelled
+                    return Stopped;
                 }
                 issued++;
                 var stage = _schedule.StageOfStart(issued);
@@ -192,7 +199,11 @@ internal sealed class LoadRun
                 {
                     return StopReason.MaxIterations;
                 }
-                if (now >= total || stop.IsCancellationRequested)
+                if (stop.IsCancellationRequested)
+                {
+                    return Stopped;
+                }
+                if (now >= total)
                 {
                     return StopReason.Completed;
                 }
@@ -368,10 +379,6 @@ internal sealed class LoadRun
         _currentStage = stage;
     }
 
-    private long _lastStarted;
-    private long _lastDropped;
-    private int _nextSecond;
-
     private async Task SampleAsync(CancellationToken stop)
     {
         var second = 1;
@@ -457,11 +464,23 @@ internal sealed class LoadRun
             return;
         }
         var writer = _options.ProgressWriter ?? Console.Error;
+        try
+        {
+            WriteProgress(writer, sample);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // A closed stderr must not end the run.
+        }
+    }
+
+    private void WriteProgress(TextWriter writer, SecondSample sample)
+    {
         var target = _plan.Mode == LoadMode.ArrivalRate
             ? Invariant($"target {sample.Target,7:0.#}/s")
             : Invariant($"target {Math.Ceiling(sample.Target - Epsilon),5:0} VUs");
         writer.WriteLine(Invariant(
-            $"{sample.Second + 1,5}s  {sample.Stage,-12} {target}  started {sample.IterationsStarted,6}/s  calls {sample.All.Count,6}/s  in flight {sample.InFlight,5}  p99 {Report.FormatMicros(sample.All.P99Micros),9}  errors {_errorsSoFar,6}  dropped {Volatile.Read(ref _dropped),6}"));
+            $"{sample.Second + 1,5}s  {sample.Stage,-12} {target}  started {sample.IterationsStarted,6}/s  calls {sample.All.Count,6}/s  in flight {sample.InFlight,5}  p99 {LoadReport.FormatMicros(sample.All.P99Micros),9}  errors {_errorsSoFar,6}  dropped {Volatile.Read(ref _dropped),6}"));
     }
 
     private RunResult BuildResult(DateTimeOffset startedAt, TimeSpan elapsed, TimeSpan scheduledTime, string stoppedBy)

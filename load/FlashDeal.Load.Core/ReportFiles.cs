@@ -14,7 +14,7 @@ public static class ReportFiles
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    public static async Task WriteAsync(Report report, string directory)
+    public static async Task WriteAsync(LoadReport report, string directory)
     {
         ArgumentNullException.ThrowIfNull(report);
         Directory.CreateDirectory(directory);
@@ -25,5 +25,5 @@ public static class ReportFiles
         await File.WriteAllTextAsync(Path.Combine(directory, "chart.svg"), SvgChart.Render(report)).ConfigureAwait(false);
     }
 
-    public static Report? ReadJson(string path) => JsonSerializer.Deserialize<Report>(File.ReadAllText(path), JsonOptions);
+    public static LoadReport? ReadJson(string path) => JsonSerializer.Deserialize<LoadReport>(File.ReadAllText(path), JsonOptions);
 }

@@ -23,7 +23,9 @@ public static class SvgChart
 
     private static readonly string[] BandColours = ["#eef3fb", "#fbf3e9"];
 
-    public static string Render(Report report)
+    private static readonly string[] OperationColours = ["#8c564b", "#e377c2", "#17becf", "#bcbd22", "#9467bd", "#7f7f7f"];
+
+    public static string Render(LoadReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         var series = report.TimeSeries;
@@ -37,15 +39,17 @@ public static class SvgChart
         svg.Append(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"));
         svg.Append(Invariant($"<rect x=\"0\" y=\"0\" width=\"{Width}\" height=\"{Height}\" fill=\"#ffffff\"/>\n"));
         var title = report.Metadata.GetValueOrDefault("scenario", report.Run.Name);
-        var subtitle = string.Join("  ·  ", new[] { "mode", "transport", "target", "git commit", "machine", "started" }
+        var subtitle = string.Join("  ·  ", new[] { "mode", "transport", "target", "git_commit", "machine", "started" }
             .Where(report.Metadata.ContainsKey).Select(k => $"{k} {report.Metadata[k]}"));
         svg.Append(Invariant($"<text x=\"{Left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\" fill=\"#111\">{Escape($"FlashDeal load: {title}")}</text>\n"));
         svg.Append(Invariant($"<text x=\"{Left}\" y=\"42\" font-size=\"11\" fill=\"#555\">{Escape(subtitle)}</text>\n"));
 
-        // Stage bands behind both panels, names above the latency panel.
-        for (var i = 0; i < report.Stages.Count; i++)
+        // Stage bands behind both panels, names above the latency panel. A stage without planned time (a scenario's set-up
+        // joined to the report) is not on the timeline.
+        var timeline = report.Stages.Where(s => s.PlannedSeconds > 0).ToList();
+        for (var i = 0; i < timeline.Count; i++)
         {
-            var stage = report.Stages[i];
+            var stage = timeline[i];
             var x0 = X(stage.OffsetSeconds);
             var x1 = X(stage.OffsetSeconds + stage.PlannedSeconds);
             foreach (var (top, height) in new[] { (LatencyTop, LatencyHeight), (ThroughputTop, ThroughputHeight) })
@@ -55,8 +59,15 @@ public static class SvgChart
             svg.Append(Invariant($"<text x=\"{(x0 + x1) / 2:0.#}\" y=\"{LatencyTop - 6}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#333\">{Escape(stage.Name)}</text>\n"));
         }
 
-        // Latency panel.
-        var latencies = series.SelectMany(s => new[] { s.All.P50Micros, s.All.P95Micros, s.All.P99Micros })
+        // Latency panel: all calls bold; with 2–6 operations also each one's p99, dashed, to see which one is slow.
+        var operations = series.SelectMany(s => s.Operations).Select(o => o.Operation)
+            .Where(o => o != OperationStats.Iteration).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (operations.Count is < 2 or > 6)
+        {
+            operations = [];
+        }
+        var latencies = series.SelectMany(s => new[] { s.All.P50Micros, s.All.P95Micros, s.All.P99Micros }
+                .Concat(s.Operations.Where(o => operations.Contains(o.Operation)).Select(o => o.P99Micros)))
             .Where(v => v > 0).ToList();
         var low = latencies.Count == 0 ? 100 : Math.Max(1, latencies.Min());
         var high = latencies.Count == 0 ? 10_000 : Math.Max(low + 1, latencies.Max());
@@ -77,6 +88,18 @@ public static class SvgChart
             Line(svg, name, colour, series.Where(s => s.All.Count > 0).Select(s => (s.Second, value(s))), X, latencyAxis, dashed: false);
         }
         Legend(svg, LatencyTop + 14, [.. latencySeries.Select(s => (s.Name, s.Colour, false))]);
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var operation = operations[i];
+            Line(svg, $"{operation} p99", OperationColours[i], series
+                .Select(s => (s.Second, Stats: s.Operations.FirstOrDefault(o => o.Operation == operation)))
+                .Where(p => p.Stats is { Count: > 0 })
+                .Select(p => (p.Second, (double)p.Stats!.P99Micros)), X, latencyAxis, dashed: true);
+        }
+        if (operations.Count > 0)
+        {
+            Legend(svg, LatencyTop + 30, [.. operations.Select((o, i) => ($"{o} p99", OperationColours[i], true))]);
+        }
         TimeAxis(svg, end, LatencyTop + LatencyHeight, X, labels: false);
 
         // Throughput panel.
@@ -92,10 +115,11 @@ public static class SvgChart
         }
         var peak = series.Count == 0 ? 1 : series.Max(s => throughputSeries.Max(t => t.Value(s)));
         // Arrival rate: the planned rate, piecewise linear like the stages, to compare with what started.
-        var arrival = report.Run.Mode == "arrival" && report.Stages.Count > 0;
+        var planned = report.Stages.Where(s => s.PlannedSeconds > 0).ToList();
+        var arrival = report.Run.Mode == "arrival" && planned.Count > 0;
         if (arrival)
         {
-            peak = Math.Max(peak, report.Stages.Max(s => Math.Max(s.FromTarget, s.Target)));
+            peak = Math.Max(peak, planned.Max(s => Math.Max(s.FromTarget, s.Target)));
         }
         var throughputAxis = Axis.Linear(0, Math.Max(1, peak) * 1.1, ThroughputTop, ThroughputHeight);
         Grid(svg, throughputAxis, v => v.ToString("0.##", CultureInfo.InvariantCulture));
@@ -103,7 +127,7 @@ public static class SvgChart
         List<(string Name, string Colour, bool Dashed)> legend = [.. throughputSeries.Select(s => (s.Name, s.Colour, s.Dashed))];
         if (arrival)
         {
-            var points = report.Stages.SelectMany(s => new[]
+            var points = planned.SelectMany(s => new[]
             {
                 Invariant($"{X(s.OffsetSeconds):0.#},{throughputAxis.Y(s.FromTarget):0.#}"),
                 Invariant($"{X(s.OffsetSeconds + s.PlannedSeconds):0.#},{throughputAxis.Y(s.Target):0.#}"),

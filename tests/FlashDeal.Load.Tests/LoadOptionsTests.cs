@@ -9,7 +9,7 @@ public class LoadOptionsTests
         [
             "spike", "--mode", "closed", "--users", "500", "--stages", "warm-up:10s:50,spike:5s:2000:hold,sustain:2m:500,cool-down:500ms:0",
             "--threshold", "p99<10ms", "--threshold=place_order:errors<0.5%", "--out", "out/run1", "--max-in-flight", "64",
-            "--max-iterations=5000", "--timeout", "1m30s", "--drain", "2s", "--quiet", "--transport", "rest",
+            "--max-iterations=5000", "--timeout", "1m30s", "--drain-timeout", "2s", "--quiet", "--transport", "rest",
         ]);
 
         Assert.Equal(LoadMode.ClosedLoop, options.Mode);
@@ -34,13 +34,15 @@ public class LoadOptionsTests
     [Fact]
     public void DefaultsToArrivalRateWithWarmUpSpikeSustainCoolDown()
     {
-        var options = LoadOptions.Parse([]);
+        var options = LoadOptions.Parse(["--quiet"]);
+        var stages = options.ToPlan("x").Stages;
 
+        Assert.Empty(options.Stages); // left for the scenario's own defaults
         Assert.Equal(LoadMode.ArrivalRate, options.Mode);
-        Assert.Equal(["warm-up", "spike", "sustain", "cool-down"], options.Stages.Select(s => s.Name));
-        Assert.False(options.Stages[1].Ramp);
-        Assert.Equal(0, options.Stages[^1].Target);
-        Assert.False(options.Quiet);
+        Assert.Equal(["warm-up", "spike", "sustain", "cool-down"], stages.Select(s => s.Name));
+        Assert.False(stages[1].Ramp);
+        Assert.Equal(0, stages[^1].Target);
+        Assert.True(options.Quiet);
         Assert.Null(options.OutputDirectory);
         Assert.Empty(options.Remaining);
     }
@@ -48,7 +50,7 @@ public class LoadOptionsTests
     [Fact]
     public void ClosedLoopDefaultsCountVirtualUsers()
     {
-        var stages = LoadOptions.Parse(["--mode", "closed"]).Stages;
+        var stages = LoadOptions.Parse(["--mode", "closed"]).ToPlan("x").Stages;
 
         Assert.Equal(LoadOptions.DefaultStages(LoadMode.ClosedLoop), stages);
         Assert.True(stages.Max(s => s.Target) < LoadOptions.DefaultStages(LoadMode.ArrivalRate).Max(s => s.Target));
@@ -82,6 +84,8 @@ public class LoadOptionsTests
     [InlineData("--max-iterations", "-1", "'-1'")]
     [InlineData("--timeout", "10", "'10'")]
     [InlineData("--timeout", "0s", "'0s'")]
+    [InlineData("--timeout", "1000h", "'1000h'")]
+    [InlineData("--stages", "a:200h:1", "'200h'")]
     public void BadValuesNameTheOptionAndTheValue(string option, string value, string named)
     {
         var error = Assert.ThrowsAny<ArgumentException>(() => LoadOptions.Parse([option, value]));
@@ -89,6 +93,26 @@ public class LoadOptionsTests
         Assert.Contains(option, error.Message, StringComparison.Ordinal);
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
         Assert.Equal(option, error.ParamName);
+    }
+
+    [Fact]
+    public void TheUsageTextListsExactlyTheParsedOptions()
+    {
+        var listed = System.Text.RegularExpressions.Regex.Matches(LoadOptions.Usage, @"^\s+(--[a-z-]+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).ToList();
+
+        Assert.Equal(["--mode", "--stages", "--threshold", "--out", "--max-in-flight", "--max-iterations", "--timeout", "--drain-timeout", "--quiet"],
+            listed);
+        Assert.All(listed, option => Assert.DoesNotContain(option,
+            LoadOptions.Parse(option == "--quiet" ? [option] : [option, option switch
+            {
+                "--mode" => "closed",
+                "--stages" => "a:1s:1",
+                "--threshold" => "p99<1s",
+                "--out" => "dir",
+                "--timeout" or "--drain-timeout" => "1s",
+                _ => "3",
+            }]).Remaining));
     }
 
     [Fact]

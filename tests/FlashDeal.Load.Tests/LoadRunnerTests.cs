@@ -192,6 +192,30 @@ public class LoadRunnerTests
     }
 
     [Fact]
+    public async Task ClosedLoopStopsAtTheTimeoutAndRecordsExceptions()
+    {
+        var plan = new LoadPlan("closed", LoadMode.ClosedLoop, [new StagePlan("hold", TimeSpan.FromSeconds(30), 3, Ramp: false)],
+            Timeout: TimeSpan.FromMilliseconds(500));
+
+        var result = await LoadRunner.RunAsync(plan, async (context, cancellationToken) =>
+        {
+            await Task.Delay(10, cancellationToken);
+            if (context.Iteration % 2 == 1)
+            {
+                throw new TimeoutException();
+            }
+        }, Quiet(), CancellationToken.None);
+
+        Assert.Equal(StopReason.Timeout, result.StoppedBy);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(5), result.Elapsed.ToString());
+        Assert.Equal(result.IterationsStarted, result.IterationsCompleted);
+        Assert.Equal(3, result.PeakInFlight);
+        var exceptions = Assert.Single(result.Operation(OperationStats.Iteration)!.Outcomes);
+        Assert.Equal("EXCEPTION:TimeoutException", exceptions.Outcome);
+        Assert.Equal(result.IterationsStarted / 2, exceptions.Count);
+    }
+
+    [Fact]
     public async Task CancellationStopsStartingAndWaitsForInFlightIterations()
     {
         var clock = Stopwatch.StartNew();

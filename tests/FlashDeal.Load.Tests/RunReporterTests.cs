@@ -10,7 +10,7 @@ public sealed class RunReporterTests : IDisposable
         ["scenario"] = "spike",
         ["transport"] = "grpc",
         ["target"] = "http://127.0.0.1:50050",
-        ["git commit"] = "0123456789ab",
+        ["git_commit"] = "0123456789ab",
     };
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "flashdeal-load-tests-" + Guid.NewGuid().ToString("N"));
@@ -42,7 +42,7 @@ public sealed class RunReporterTests : IDisposable
         var text = console.ToString();
         Assert.Contains("scenario=spike", text, StringComparison.Ordinal);
         Assert.Contains("transport=grpc", text, StringComparison.Ordinal);
-        Assert.Contains("git commit=0123456789ab", text, StringComparison.Ordinal);
+        Assert.Contains("git_commit=0123456789ab", text, StringComparison.Ordinal);
         Assert.Matches(@"spike\s+2s\s+2\.0s\s+50/s hold\s+96\s+48\s+4", text);
         Assert.Matches(@"place_order\s+spike\s+99\s+49\.5\s+1\.00ms\s+10ms\s+10ms\s+10ms\s+0\s+0\s+19", text);
         Assert.Matches(@"get_order\s+UNAVAILABLE\s+error\s+3", text);
@@ -111,7 +111,7 @@ public sealed class RunReporterTests : IDisposable
         var root = document.RootElement;
         Assert.Equal("flashdeal-load-report/1", root.GetProperty("schema").GetString());
         Assert.Equal("grpc", root.GetProperty("metadata").GetProperty("transport").GetString());
-        Assert.Equal("0123456789ab", root.GetProperty("metadata").GetProperty("git commit").GetString());
+        Assert.Equal("0123456789ab", root.GetProperty("metadata").GetProperty("git_commit").GetString());
         Assert.True(root.GetProperty("metadata").TryGetProperty("machine", out _));
         Assert.Equal("arrival", root.GetProperty("run").GetProperty("mode").GetString());
         Assert.Equal(4, root.GetProperty("run").GetProperty("dropped").GetInt64());
@@ -156,7 +156,9 @@ public sealed class RunReporterTests : IDisposable
         Assert.Equal(ns + "svg", svg.Root!.Name);
         var series = svg.Descendants(ns + "g").Where(g => (string?)g.Attribute("class") == "series")
             .ToDictionary(g => (string)g.Attribute("data-series")!);
-        Assert.Equal(["p50", "p95", "p99", "target/s", "calls/s", "iterations started/s", "errors/s", "dropped/s"], series.Keys);
+        Assert.Equal(["p50", "p95", "p99", "get_order p99", "place_order p99", "target/s", "calls/s", "iterations started/s", "errors/s",
+            "dropped/s"], series.Keys);
+        Assert.Single(series["get_order p99"].Elements()); // one second with get_order calls: a dot
         var p99 = series["p99"].Element(ns + "polyline")!.Attribute("points")!.Value.Split(' ');
         Assert.Equal(3, p99.Length); // one point per second
         var texts = svg.Descendants(ns + "text").Select(t => t.Value).ToList();
@@ -164,7 +166,33 @@ public sealed class RunReporterTests : IDisposable
         Assert.Contains("sustain", texts);
         Assert.Contains("10ms", texts);   // a latency tick
         Assert.Contains("10s", texts);    // a time tick
-        Assert.Contains(texts, t => t.Contains("git commit 0123456789ab", StringComparison.Ordinal));
+        Assert.Contains(texts, t => t.Contains("git_commit 0123456789ab", StringComparison.Ordinal));
+        Assert.Equal(4, svg.Descendants(ns + "rect").Count(r => (string?)r.Attribute("class") == "stage"));
+    }
+
+    [Fact]
+    public async Task AStageWithoutPlannedTimeIsReportedButNotOnTheChart()
+    {
+        var synthetic = Synthetic.Result();
+        var setUp = new OperationStats("login", "log-in");
+        setUp.Add(TimeSpan.FromMilliseconds(30), "OK", count: 10);
+        var result = new RunResult
+        {
+            Name = synthetic.Name,
+            Elapsed = synthetic.Elapsed,
+            Stages = [new StageResult("log-in", 0, 0, false, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromSeconds(1), 10, 0), .. synthetic.Stages],
+            PerStage = [setUp, .. synthetic.PerStage],
+            TimeSeries = synthetic.TimeSeries,
+        };
+        var console = new StringWriter();
+
+        var exit = await RunReporter.FinishAsync(result, [], Options("login@log-in:p99<50ms"), Metadata, console);
+
+        Assert.Equal(0, exit);
+        Assert.Matches(@"login\s+log-in\s+10\s+10\s+30", console.ToString());
+        var svg = XDocument.Load(Path.Combine(_directory, "chart.svg"));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.DoesNotContain("log-in", svg.Descendants(ns + "text").Select(t => t.Value));
         Assert.Equal(4, svg.Descendants(ns + "rect").Count(r => (string?)r.Attribute("class") == "stage"));
     }
 

@@ -7,7 +7,7 @@ namespace FlashDeal.Load;
 /// <summary>The whole run as the outputs show it: report.json is this record serialised (camelCase, stable field names),
 /// the console, report.md and chart.svg are renderings of it. Latencies are in milliseconds in summaries and microseconds
 /// in the per-second series; every field name carries its unit.</summary>
-public sealed record Report(
+public sealed record LoadReport(
     string Schema,
     IReadOnlyDictionary<string, string> Metadata,
     ReportRun Run,
@@ -23,12 +23,12 @@ public sealed record Report(
     public const string SchemaName = "flashdeal-load-report/1";
 
     /// <summary>Metadata the scenarios give first, in this order (then the rest by name, then what the engine adds).</summary>
-    private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git commit"];
+    private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git_commit"];
 
     /// <summary>Evaluates the thresholds (throws <see cref="ArgumentException"/> for one that does not parse) and gathers
-    /// everything the outputs need. Metadata the caller does not give (git commit, machine, cores, os, runtime, started)
+    /// everything the outputs need. Metadata the caller does not give (git_commit, machine, cores, os, runtime, started)
     /// is filled in.</summary>
-    public static Report Build(RunResult result, IReadOnlyList<InvariantResult> invariants, IReadOnlyList<string> thresholds,
+    public static LoadReport Build(RunResult result, IReadOnlyList<InvariantResult> invariants, IReadOnlyList<string> thresholds,
         IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -45,7 +45,7 @@ public sealed record Report(
         meta.TryAdd("scenario", result.Name);
         meta.TryAdd("mode", ModeName(result.Mode));
         meta.TryAdd("started", result.StartedAt.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        meta.TryAdd("git commit", GitCommit());
+        meta.TryAdd("git_commit", GitCommit());
         meta.TryAdd("machine", Environment.MachineName);
         meta.TryAdd("cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
         meta.TryAdd("os", System.Runtime.InteropServices.RuntimeInformation.OSDescription);
@@ -53,7 +53,7 @@ public sealed record Report(
 
         var wall = result.Stages.ToDictionary(s => s.Name, s => s.WallTime.TotalSeconds, StringComparer.Ordinal);
         var elapsed = result.Elapsed.TotalSeconds;
-        return new Report(
+        return new LoadReport(
             SchemaName,
             meta,
             new ReportRun(result.Name, ModeName(result.Mode), result.StartedAt, Round(elapsed), Round(result.ScheduledTime.TotalSeconds),
