@@ -15,9 +15,9 @@ public static class LoadCommand
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr,
         Func<string, string?> environment, CancellationToken cancellationToken)
     {
-        if (args.Count == 0 || args[0] is "--help" or "-h" or "help")
+        if (args.Count == 0 || args.Any(a => a is "--help" or "-h") || args[0] == "help")
         {
-            await stdout.WriteLineAsync(ToolOptions.Usage);
+            await (args.Count == 0 ? stderr : stdout).WriteLineAsync(ToolOptions.Usage);
             return args.Count == 0 ? 2 : 0;
         }
         ToolOptions options;
@@ -35,7 +35,7 @@ public static class LoadCommand
         using var transport = CreateTransport(options);
         var context = new ScenarioContext(options, new FlashDealClient(transport, options.CallTimeout), stdout);
         var scenario = ScenarioFactory.Create(options.Scenario, context);
-        if (!options.StagesGiven)
+        if (options.Load.Stages.Count == 0)
         {
             options.Load.Stages = [.. scenario.DefaultStages(options.Load.Mode)];
         }
@@ -99,7 +99,7 @@ public static class LoadCommand
             ["transport"] = transport.Name,
             ["target"] = transport.Endpoints.ToString(),
             ["users"] = context.Users.All.Count.ToString(CultureInfo.InvariantCulture),
-            ["git commit"] = environment("FLASHDEAL_GIT_COMMIT") ?? GitCommit() ?? "unknown",
+            ["git_commit"] = environment("FLASHDEAL_GIT_COMMIT") ?? GitCommit() ?? "unknown",
             ["run_tag"] = context.RunTag,
         };
         foreach (var (key, value) in context.Metadata)

@@ -70,19 +70,32 @@ public sealed class ToolOptions
 
     public LoadOptions Load { get; private set; } = new();
 
-    /// <summary>Whether --stages was given; otherwise the scenario's own default stages apply.</summary>
-    public bool StagesGiven { get; private set; }
-
     public static string Usage => """
-        usage: ./flashdeal load <spike|browse|history|login|mix> [options]   (docs/load.md)
-          --transport grpc|rest   --grpc URL   --rest URL   (--auth-grpc/--catalog-grpc/--orders-grpc, --auth-rest/...: per service)
-          --postgres CONN --redis CONN   --admin-email E --admin-password P   --mesh-env FILE
-          --users N --stock N --per-user-limit N --opens-in 5s --deal ID   --mix "browse=70,history=10,login=10,spike=10"
-          --connections N --call-timeout 10s --poll-fraction 0.1 --repeat-fraction 0.1 --login-concurrency N
-          --check-timeout 30s --user-prefix NAME --seed-orders N
-          engine: --mode arrival|closed --stages "name:10s:50[:hold],..." --threshold EXPR --out DIR
-                  --max-in-flight N --max-iterations N --timeout 120s --drain 5s --quiet
-        """;
+        usage: ./flashdeal load <spike|browse|history|login|mix> [options]      (docs/load.md)
+        exit code: 0 every threshold and invariant passed, 1 something failed, 2 a bad option
+
+        where and who (defaults from $FLASHDEAL_DATA/mesh.env, written by ./flashdeal up):
+          --transport grpc|rest     API used by every call (default grpc)
+          --grpc URL  --rest URL    address of all three services, e.g. the edge (defaults 127.0.0.1:50050 / :8080)
+          --auth-grpc URL --catalog-grpc URL --orders-grpc URL --auth-rest URL --catalog-rest URL --orders-rest URL
+          --postgres CONN --redis CONN          stores for the invariant checks
+          --admin-email E --admin-password P    the admin who creates products and deals
+          --mesh-env FILE           read defaults from this file instead
+        scenarios:
+          --users N                 accounts signed up / logged in before the run (default 200)
+          --stock N --per-user-limit N --opens-in D   the spike's deal (defaults 100, 1, 5s); --deal ID: an existing deal
+          --mix "browse=70,history=10,login=10,spike=10"   weights of the mix scenario
+          --poll-fraction F         spike iterations that poll GetDeal (default 0.1)
+          --repeat-fraction F       users who order past the per-user limit (default 0.1)
+          --login-concurrency N     sign-ups/log-ins in flight during set-up (default 32)
+          --connections N           gRPC channels per address (default 4)
+          --call-timeout D          deadline of each call (default 10s)
+          --check-timeout D         wait for PostgreSQL to catch up before the checks (default 30s)
+          --user-prefix NAME        accounts user-<i>@NAME.loadtest.flashdeal.dev (default load)
+          --seed-orders N           orders per user seeded by history (default 2)
+        engine:
+
+        """ + LoadOptions.Usage;
 
     private static readonly Dictionary<string, Action<ToolOptions, string, string>> Setters = new(StringComparer.Ordinal)
     {
@@ -186,7 +199,6 @@ public sealed class ToolOptions
             throw new UsageException($"unknown option '{load.Remaining[0]}' (./flashdeal load --help lists them)");
         }
         options.Load = load;
-        options.StagesGiven = engine.Any(a => a == "--stages" || a.StartsWith("--stages=", StringComparison.Ordinal));
         return options;
     }
 
