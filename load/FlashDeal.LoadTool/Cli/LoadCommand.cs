@@ -43,8 +43,8 @@ public static class LoadCommand
             (options.MeshEnvPath is null ? "" : $" (defaults from {options.MeshEnvPath})"));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // Set-up and checks are bounded too: the run's own timeout plus room for the log-ins and the drain.
-        timeout.CancelAfter(options.Load.Timeout + TimeSpan.FromMinutes(5) + options.CheckTimeout);
+        // Set-up is bounded too: the run's own timeout plus room for the log-ins.
+        timeout.CancelAfter(options.Load.Timeout + TimeSpan.FromMinutes(5));
         try
         {
             await scenario.SetUpAsync(timeout.Token);
@@ -55,18 +55,30 @@ public static class LoadCommand
             PrintSetup(context, stderr);
             return 1;
         }
+        catch (OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("flashdeal load: set-up stopped (Ctrl-C or the time bound) before the run started");
+            PrintSetup(context, stderr);
+            return 1;
+        }
         PrintSetup(context, stdout);
 
         var run = await LoadRunner.RunAsync(options.Load.ToPlan(scenario.Name), scenario.IterateAsync, options.Load, timeout.Token);
         var result = context.Setup.WithLogInStage(run);
         IReadOnlyList<InvariantResult> invariants;
+        // The checks run even after a Ctrl-C stopped the run (what was accepted must still be in the stores), on their own bound.
+        using var checkBound = new CancellationTokenSource(options.CheckTimeout + TimeSpan.FromSeconds(30));
         try
         {
-            invariants = await scenario.CheckAsync(timeout.Token);
+            invariants = await scenario.CheckAsync(checkBound.Token);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or StackExchange.Redis.RedisException or TimeoutException)
         {
             invariants = [new InvariantResult("stores reachable", false, $"{e.GetType().Name}: {e.Message}")];
+        }
+        catch (OperationCanceledException)
+        {
+            invariants = [new InvariantResult("invariants checked", false, "stopped (Ctrl-C or the time bound) before the checks ended")];
         }
         var metadata = Metadata(options, context, transport, environment);
         return await RunReporter.FinishAsync(result, invariants, options.Load, metadata, stdout);
