@@ -30,7 +30,7 @@ public sealed class LoadOptions
     /// <summary>--timeout 120s: hard bound on the whole run.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>--drain-timeout 5s: after Ctrl-C or the timeout, how long in-flight iterations may finish before they are cancelled.</summary>
+    /// <summary>--drain-timeout 5s (or --drain 5s): after Ctrl-C or the timeout, how long in-flight iterations may finish before they are cancelled.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>--quiet: no live progress lines.</summary>
@@ -141,7 +141,7 @@ public sealed class LoadOptions
                 case "--timeout":
                     options.Timeout = ParseDuration(name, Value());
                     break;
-                case "--drain-timeout":
+                case "--drain-timeout" or "--drain":
                     options.DrainTimeout = ParseDuration(name, Value());
                     break;
                 case "--quiet":

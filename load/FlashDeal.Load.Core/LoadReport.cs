@@ -23,7 +23,7 @@ public sealed record LoadReport(
     public const string SchemaName = "flashdeal-load-report/1";
 
     /// <summary>Metadata the scenarios give first, in this order (then the rest by name, then what the engine adds).</summary>
-    private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git_commit"];
+    private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git_commit", "git commit"];
 
     /// <summary>Evaluates the thresholds (throws <see cref="ArgumentException"/> for one that does not parse) and gathers
     /// everything the outputs need. Metadata the caller does not give (git_commit, machine, cores, os, runtime, started)
@@ -45,7 +45,10 @@ public sealed record LoadReport(
         meta.TryAdd("scenario", result.Name);
         meta.TryAdd("mode", ModeName(result.Mode));
         meta.TryAdd("started", result.StartedAt.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        meta.TryAdd("git_commit", GitCommit());
+        if (!meta.ContainsKey("git commit"))
+        {
+            meta.TryAdd("git_commit", GitCommit()); // "git commit" is accepted from callers as the same thing
+        }
         meta.TryAdd("machine", Environment.MachineName);
         meta.TryAdd("cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
         meta.TryAdd("os", System.Runtime.InteropServices.RuntimeInformation.OSDescription);

@@ -39,7 +39,7 @@ public static class SvgChart
         svg.Append(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"));
         svg.Append(Invariant($"<rect x=\"0\" y=\"0\" width=\"{Width}\" height=\"{Height}\" fill=\"#ffffff\"/>\n"));
         var title = report.Metadata.GetValueOrDefault("scenario", report.Run.Name);
-        var subtitle = string.Join("  ·  ", new[] { "mode", "transport", "target", "git_commit", "machine", "started" }
+        var subtitle = string.Join("  ·  ", new[] { "mode", "transport", "target", "git_commit", "git commit", "machine", "started" }
             .Where(report.Metadata.ContainsKey).Select(k => $"{k} {report.Metadata[k]}"));
         svg.Append(Invariant($"<text x=\"{Left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\" fill=\"#111\">{Escape($"FlashDeal load: {title}")}</text>\n"));
         svg.Append(Invariant($"<text x=\"{Left}\" y=\"42\" font-size=\"11\" fill=\"#555\">{Escape(subtitle)}</text>\n"));

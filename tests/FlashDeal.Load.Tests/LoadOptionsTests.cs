@@ -116,6 +116,10 @@ public class LoadOptionsTests
     }
 
     [Fact]
+    public void DrainIsAnAliasOfDrainTimeout() =>
+        Assert.Equal(TimeSpan.FromSeconds(7), LoadOptions.Parse(["--drain", "7s"]).DrainTimeout);
+
+    [Fact]
     public void AMissingValueNamesTheOption()
     {
         var error = Assert.ThrowsAny<ArgumentException>(() => LoadOptions.Parse(["--quiet", "--timeout"]));

@@ -53,6 +53,18 @@ public sealed class RunReporterTests : IDisposable
     }
 
     [Fact]
+    public async Task TheCallersGitCommitIsNotDuplicated()
+    {
+        var console = new StringWriter();
+        var metadata = new Dictionary<string, string> { ["git commit"] = "fedcba987654" };
+
+        await RunReporter.FinishAsync(Synthetic.Result(), [], new LoadOptions(), metadata, console);
+
+        Assert.Contains("git commit=fedcba987654", console.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("git_commit", console.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AFailedThresholdExitsOne()
     {
         var console = new StringWriter();
