@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using FlashDeal.Auth;
+using FlashDeal.Catalog;
+using FlashDeal.LoadTool.Api;
+using FlashDeal.Orders;
+using FlashDeal.Security;
+using FlashDeal.TestInfrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FlashDeal.LoadTool.Tests.Infrastructure;
+
+/// <summary>
+/// The FlashDeal mesh in the test process: real PostgreSQL and Redis, and the real auth, catalog and orders services
+/// (ServiceTestHost) sharing one database and one signing key, with cheap password hashing and a bootstrap admin. One per
+/// test run: the scenarios tag their users and deals, so tests do not disturb each other.
+/// </summary>
+public sealed class MeshFixture : IAsyncLifetime
+{
+    public const string AdminEmail = "load-admin@flashdeal.test";
+    public const string AdminPassword = "load-admin-password";
+
+    private readonly PostgresServer _postgres = new();
+    private readonly RedisServer _redis = new();
+    private readonly List<ServiceTestHost> _hosts = [];
+
+    public string Postgres { get; private set; } = "";
+
+    public string Redis => _redis.ConnectionString;
+
+    public ServiceTestHost Auth { get; private set; } = null!;
+
+    public ServiceTestHost Catalog { get; private set; } = null!;
+
+    public ServiceTestHost Orders { get; private set; } = null!;
+
+    public ServiceEndpoints Grpc => new(Auth.GrpcAddress, Catalog.GrpcAddress, Orders.GrpcAddress);
+
+    public ServiceEndpoints Rest => new(Auth.RestAddress, Catalog.RestAddress, Orders.RestAddress);
+
+    public async Task InitializeAsync()
+    {
+        await Task.WhenAll(_postgres.StartAsync(), _redis.StartAsync());
+        Postgres = await _postgres.CreateDatabaseAsync();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var shared = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = Postgres,
+            ["ConnectionStrings:Redis"] = Redis,
+            ["Database:MigrateOnStart"] = "true",
+            ["Auth:Issuer"] = "https://auth.load-tests",
+            ["Auth:Audience"] = "flashdeal-load-tests",
+            ["Auth:AccessTokenLifetime"] = "00:30:00",
+            ["Auth:SigningKeys:Keys:0:KeyId"] = "load-tests",
+            ["Auth:SigningKeys:Keys:0:Pem"] = key.ExportPkcs8PrivateKeyPem(),
+        };
+        // Services start one after another: each migrates its own schema in the shared database.
+        Auth = await StartAsync(AuthApp.Build, shared, new()
+        {
+            ["Auth:Passwords:Iterations"] = "1000",
+            ["Auth:BootstrapAdmin:Email"] = AdminEmail,
+            ["Auth:BootstrapAdmin:Password"] = AdminPassword,
+        }, issuer: false);
+        Catalog = await StartAsync(CatalogApp.Build, shared, new()
+        {
+            ["Catalog:WatchPollInterval"] = "00:00:00.050",
+            ["Catalog:WarmInterval"] = "01:00:00",
+            ["Catalog:BestSellerBackupInterval"] = "01:00:00",
+        }, issuer: true);
+        Orders = await StartAsync(OrdersApp.Build, shared, new()
+        {
+            ["Orders:Strategy"] = "RedisLua",
+            ["Orders:Stream:PollInterval"] = "00:00:00.020",
+            ["Orders:Stream:RegistryRefreshInterval"] = "00:00:00.100",
+        }, issuer: true);
+    }
+
+    private async Task<ServiceTestHost> StartAsync(
+        Func<string[], Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>?, Microsoft.AspNetCore.Builder.WebApplication> build,
+        Dictionary<string, string?> shared, Dictionary<string, string?> own, bool issuer)
+    {
+        var settings = new Dictionary<string, string?>(shared);
+        foreach (var (name, value) in own)
+        {
+            settings[name] = value;
+        }
+        // Catalog and orders check tokens with the shared key directly instead of fetching the auth service's JWKS.
+        var host = await ServiceTestHost.StartAsync(build, settings,
+            issuer ? builder => builder.Services.AddFlashDealTokenIssuer(builder.Configuration) : null);
+        _hosts.Add(host);
+        return host;
+    }
+
+    public async Task DisposeAsync()
+    {
+        for (var i = _hosts.Count - 1; i >= 0; i--)
+        {
+            await _hosts[i].DisposeAsync();
+        }
+        await ((IAsyncLifetime)_redis).DisposeAsync();
+        await ((IAsyncLifetime)_postgres).DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class MeshCollection : ICollectionFixture<MeshFixture>
+{
+    public const string Name = "mesh";
+}
