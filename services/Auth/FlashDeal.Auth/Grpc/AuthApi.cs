@@ -6,12 +6,14 @@ using FlashDeal.Grpc;
 using FlashDeal.Security;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace FlashDeal.Auth.Grpc;
 
 /// <summary>flashdeal.auth.v1.AuthService over gRPC and REST: validates input, calls the domain, maps to proto.</summary>
 [GrpcService("flashdeal.auth.v1.AuthService")]
+[EnableRateLimiting("auth-read")]
 public sealed class AuthApi(
     AccountService accounts,
     RefreshTokenService sessions,
@@ -22,6 +24,7 @@ public sealed class AuthApi(
 {
     private const string JwksCacheControl = "public, max-age=300";
 
+    [EnableRateLimiting("sign-up")]
     public async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
     {
         var violations = new List<(string, string)>();
@@ -58,6 +61,7 @@ public sealed class AuthApi(
         return new SignUpResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
     }
 
+    [EnableRateLimiting("log-in")]
     public async Task<LogInResponse> LogIn(LogInRequest request, ServerCallContext context)
     {
         var email = EmailAddress.Normalize(request.Email);
@@ -95,6 +99,7 @@ public sealed class AuthApi(
         return new LogInResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
     }
 
+    [EnableRateLimiting("refresh")]
     public async Task<RefreshResponse> Refresh(RefreshRequest request, ServerCallContext context)
     {
         if (request.RefreshToken.Length == 0)
@@ -109,6 +114,7 @@ public sealed class AuthApi(
         return new RefreshResponse { Token = Grant(outcome.User!, outcome.Token!) };
     }
 
+    [EnableRateLimiting("refresh")]
     public async Task<LogOutResponse> LogOut(LogOutRequest request, ServerCallContext context)
     {
         if (request.RefreshToken.Length == 0)

@@ -7,6 +7,7 @@ using FlashDeal.Grpc;
 using FlashDeal.Security;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FlashDeal.Catalog.Grpc;
 
@@ -17,6 +18,7 @@ namespace FlashDeal.Catalog.Grpc;
 /// </summary>
 [GrpcService("flashdeal.catalog.v1.CatalogService")]
 [Authorize(Roles = Roles.Admin)]
+[EnableRateLimiting("catalog-admin")]
 public sealed partial class CatalogApi(
     ProductCatalog products, DealCatalog deals, DealWatchHub watches, BestSellerRanking bestSellers, TimeProvider time)
 {

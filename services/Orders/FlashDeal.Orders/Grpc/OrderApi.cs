@@ -7,6 +7,7 @@ using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Security;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace FlashDeal.Orders.Grpc;
@@ -14,6 +15,7 @@ namespace FlashDeal.Orders.Grpc;
 /// <summary>flashdeal.orders.v1.OrderService over gRPC and REST: validate, call the domain, map to proto.</summary>
 [GrpcService("flashdeal.orders.v1.OrderService")]
 [Authorize]
+[EnableRateLimiting("orders-read")]
 public sealed class OrderApi(
     IOrderPlacement placement,
     OrderReader reader,
@@ -24,6 +26,7 @@ public sealed class OrderApi(
 {
     private readonly OrdersOptions _options = options.Value;
 
+    [EnableRateLimiting("place-order")]
     public async Task<PlaceOrderResponse> PlaceOrder(PlaceOrderRequest request, ServerCallContext context)
     {
         var (dealId, quantity) = OrderRequests.Validate(request, _options.MaxQuantity);
@@ -99,6 +102,7 @@ public sealed class OrderApi(
         }
     }
 
+    [EnableRateLimiting("orders-write")]
     public async Task<PayOrderResponse> PayOrder(PayOrderRequest request, ServerCallContext context)
     {
         var orderId = OrderRequests.ValidatePay(request);
@@ -115,6 +119,7 @@ public sealed class OrderApi(
         }
     }
 
+    [EnableRateLimiting("orders-write")]
     public async Task<CancelOrderResponse> CancelOrder(CancelOrderRequest request, ServerCallContext context)
     {
         var orderId = OrderRequests.OrderId(request.OrderId);
