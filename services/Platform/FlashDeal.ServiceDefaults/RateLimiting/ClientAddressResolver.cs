@@ -87,6 +87,7 @@ public sealed class ClientAddressResolver
         {
             return UInt128.Zero;
         }
+        address = Normalize(address);
         Span<byte> bytes = stackalloc byte[16];
         if (address.AddressFamily == AddressFamily.InterNetwork)
         {

@@ -68,7 +68,8 @@ public sealed class RateLimitPolicy
 
     public string Name { get; }
 
-    internal int Index { get; }
+    /// <summary>Position among the limiter's policies (part of <see cref="RateLimitKey"/>).</summary>
+    public int Index { get; }
 
     public double PermitsPerSecond { get; }
 
