@@ -7,6 +7,7 @@ using FlashDeal.Grpc;
 using FlashDeal.Security;
 using FlashDeal.ServiceDefaults;
 using Microsoft.Extensions.Options;
+using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Auth;
 
@@ -18,6 +19,7 @@ public static class AuthApp
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("auth");
+        builder.Services.AddRateLimitPolicies(AuthApi.RateLimitPolicies);
         builder.AddServicePostgres(AuthMigrations.Set).AddServiceRedis();
         builder.Services.AddFlashDealTokenIssuer(builder.Configuration);
         builder.Services.AddAuthService(builder.Configuration);

@@ -9,6 +9,7 @@ using FlashDeal.Grpc;
 using FlashDeal.Grpc.Transcoding;
 using FlashDeal.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Catalog;
 
@@ -20,6 +21,7 @@ public static class CatalogApp
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("catalog");
+        builder.Services.AddRateLimitPolicies(CatalogApi.RateLimitPolicies);
         builder.AddServicePostgres(CatalogMigrations.Set).AddServiceRedis();
         builder.Services.AddCatalog(builder.Configuration);
 

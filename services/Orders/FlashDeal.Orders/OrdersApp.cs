@@ -14,6 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Orders;
 
@@ -25,6 +26,7 @@ public static class OrdersApp
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("orders");
+        builder.Services.AddRateLimitPolicies(OrderApi.RateLimitPolicies);
         builder.AddServicePostgres(OrdersMigrations.Set).AddServiceRedis();
         builder.Services.AddOrders(builder.Configuration);
 

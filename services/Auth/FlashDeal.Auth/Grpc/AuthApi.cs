@@ -8,6 +8,7 @@ using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Auth.Grpc;
 
@@ -22,6 +23,19 @@ public sealed class AuthApi(
     SigningKeySet signingKeys,
     IOptions<AuthServiceOptions> options)
 {
+    /// <summary>
+    /// Default rate limits per replica (docs/rate-limits.md); RateLimits:Policies:&lt;name&gt; overrides them. Log-in and
+    /// sign-up count per client address (the caller is not known yet); a NAT puts many people behind one, hence the
+    /// bursts. The failed-log-in throttle is the defence against password guessing, not this.
+    /// </summary>
+    public static readonly Dictionary<string, RateLimitPolicyOptions> RateLimitPolicies = new()
+    {
+        ["log-in"] = new() { PermitsPerSecond = 5, Burst = 20, Partition = RateLimitPartition.Address },
+        ["sign-up"] = new() { PermitsPerSecond = 1, Burst = 10, Partition = RateLimitPartition.Address },
+        ["refresh"] = new() { PermitsPerSecond = 5, Burst = 20 },
+        ["auth-read"] = new() { PermitsPerSecond = 20, Burst = 50 },
+    };
+
     private const string JwksCacheControl = "public, max-age=300";
 
     [EnableRateLimiting("sign-up")]

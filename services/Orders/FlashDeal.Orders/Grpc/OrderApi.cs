@@ -9,6 +9,7 @@ using FlashDeal.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Orders.Grpc;
 
@@ -24,6 +25,18 @@ public sealed class OrderApi(
     OrdersMetrics metrics,
     IOptions<OrdersOptions> options)
 {
+    /// <summary>
+    /// Default rate limits per user and replica (docs/rate-limits.md); RateLimits:Policies:&lt;name&gt; overrides them.
+    /// A buyer clicks "buy" once or twice; a loop gets 5 at once, then 3 a second. The deal's own per-user limit decides
+    /// how many units anybody gets.
+    /// </summary>
+    public static readonly Dictionary<string, RateLimitPolicyOptions> RateLimitPolicies = new()
+    {
+        ["place-order"] = new() { PermitsPerSecond = 3, Burst = 5 },
+        ["orders-write"] = new() { PermitsPerSecond = 5, Burst = 10 },
+        ["orders-read"] = new() { PermitsPerSecond = 20, Burst = 40 },
+    };
+
     private readonly OrdersOptions _options = options.Value;
 
     [EnableRateLimiting("place-order")]

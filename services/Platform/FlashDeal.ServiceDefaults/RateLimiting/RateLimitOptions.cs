@@ -23,7 +23,7 @@ public sealed class RateLimitOptions
     /// </summary>
     public List<string>? TrustedProxies { get; set; }
 
-    public Dictionary<string, RateLimitPolicyOptions> Policies { get; set; } = [];
+    public Dictionary<string, RateLimitPolicyOptions> Policies { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Policy per RPC, overriding the [EnableRateLimiting] attributes: key "PlaceOrder" or

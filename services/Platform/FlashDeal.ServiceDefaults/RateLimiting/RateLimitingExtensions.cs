@@ -15,16 +15,20 @@ public static class RateLimitingExtensions
     public static IServiceCollection AddFlashDealRateLimiting(this IServiceCollection services, IConfiguration configuration,
         string serviceName)
     {
-        var options = configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        if (!options.Enabled)
+        var section = configuration.GetSection(RateLimitOptions.Section);
+        if (!section.GetValue(nameof(RateLimitOptions.Enabled), true))
         {
             return services;
         }
-        services.TryAddSingleton(options);
-        services.TryAddSingleton(new RateLimitDomain(options.Domain ?? $"{serviceName}.flashdeal.dev"));
+        // Read when first needed, so the service's AddRateLimitPolicies may come after AddServiceDefaults.
+        services.TryAddSingleton(sp => Read(section, sp.GetServices<RateLimitPolicyDefaults>()));
+        services.TryAddSingleton(sp =>
+            new RateLimitDomain(sp.GetRequiredService<RateLimitOptions>().Domain ?? $"{serviceName}.flashdeal.dev"));
         services.TryAddKeyedSingleton(RateLimiter.ClockKey, TimeProvider.System);
-        services.TryAddSingleton(sp => new RateLimiter(options, sp.GetRequiredKeyedService<TimeProvider>(RateLimiter.ClockKey)));
-        services.TryAddSingleton(new ClientAddressResolver(options.TrustedProxies ?? [.. ClientAddressResolver.DefaultTrustedProxies]));
+        services.TryAddSingleton(sp => new RateLimiter(sp.GetRequiredService<RateLimitOptions>(),
+            sp.GetRequiredKeyedService<TimeProvider>(RateLimiter.ClockKey)));
+        services.TryAddSingleton(sp => new ClientAddressResolver(
+            sp.GetRequiredService<RateLimitOptions>().TrustedProxies ?? [.. ClientAddressResolver.DefaultTrustedProxies]));
         services.TryAddSingleton<GrpcServiceRegistry>();
         services.TryAddSingleton<MethodRateLimits>();
         services.TryAddSingleton<RateLimitInterceptor>();
@@ -38,4 +42,44 @@ public static class RateLimitingExtensions
         });
         return services;
     }
+
+    /// <summary>
+    /// A service's default policies, named by its [EnableRateLimiting] attributes. <c>RateLimits:Policies:&lt;name&gt;</c>
+    /// overrides them field by field, so a service runs with sensible limits whatever configuration files it finds.
+    /// </summary>
+    public static IServiceCollection AddRateLimitPolicies(this IServiceCollection services,
+        IReadOnlyDictionary<string, RateLimitPolicyOptions> policies)
+    {
+        services.AddSingleton(new RateLimitPolicyDefaults(policies));
+        return services;
+    }
+
+    /// <summary>The section, with each policy bound field by field over the service's default of the same name.</summary>
+    public static RateLimitOptions Read(IConfiguration section, IEnumerable<RateLimitPolicyDefaults> defaults)
+    {
+        var options = section.Get<RateLimitOptions>() ?? new RateLimitOptions();
+        var policies = new Dictionary<string, RateLimitPolicyOptions>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, policy) in defaults.SelectMany(d => d.Policies))
+        {
+            policies[name] = new RateLimitPolicyOptions
+            {
+                PermitsPerSecond = policy.PermitsPerSecond,
+                Burst = policy.Burst,
+                Partition = policy.Partition,
+            };
+        }
+        foreach (var configured in section.GetSection(nameof(RateLimitOptions.Policies)).GetChildren())
+        {
+            if (!policies.TryGetValue(configured.Key, out var target))
+            {
+                policies[configured.Key] = target = new RateLimitPolicyOptions();
+            }
+            configured.Bind(target);
+        }
+        options.Policies = policies;
+        return options;
+    }
 }
+
+/// <summary>Default policies a service registers with <see cref="RateLimitingExtensions.AddRateLimitPolicies"/>.</summary>
+public sealed record RateLimitPolicyDefaults(IReadOnlyDictionary<string, RateLimitPolicyOptions> Policies);
