@@ -6,8 +6,8 @@ using FlashDeal.Auth.Throttling;
 using FlashDeal.Grpc;
 using FlashDeal.Security;
 using FlashDeal.ServiceDefaults;
-using Microsoft.Extensions.Options;
 using FlashDeal.ServiceDefaults.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace FlashDeal.Auth;
 

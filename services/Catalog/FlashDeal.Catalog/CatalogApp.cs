@@ -8,8 +8,8 @@ using FlashDeal.Data;
 using FlashDeal.Grpc;
 using FlashDeal.Grpc.Transcoding;
 using FlashDeal.ServiceDefaults;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using FlashDeal.ServiceDefaults.RateLimiting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace FlashDeal.Catalog;
 

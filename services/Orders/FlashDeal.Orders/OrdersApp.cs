@@ -7,6 +7,7 @@ using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Orders.Redis;
 using FlashDeal.ServiceDefaults;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
@@ -14,7 +15,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Orders;
 

@@ -4,11 +4,11 @@ using FlashDeal.Auth.Throttling;
 using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Grpc;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
-using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Auth.Grpc;
 

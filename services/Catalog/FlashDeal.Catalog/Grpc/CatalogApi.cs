@@ -5,10 +5,10 @@ using FlashDeal.Catalog.Products;
 using FlashDeal.Data;
 using FlashDeal.Grpc;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
-using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Catalog.Grpc;
 

@@ -6,10 +6,10 @@ using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
-using FlashDeal.ServiceDefaults.RateLimiting;
 
 namespace FlashDeal.Orders.Grpc;
 
