@@ -26,6 +26,8 @@ public sealed class RateLimitTests(RateLimitTests.Fixture catalog) : IClassFixtu
         ["RateLimits:Enabled"] = "true",
         ["RateLimits:Policies:catalog-read:PermitsPerSecond"] = "0.0166667",
         ["RateLimits:Policies:catalog-read:Burst"] = "2",
+        ["RateLimits:Policies:catalog-watch:PermitsPerSecond"] = "0.0166667",
+        ["RateLimits:Policies:catalog-watch:Burst"] = "1",
     };
 
     [Fact]
@@ -88,6 +90,23 @@ public sealed class RateLimitTests(RateLimitTests.Fixture catalog) : IClassFixtu
         }
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    [Fact]
+    public async Task OpeningAStreamTakesOnePermit()
+    {
+        var options = CatalogFixture.Options(null);
+        options.Headers!.Add("x-forwarded-for", "203.0.113.80");
+        var unknownDeal = new WatchDealRequest { DealId = Guid.NewGuid().ToString() };
+
+        // The first watch reaches the handler (which knows no such deal); the second is refused before it.
+        using (var first = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal, unknownDeal, options))
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => first.ResponseStream.MoveNext());
+            Assert.Equal(StatusCode.NotFound, e.StatusCode);
+        }
+        using var second = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal, unknownDeal, options);
+        await RateLimitedAsync(second.ResponseStream.MoveNext());
     }
 
     internal static async Task RateLimitedAsync(Task call)
