@@ -210,6 +210,15 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
         Assert.Contains("RateLimits:Policies:no-such-policy", error.Message);
     }
 
+    [Fact]
+    public async Task ATrustedProxyThatIsNoAddressFailsAtStartUp()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            StartAsync(new() { ["RateLimits:TrustedProxies:0"] = "edge.internal" }));
+
+        Assert.Contains("RateLimits:TrustedProxies", error.Message);
+    }
+
     private Task<OrdersHost> StartAsync(Dictionary<string, string?>? settings = null)
     {
         var all = new Dictionary<string, string?>

@@ -3,6 +3,7 @@ using FlashDeal.Grpc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashDeal.ServiceDefaults.RateLimiting;
 
@@ -72,11 +73,13 @@ public sealed class MethodRateLimits(GrpcServiceRegistry registry, RateLimiter l
     }
 }
 
-/// <summary>Reads the policies at MapGrpcService time, so a bad name fails at start-up.</summary>
-internal sealed class RateLimitEndpointContributor(MethodRateLimits table) : IServiceEndpointContributor
+/// <summary>Reads the policies at MapGrpcService time, so a bad name (or any bad setting) fails at start-up.</summary>
+internal sealed class RateLimitEndpointContributor(MethodRateLimits table, IServiceProvider services) : IServiceEndpointContributor
 {
     public void Contribute(IEndpointRouteBuilder endpoints, ServiceModel service, IList<IEndpointConventionBuilder> builders)
     {
+        // Build the interceptor now rather than on the first call: a bad TrustedProxies entry stops the start.
+        services.GetRequiredService<RateLimitInterceptor>();
         foreach (var method in service.Methods)
         {
             table.Add(method);
