@@ -6,6 +6,7 @@ using FlashDeal.Auth.Throttling;
 using FlashDeal.Grpc;
 using FlashDeal.Security;
 using FlashDeal.ServiceDefaults;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace FlashDeal.Auth;
@@ -18,6 +19,7 @@ public static class AuthApp
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("auth");
+        builder.Services.AddRateLimitPolicies(AuthApi.RateLimitPolicies);
         builder.AddServicePostgres(AuthMigrations.Set).AddServiceRedis();
         builder.Services.AddFlashDealTokenIssuer(builder.Configuration);
         builder.Services.AddAuthService(builder.Configuration);

@@ -8,6 +8,7 @@ using FlashDeal.Data;
 using FlashDeal.Grpc;
 using FlashDeal.Grpc.Transcoding;
 using FlashDeal.ServiceDefaults;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace FlashDeal.Catalog;
@@ -20,6 +21,7 @@ public static class CatalogApp
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("catalog");
+        builder.Services.AddRateLimitPolicies(CatalogApi.RateLimitPolicies);
         builder.AddServicePostgres(CatalogMigrations.Set).AddServiceRedis();
         builder.Services.AddCatalog(builder.Configuration);
 

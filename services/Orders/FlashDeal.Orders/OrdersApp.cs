@@ -7,6 +7,7 @@ using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Orders.Redis;
 using FlashDeal.ServiceDefaults;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
@@ -25,6 +26,7 @@ public static class OrdersApp
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
         builder.AddServiceDefaults("orders");
+        builder.Services.AddRateLimitPolicies(OrderApi.RateLimitPolicies);
         builder.AddServicePostgres(OrdersMigrations.Set).AddServiceRedis();
         builder.Services.AddOrders(builder.Configuration);
 

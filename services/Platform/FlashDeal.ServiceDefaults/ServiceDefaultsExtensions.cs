@@ -1,6 +1,7 @@
 using System.Net;
 using FlashDeal.Grpc;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -35,6 +36,7 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         builder.Services.AddFlashDealAuthentication(builder.Configuration);
+        builder.Services.AddFlashDealRateLimiting(builder.Configuration, options.Name);
         builder.Services.AddFlashDealTelemetry(builder.Configuration, options.Name);
         return builder;
     }

@@ -56,6 +56,8 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
             ["Catalog:BestSellerBackupInterval"] = "01:00:00",
             ["Catalog:PaidOrdersPollInterval"] = "00:00:00.050",
             ["Catalog:BestSellerViewTtl"] = "00:00:00",
+            // Every call comes from 127.0.0.1; RateLimitTests turns the limits on.
+            ["RateLimits:Enabled"] = "false",
         };
         foreach (var (key, value) in ClassSettings)
         {

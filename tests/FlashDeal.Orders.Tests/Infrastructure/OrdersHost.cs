@@ -2,6 +2,7 @@ using FlashDeal.Orders.Lifecycle;
 using FlashDeal.Orders.Persistence;
 using FlashDeal.Security;
 using FlashDeal.TestInfrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashDeal.Orders.Tests;
@@ -38,6 +39,8 @@ public sealed class OrdersHost : IAsyncDisposable
             ["Orders:Stream:PollInterval"] = "00:00:00.020",
             ["Orders:Stream:RegistryRefreshInterval"] = "00:00:00.100",
             ["Orders:ExpirySweepInterval"] = "00:00:00.200",
+            // Many tests place dozens of parallel orders as one user; RateLimitTests turns the limits on.
+            ["RateLimits:Enabled"] = "false",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
@@ -47,11 +50,15 @@ public sealed class OrdersHost : IAsyncDisposable
     }
 
     public static async Task<OrdersHost> StartAsync(string postgres, string redis,
-        IReadOnlyDictionary<string, string?>? overrides = null)
+        IReadOnlyDictionary<string, string?>? overrides = null, Action<WebApplicationBuilder>? configure = null)
     {
         var host = await ServiceTestHost.StartAsync(OrdersApp.Build, Settings(postgres, redis, overrides),
-            // Validate tokens with the test key directly, as the auth service does with its own keys.
-            builder => builder.Services.AddFlashDealTokenIssuer(builder.Configuration));
+            builder =>
+            {
+                // Validate tokens with the test key directly, as the auth service does with its own keys.
+                builder.Services.AddFlashDealTokenIssuer(builder.Configuration);
+                configure?.Invoke(builder);
+            });
         return new OrdersHost(host);
     }
 

@@ -47,6 +47,7 @@ public sealed partial class OrdersProcess : IAsyncDisposable
         start.Environment["Service__GrpcPort"] = "0";
         start.Environment["Service__RestPort"] = "0";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["RateLimits__Enabled"] = "false";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in environment)
         {

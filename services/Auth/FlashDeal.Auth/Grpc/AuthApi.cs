@@ -4,14 +4,17 @@ using FlashDeal.Auth.Throttling;
 using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Grpc;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace FlashDeal.Auth.Grpc;
 
 /// <summary>flashdeal.auth.v1.AuthService over gRPC and REST: validates input, calls the domain, maps to proto.</summary>
 [GrpcService("flashdeal.auth.v1.AuthService")]
+[EnableRateLimiting("auth-read")]
 public sealed class AuthApi(
     AccountService accounts,
     RefreshTokenService sessions,
@@ -20,8 +23,22 @@ public sealed class AuthApi(
     SigningKeySet signingKeys,
     IOptions<AuthServiceOptions> options)
 {
+    /// <summary>
+    /// Default rate limits per replica (docs/rate-limits.md); RateLimits:Policies:&lt;name&gt; overrides them. Log-in and
+    /// sign-up count per client address (the caller is not known yet); a NAT puts many people behind one, hence the
+    /// bursts. The failed-log-in throttle is the defence against password guessing, not this.
+    /// </summary>
+    public static readonly Dictionary<string, RateLimitPolicyOptions> RateLimitPolicies = new()
+    {
+        ["log-in"] = new() { PermitsPerSecond = 5, Burst = 20, Partition = RateLimitPartition.Address },
+        ["sign-up"] = new() { PermitsPerSecond = 1, Burst = 10, Partition = RateLimitPartition.Address },
+        ["refresh"] = new() { PermitsPerSecond = 5, Burst = 20 },
+        ["auth-read"] = new() { PermitsPerSecond = 20, Burst = 50 },
+    };
+
     private const string JwksCacheControl = "public, max-age=300";
 
+    [EnableRateLimiting("sign-up")]
     public async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
     {
         var violations = new List<(string, string)>();
@@ -58,6 +75,7 @@ public sealed class AuthApi(
         return new SignUpResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
     }
 
+    [EnableRateLimiting("log-in")]
     public async Task<LogInResponse> LogIn(LogInRequest request, ServerCallContext context)
     {
         var email = EmailAddress.Normalize(request.Email);
@@ -95,6 +113,7 @@ public sealed class AuthApi(
         return new LogInResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
     }
 
+    [EnableRateLimiting("refresh")]
     public async Task<RefreshResponse> Refresh(RefreshRequest request, ServerCallContext context)
     {
         if (request.RefreshToken.Length == 0)
@@ -109,6 +128,7 @@ public sealed class AuthApi(
         return new RefreshResponse { Token = Grant(outcome.User!, outcome.Token!) };
     }
 
+    [EnableRateLimiting("refresh")]
     public async Task<LogOutResponse> LogOut(LogOutRequest request, ServerCallContext context)
     {
         if (request.RefreshToken.Length == 0)

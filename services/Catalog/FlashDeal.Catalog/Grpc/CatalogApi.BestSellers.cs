@@ -2,6 +2,7 @@ using FlashDeal.Catalog.Products;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Grpc;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FlashDeal.Catalog.Grpc;
 
@@ -10,6 +11,7 @@ public sealed partial class CatalogApi
     private const int DefaultBestSellerLimit = 10;
 
     [AllowAnonymous]
+    [EnableRateLimiting("catalog-read")]
     public async Task<ListBestSellersResponse> ListBestSellers(ListBestSellersRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations()

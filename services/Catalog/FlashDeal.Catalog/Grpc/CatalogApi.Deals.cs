@@ -4,6 +4,7 @@ using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
 using FlashDeal.Grpc;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FlashDeal.Catalog.Grpc;
 
@@ -51,6 +52,7 @@ public sealed partial class CatalogApi
     }
 
     [AllowAnonymous]
+    [EnableRateLimiting("catalog-read")]
     public async Task<GetDealResponse> GetDeal(GetDealRequest request, ServerCallContext context)
     {
         var dealId = RequireId(request.DealId, "deal_id", CatalogErrors.DealNotFound);
@@ -59,6 +61,7 @@ public sealed partial class CatalogApi
     }
 
     [AllowAnonymous]
+    [EnableRateLimiting("catalog-read")]
     public async Task<ListDealsResponse> ListDeals(ListDealsRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations();
@@ -93,6 +96,7 @@ public sealed partial class CatalogApi
     }
 
     [AllowAnonymous]
+    [EnableRateLimiting("catalog-watch")]
     public async Task WatchDeal(WatchDealRequest request, IServerStreamWriter<WatchDealResponse> responseStream,
         ServerCallContext context)
     {

@@ -3,6 +3,7 @@ using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
 using FlashDeal.Grpc;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FlashDeal.Catalog.Grpc;
 
@@ -45,6 +46,7 @@ public sealed partial class CatalogApi
     }
 
     [AllowAnonymous]
+    [EnableRateLimiting("catalog-read")]
     public async Task<GetProductResponse> GetProduct(GetProductRequest request, ServerCallContext context)
     {
         var productId = RequireId(request.ProductId, "product_id", CatalogErrors.ProductNotFound);
@@ -54,6 +56,7 @@ public sealed partial class CatalogApi
     }
 
     [AllowAnonymous]
+    [EnableRateLimiting("catalog-read")]
     public async Task<ListProductsResponse> ListProducts(ListProductsRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations()

@@ -5,8 +5,10 @@ using FlashDeal.Catalog.Products;
 using FlashDeal.Data;
 using FlashDeal.Grpc;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FlashDeal.Catalog.Grpc;
 
@@ -17,9 +19,21 @@ namespace FlashDeal.Catalog.Grpc;
 /// </summary>
 [GrpcService("flashdeal.catalog.v1.CatalogService")]
 [Authorize(Roles = Roles.Admin)]
+[EnableRateLimiting("catalog-admin")]
 public sealed partial class CatalogApi(
     ProductCatalog products, DealCatalog deals, DealWatchHub watches, BestSellerRanking bestSellers, TimeProvider time)
 {
+    /// <summary>
+    /// Default rate limits per user (anonymous readers: per client address) and replica (docs/rate-limits.md);
+    /// RateLimits:Policies:&lt;name&gt; overrides them. Reads are cheap and cached, so they are generous.
+    /// </summary>
+    public static readonly Dictionary<string, RateLimitPolicyOptions> RateLimitPolicies = new()
+    {
+        ["catalog-read"] = new() { PermitsPerSecond = 50, Burst = 100 },
+        ["catalog-watch"] = new() { PermitsPerSecond = 1, Burst = 5 },
+        ["catalog-admin"] = new() { PermitsPerSecond = 20, Burst = 50 },
+    };
+
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
 

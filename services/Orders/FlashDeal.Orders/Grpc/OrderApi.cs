@@ -6,7 +6,9 @@ using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace FlashDeal.Orders.Grpc;
@@ -14,6 +16,7 @@ namespace FlashDeal.Orders.Grpc;
 /// <summary>flashdeal.orders.v1.OrderService over gRPC and REST: validate, call the domain, map to proto.</summary>
 [GrpcService("flashdeal.orders.v1.OrderService")]
 [Authorize]
+[EnableRateLimiting("orders-read")]
 public sealed class OrderApi(
     IOrderPlacement placement,
     OrderReader reader,
@@ -22,8 +25,21 @@ public sealed class OrderApi(
     OrdersMetrics metrics,
     IOptions<OrdersOptions> options)
 {
+    /// <summary>
+    /// Default rate limits per user and replica (docs/rate-limits.md); RateLimits:Policies:&lt;name&gt; overrides them.
+    /// A buyer clicks "buy" once or twice; a loop gets 5 at once, then 3 a second. The deal's own per-user limit decides
+    /// how many units anybody gets.
+    /// </summary>
+    public static readonly Dictionary<string, RateLimitPolicyOptions> RateLimitPolicies = new()
+    {
+        ["place-order"] = new() { PermitsPerSecond = 3, Burst = 5 },
+        ["orders-write"] = new() { PermitsPerSecond = 5, Burst = 10 },
+        ["orders-read"] = new() { PermitsPerSecond = 20, Burst = 40 },
+    };
+
     private readonly OrdersOptions _options = options.Value;
 
+    [EnableRateLimiting("place-order")]
     public async Task<PlaceOrderResponse> PlaceOrder(PlaceOrderRequest request, ServerCallContext context)
     {
         var (dealId, quantity) = OrderRequests.Validate(request, _options.MaxQuantity);
@@ -99,6 +115,7 @@ public sealed class OrderApi(
         }
     }
 
+    [EnableRateLimiting("orders-write")]
     public async Task<PayOrderResponse> PayOrder(PayOrderRequest request, ServerCallContext context)
     {
         var orderId = OrderRequests.ValidatePay(request);
@@ -115,6 +132,7 @@ public sealed class OrderApi(
         }
     }
 
+    [EnableRateLimiting("orders-write")]
     public async Task<CancelOrderResponse> CancelOrder(CancelOrderRequest request, ServerCallContext context)
     {
         var orderId = OrderRequests.OrderId(request.OrderId);
