@@ -59,6 +59,17 @@ define_services() {
   local common=("Auth__JwksUrl=http://127.0.0.1:$AUTH_REST_PORT/.well-known/jwks.json") auth=() i
   [[ ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == off ]] && common+=("${SERVICE_RATE_LIMITS_OFF[@]}")
   [[ -n ${FLASHDEAL_PASSWORD_ITERATIONS:-} ]] && auth+=("Auth__Passwords__Iterations=$FLASHDEAL_PASSWORD_ITERATIONS")
+  # FLASHDEAL_LOCAL_LOAD=1: a load run from this machine makes every simulated user come from 127.0.0.1, so limits
+  # keyed by address (sign-up and log-in, anonymous catalog reads, auth's failed-log-in throttle) are raised to load-test
+  # levels. Limits keyed by user (PlaceOrder at the edge and in orders) stay as they are.
+  if [[ ${FLASHDEAL_LOCAL_LOAD:-0} == 1 ]]; then
+    local policy field
+    for policy in log-in sign-up; do
+      for field in PermitsPerSecond Burst; do auth+=("RateLimits__Policies__${policy}__$field=5000"); done
+    done
+    auth+=("Auth__LogInThrottle__MaxFailuresPerAddress=1000000")
+    common+=("RateLimits__Policies__catalog-read__PermitsPerSecond=5000" "RateLimits__Policies__catalog-read__Burst=5000")
+  fi
   # Extra configuration per service, e.g. FLASHDEAL_CATALOG_SETTINGS="Catalog__CacheEnabled=false" (space-separated
   # Key__Path=value pairs, last wins): how benchmarks and experiments change one service without editing appsettings.
   local -a auth_extra catalog_extra orders_extra
@@ -79,12 +90,13 @@ validate_settings() {
   [[ $ORDERS_REPLICAS =~ ^[1-9][0-9]?$ ]] || die "orders replicas must be 1-99 (--orders-replicas / FLASHDEAL_ORDERS_REPLICAS, got '$ORDERS_REPLICAS')"
   [[ -z ${FLASHDEAL_PASSWORD_ITERATIONS:-} || $FLASHDEAL_PASSWORD_ITERATIONS =~ ^[1-9][0-9]*$ ]] ||
     die "FLASHDEAL_PASSWORD_ITERATIONS must be a positive whole number (got '$FLASHDEAL_PASSWORD_ITERATIONS')"
+  [[ ${FLASHDEAL_LOCAL_LOAD:-0} =~ ^[01]$ ]] || die "FLASHDEAL_LOCAL_LOAD must be 0 or 1 (got '$FLASHDEAL_LOCAL_LOAD')"
   [[ ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == on || ${FLASHDEAL_SERVICE_RATE_LIMITS:-on} == off ]] ||
     die "FLASHDEAL_SERVICE_RATE_LIMITS must be on or off (got '$FLASHDEAL_SERVICE_RATE_LIMITS')"
   local var pair
   for var in FLASHDEAL_AUTH_SETTINGS FLASHDEAL_CATALOG_SETTINGS FLASHDEAL_ORDERS_SETTINGS; do
     for pair in ${!var:-}; do
-      [[ $pair =~ ^[A-Za-z][A-Za-z0-9_]*=.*$ ]] || die "$var: '$pair' is not Key__Path=value"
+      [[ $pair =~ ^[A-Za-z][A-Za-z0-9_.-]*=.*$ ]] || die "$var: '$pair' is not Key__Path=value"
     done
   done
   for var in "${PORT_VARS[@]}"; do [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number (got '${!var}')"; done
@@ -309,6 +321,10 @@ edge_upstreams() { # kind: "host:port ..." of the processes behind one upstream 
 
 write_edge_config() {
   local service kind
+  if [[ ${FLASHDEAL_LOCAL_LOAD:-0} == 1 ]]; then # see define_services: address-keyed limits raised, PlaceOrder's kept
+    export FLASHDEAL_EDGE_AUTH_RATE="${FLASHDEAL_EDGE_AUTH_RATE:-5000r/s}" FLASHDEAL_EDGE_AUTH_BURST="${FLASHDEAL_EDGE_AUTH_BURST:-5000}"
+    export FLASHDEAL_EDGE_USER_RATE="${FLASHDEAL_EDGE_USER_RATE:-5000r/s}" FLASHDEAL_EDGE_USER_BURST="${FLASHDEAL_EDGE_USER_BURST:-5000}"
+  fi
   for service in auth catalog orders; do
     for kind in rest grpc; do export "EDGE_UPSTREAM_${service^^}_${kind^^}=$(edge_upstreams "$service" "$kind")"; done
   done
