@@ -123,6 +123,12 @@ Environment every service container (and its migration Job) gets. Call with (dic
   value: {{ $root.Values.jwt.audience | quote }}
 - name: Auth__JwksUrl
   value: {{ include "flashdeal.jwksUrl" $root | quote }}
+- name: RateLimits__Enabled
+  value: {{ $root.Values.rateLimits.enabled | quote }}
+{{- range $i, $cidr := $root.Values.rateLimits.trustedProxies }}
+- name: {{ printf "RateLimits__TrustedProxies__%d" $i }}
+  value: {{ $cidr | quote }}
+{{- end }}
 {{- range $peer, $p := $root.Values.services }}
 {{- if $p.enabled }}
 {{- $host := printf "%s-%s" (include "flashdeal.fullname" $root) $peer }}
