@@ -13,12 +13,6 @@ public sealed class AuthServiceOptions
     /// <summary>Lifetime of each refresh token; every Refresh issues a new one, so an active session slides.</summary>
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 
-    /// <summary>
-    /// Take the client address from the first entry of X-Forwarded-For. Only behind an edge that overwrites the header
-    /// with the address it saw; otherwise any client can pick its own throttling key.
-    /// </summary>
-    public bool TrustForwardedFor { get; set; }
-
     public LogInThrottleOptions LogInThrottle { get; set; } = new();
 
     public BootstrapAdminOptions BootstrapAdmin { get; set; } = new();

@@ -36,6 +36,7 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         builder.Services.AddFlashDealAuthentication(builder.Configuration);
+        builder.Services.AddClientAddressResolver(builder.Configuration);
         builder.Services.AddFlashDealRateLimiting(builder.Configuration, options.Name);
         builder.Services.AddFlashDealTelemetry(builder.Configuration, options.Name);
         return builder;

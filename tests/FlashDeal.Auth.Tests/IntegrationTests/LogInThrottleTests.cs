@@ -7,18 +7,30 @@ namespace FlashDeal.Auth.Tests.IntegrationTests;
 
 public sealed class ThrottleFixture(PostgresServer postgres, RedisServer redis) : AuthServiceFixture(postgres, redis)
 {
-    public static Dictionary<string, string?> Limits(bool trustForwardedFor) => new()
+    public static Dictionary<string, string?> Limits() => new()
     {
         ["Auth:LogInThrottle:MaxFailuresPerAccount"] = "3",
         ["Auth:LogInThrottle:MaxFailuresPerAddress"] = "5",
         ["Auth:LogInThrottle:Window"] = "00:15:00",
-        ["Auth:TrustForwardedFor"] = trustForwardedFor ? "true" : "false",
     };
 
-    protected override IReadOnlyDictionary<string, string?> Settings => Limits(trustForwardedFor: true);
+    /// <summary>
+    /// This process connects over loopback, standing in for the edge; 10.0.0.0/8 is the proxies' network between the
+    /// client and it. The rate limits stay off (the fixture's default): the throttle reads the trusted proxies anyway.
+    /// </summary>
+    public static Dictionary<string, string?> BehindProxies() => new(Limits())
+    {
+        ["RateLimits:TrustedProxies:0"] = "127.0.0.0/8",
+        ["RateLimits:TrustedProxies:1"] = "10.0.0.0/8",
+    };
+
+    protected override IReadOnlyDictionary<string, string?> Settings => BehindProxies();
 }
 
-/// <summary>The limits are 3 failures per account and 5 per address in 15 minutes; each test uses its own address.</summary>
+/// <summary>
+/// The limits are 3 failures per account and 5 per address in 15 minutes; each test uses its own address. Calls come
+/// through a trusted proxy (10.0.0.1) to the trusted edge (loopback), so the hop left of 10.0.0.1 is the client.
+/// </summary>
 [Collection(DataServers.Name)]
 public sealed class LogInThrottleTests(ThrottleFixture service) : IClassFixture<ThrottleFixture>
 {
@@ -29,6 +41,10 @@ public sealed class LogInThrottleTests(ThrottleFixture service) : IClassFixture<
     private static string NewAddress() => $"198.51.100.{Interlocked.Increment(ref _nextAddress)}";
 
     private static Metadata From(string address) => new() { { "x-forwarded-for", $"{address}, 10.0.0.1" } };
+
+    private static string NewEmail() => $"nobody-{Guid.NewGuid():N}@example.com";
+
+    private Task<string> AddressCountAsync(string address) => service.Redis.ExecuteAsync("GET", $"{{auth-login}}:address:{address}");
 
     private async Task<string> SignedUpEmailAsync()
     {
@@ -116,19 +132,65 @@ public sealed class LogInThrottleTests(ThrottleFixture service) : IClassFixture<
     }
 
     [Fact]
-    public async Task ForwardedForIsIgnoredUnlessTrusted()
+    public async Task ClientsBehindTheSameProxyAreThrottledSeparately()
     {
-        await using var untrusting = await service.StartHostAsync(ThrottleFixture.Limits(trustForwardedFor: false));
-        var client = new AuthClient(untrusting);
+        var guesser = NewAddress();
+        var bystander = NewAddress();
         for (var i = 0; i < 5; i++)
         {
-            await client.LogInFailsAsync($"nobody-{i}-{Guid.NewGuid():N}@example.com", "wrong password!", From(NewAddress()));
+            (await _client.LogInFailsAsync(NewEmail(), "wrong password!", From(guesser)))
+                .AssertReason(StatusCode.Unauthenticated, AuthErrorReason.InvalidCredentials);
         }
 
-        var blocked = await client.LogInFailsAsync("someone@example.com", "wrong password!", From(NewAddress()));
+        var blocked = await _client.LogInFailsAsync(NewEmail(), "wrong password!", From(guesser));
+        var other = await _client.LogInFailsAsync(NewEmail(), "wrong password!", From(bystander));
 
         blocked.AssertReason(StatusCode.ResourceExhausted, AuthErrorReason.TooManyAttempts);
         Assert.Equal("address", blocked.GetDetail<ErrorInfo>()!.Metadata["limit"]);
-        Assert.Equal("5", await service.Redis.ExecuteAsync("GET", "{auth-login}:address:127.0.0.1"));
+        other.AssertReason(StatusCode.Unauthenticated, AuthErrorReason.InvalidCredentials);
+        Assert.Equal("5", await AddressCountAsync(guesser));
+        Assert.Equal("1", await AddressCountAsync(bystander));
+        Assert.Equal("0", await service.Redis.ExecuteAsync("EXISTS", "{auth-login}:address:10.0.0.1"));
+    }
+
+    [Fact]
+    public async Task ForgedHopsLeftOfTheClientDoNotChangeTheKey()
+    {
+        var address = NewAddress();
+        // The client wrote the first hop itself; the proxy appended the address it saw, then its own.
+        Metadata Forged(int i) => new() { { "x-forwarded-for", $"203.0.113.{i + 1}, {address}, 10.0.0.1" } };
+        for (var i = 0; i < 5; i++)
+        {
+            (await _client.LogInFailsAsync(NewEmail(), "wrong password!", Forged(i)))
+                .AssertReason(StatusCode.Unauthenticated, AuthErrorReason.InvalidCredentials);
+        }
+
+        var blocked = await _client.LogInFailsAsync(NewEmail(), "wrong password!", Forged(5));
+
+        blocked.AssertReason(StatusCode.ResourceExhausted, AuthErrorReason.TooManyAttempts);
+        Assert.Equal("address", blocked.GetDetail<ErrorInfo>()!.Metadata["limit"]);
+        Assert.Equal("5", await AddressCountAsync(address));
+        Assert.Equal("0", await service.Redis.ExecuteAsync("EXISTS", "{auth-login}:address:203.0.113.1"));
+    }
+
+    [Fact]
+    public async Task ForwardedForFromAnUntrustedPeerIsIgnored()
+    {
+        // Only 192.0.2.1 is a trusted proxy: this process (127.0.0.1) is an ordinary client, whatever it forwards.
+        await using var untrusting = await service.StartHostAsync(
+            new Dictionary<string, string?>(ThrottleFixture.Limits()) { ["RateLimits:TrustedProxies:0"] = "192.0.2.1" });
+        var client = new AuthClient(untrusting);
+        for (var i = 0; i < 5; i++)
+        {
+            await client.LogInFailsAsync(NewEmail(), "wrong password!",
+                new Metadata { { "x-forwarded-for", NewAddress() } });
+        }
+
+        var blocked = await client.LogInFailsAsync(NewEmail(), "wrong password!",
+            new Metadata { { "x-forwarded-for", NewAddress() } });
+
+        blocked.AssertReason(StatusCode.ResourceExhausted, AuthErrorReason.TooManyAttempts);
+        Assert.Equal("address", blocked.GetDetail<ErrorInfo>()!.Metadata["limit"]);
+        Assert.Equal("5", await AddressCountAsync("127.0.0.1"));
     }
 }

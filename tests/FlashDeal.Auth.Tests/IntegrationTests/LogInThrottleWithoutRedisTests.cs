@@ -8,7 +8,7 @@ namespace FlashDeal.Auth.Tests.IntegrationTests;
 public sealed class RedisOutageFixture(PostgresServer postgres, RedisServer redis) : AuthServiceFixture(postgres, redis)
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(
-        ThrottleFixture.Limits(trustForwardedFor: true))
+        ThrottleFixture.Limits())
     {
         ["Logging:LogLevel:FlashDeal.Auth.Throttling"] = "Information",
     };

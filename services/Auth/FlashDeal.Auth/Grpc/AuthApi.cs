@@ -19,6 +19,7 @@ public sealed class AuthApi(
     AccountService accounts,
     RefreshTokenService sessions,
     LogInThrottle throttle,
+    ClientAddressResolver clientAddresses,
     AccessTokenIssuer issuer,
     SigningKeySet signingKeys,
     IOptions<AuthServiceOptions> options)
@@ -101,7 +102,7 @@ public sealed class AuthApi(
             throw AuthApiErrors.InvalidArgument(violations);
         }
 
-        var address = ClientAddress.From(context.GetHttpContext(), options.Value.TrustForwardedFor);
+        var address = ClientAddress.From(context.GetHttpContext(), clientAddresses);
         var attempt = await throttle.BeginAsync(email, address);
         if (!attempt.Decision.Allowed)
         {

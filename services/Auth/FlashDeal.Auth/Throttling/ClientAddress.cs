@@ -1,30 +1,25 @@
 using System.Net;
 using System.Net.Sockets;
+using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Http;
 
 namespace FlashDeal.Auth.Throttling;
 
-/// <summary>The address a log-in is throttled by.</summary>
+/// <summary>The address a log-in is throttled by, as the key part of its Redis counter.</summary>
 public static class ClientAddress
 {
-    public const string ForwardedForHeader = "X-Forwarded-For";
+    /// <summary>
+    /// The client <paramref name="resolver"/> finds: the peer, or behind a trusted proxy (<c>RateLimits:TrustedProxies</c>)
+    /// the nearest X-Forwarded-For hop that is not trusted, the same address the rate limits use. "unknown" when the
+    /// connection has no address (in-memory transports).
+    /// </summary>
+    public static string From(HttpContext http, ClientAddressResolver resolver) =>
+        resolver.Resolve(http) is { } address ? Key(address) : "unknown";
 
     /// <summary>
-    /// The peer address, or the first X-Forwarded-For hop when <paramref name="trustForwardedFor"/> (behind an edge
-    /// that sets the header). IPv6 clients are keyed by their /64: one subscriber usually holds a whole /64, and
-    /// counting single addresses would let it rotate through 2^64 of them.
+    /// IPv4 as written; IPv6 clients by their /64: one subscriber usually holds a whole /64, and counting single
+    /// addresses would let it rotate through 2^64 of them.
     /// </summary>
-    public static string From(HttpContext http, bool trustForwardedFor)
-    {
-        IPAddress? address = null;
-        if (trustForwardedFor && http.Request.Headers[ForwardedForHeader].FirstOrDefault() is { Length: > 0 } forwarded)
-        {
-            address = Parse(forwarded.Split(',')[0].Trim());
-        }
-        address ??= http.Connection.RemoteIpAddress;
-        return address is null ? "unknown" : Key(address);
-    }
-
     public static string Key(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -39,9 +34,4 @@ public static class ClientAddress
         Array.Clear(bytes, 8, 8);
         return new IPAddress(bytes) + "/64";
     }
-
-    private static IPAddress? Parse(string hop) =>
-        IPAddress.TryParse(hop, out var address) ? address
-        : IPEndPoint.TryParse(hop, out var endPoint) ? endPoint.Address
-        : null;
 }

@@ -19,7 +19,8 @@ public sealed class RateLimitOptions
 
     /// <summary>
     /// Peers (addresses or CIDR networks) whose X-Forwarded-For is believed. Unset: loopback only, where the local edge
-    /// (nginx) runs. In Kubernetes list the ingress pods' network.
+    /// (nginx) runs. In Kubernetes list the ingress pods' network. Read even when rate limits are off: auth's
+    /// failed-log-in throttle uses the same <see cref="ClientAddressResolver"/>.
     /// </summary>
     public List<string>? TrustedProxies { get; set; }
 

@@ -9,12 +9,26 @@ namespace FlashDeal.ServiceDefaults.RateLimiting;
 public static class RateLimitingExtensions
 {
     /// <summary>
+    /// The <see cref="ClientAddressResolver"/> for <c>RateLimits:TrustedProxies</c>, whatever <c>RateLimits:Enabled</c>
+    /// says: auth's failed-log-in throttle keys callers by it too. Built here, so a bad entry fails start-up.
+    /// </summary>
+    public static IServiceCollection AddClientAddressResolver(this IServiceCollection services, IConfiguration configuration)
+    {
+        var trustedProxies = configuration.GetSection(RateLimitOptions.Section)
+            .GetSection(nameof(RateLimitOptions.TrustedProxies)).Get<List<string>>();
+        services.TryAddSingleton(new ClientAddressResolver(trustedProxies ?? [.. ClientAddressResolver.DefaultTrustedProxies]));
+        return services;
+    }
+
+    /// <summary>
     /// Per-user / per-address rate limits from the "RateLimits" section, enforced by <see cref="RateLimitInterceptor"/>
-    /// right after the auth interceptor. With <c>RateLimits:Enabled=false</c> nothing is registered: no cost at all.
+    /// right after the auth interceptor. With <c>RateLimits:Enabled=false</c> nothing is registered but the
+    /// <see cref="ClientAddressResolver"/> (<see cref="AddClientAddressResolver"/>): no cost per call at all.
     /// </summary>
     public static IServiceCollection AddFlashDealRateLimiting(this IServiceCollection services, IConfiguration configuration,
         string serviceName)
     {
+        services.AddClientAddressResolver(configuration);
         var section = configuration.GetSection(RateLimitOptions.Section);
         if (!section.GetValue(nameof(RateLimitOptions.Enabled), true))
         {
@@ -27,8 +41,6 @@ public static class RateLimitingExtensions
         services.TryAddKeyedSingleton(RateLimiter.ClockKey, TimeProvider.System);
         services.TryAddSingleton(sp => new RateLimiter(sp.GetRequiredService<RateLimitOptions>(),
             sp.GetRequiredKeyedService<TimeProvider>(RateLimiter.ClockKey)));
-        services.TryAddSingleton(sp => new ClientAddressResolver(
-            sp.GetRequiredService<RateLimitOptions>().TrustedProxies ?? [.. ClientAddressResolver.DefaultTrustedProxies]));
         services.TryAddSingleton<GrpcServiceRegistry>();
         services.TryAddSingleton<MethodRateLimits>();
         services.TryAddSingleton<RateLimitInterceptor>();
