@@ -59,9 +59,10 @@ trap 'mesh_down' EXIT
 trap 'exit 130' INT TERM
 
 spike_users=2000 spike_stock=1000
-spike() { # label transport
-  local out="$results/$1"
-  ./flashdeal load spike --transport "$2" --users "$spike_users" --stock "$spike_stock" --per-user-limit 1 \
+spike() { # label transport [more load-tool options]
+  local out="$results/$1" transport=$2
+  shift 2
+  ./flashdeal load spike --transport "$transport" "$@" --users "$spike_users" --stock "$spike_stock" --per-user-limit 1 \
     --mode closed --stages "spike:10s:64:hold" --opens-in 3s --user-prefix bench --quiet --out "$out" \
     >"$out.log" 2>&1 || { echo "  $1: load tool exit $? (see $out.log)" >&2; failed=1; }
 }
@@ -84,7 +85,8 @@ fi
 
 if wants transport || wants replicas; then
   for n in 1 2 3; do
-    [[ $n == 2 ]] || wants replicas || continue
+    # 2 replicas serve both sections; 1 also carries the transport section's no-edge run; 3 only the replicas section.
+    if ! { [[ $n == 2 ]] || wants replicas || { [[ $n == 1 ]] && wants transport; }; }; then continue; fi
     log "mesh with $n orders replica(s)"
     mesh_up "$n"
     for ((i = 1; i <= runs; i++)); do
@@ -96,6 +98,11 @@ if wants transport || wants replicas; then
         log "  spike over $t, $n replica(s), run $i/$runs"
         spike "spike-$t-r$n-$i" "$t"
       done
+      # The edge's own cost: the same spike with PlaceOrder sent straight to the single replica, bypassing nginx.
+      if [[ $n == 1 ]] && wants transport; then
+        log "  spike over grpc straight to the replica (no edge), run $i/$runs"
+        spike "spike-direct-r1-$i" grpc --orders-grpc "http://127.0.0.1:$FLASHDEAL_ORDERS_GRPC_PORT"
+      fi
     done
     mesh_down
   done

@@ -128,7 +128,7 @@ def main():
                      ratio(lua, ceiling)))
 
     spikes = {}
-    for t in ("grpc", "rest"):
+    for t in ("grpc", "rest", "direct"):
         for n in (1, 2, 3):
             reports = load_reports(results, f"spike-{t}-r{n}-")
             if reports:
@@ -137,7 +137,10 @@ def main():
     if g2 and r2:
         side.append(("Deal spike through the edge, gRPC vs REST (PlaceOrder calls/s)", fmt(g2["place_rate"]), fmt(r2["place_rate"]),
                      ratio(g2["place_rate"], r2["place_rate"])))
-    g1, g3 = spikes.get(("grpc", 1)), spikes.get(("grpc", 3))
+    g1, g3, d1 = spikes.get(("grpc", 1)), spikes.get(("grpc", 3)), spikes.get(("direct", 1))
+    if g1 and d1:
+        side.append(("Deal spike over gRPC, through the edge vs straight to the replica (PlaceOrder calls/s, 1 replica)",
+                     fmt(g1["place_rate"]), fmt(d1["place_rate"]), ratio(g1["place_rate"], d1["place_rate"])))
     if g1 and g2:
         side.append(("Orders replicas 2 vs 1 (PlaceOrder calls/s through the edge)", fmt(g2["place_rate"]), fmt(g1["place_rate"]),
                      ratio(g2["place_rate"], g1["place_rate"])))
@@ -200,7 +203,8 @@ def main():
         out.append("| transport | orders replicas | PlaceOrder calls/s | all calls/s | p50 ms | p95 ms | p99 ms | max ms | accepted | errors | invariants |")
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for (t, n), row in sorted(spikes.items(), key=lambda kv: (kv[0][1] != 2, kv[0][1], kv[0][0])):
-            out.append(f"| {'gRPC' if t == 'grpc' else 'REST'} | {n} | {fmt(row['place_rate'])} | {fmt(row['all_rate'])} | "
+            name = {"grpc": "gRPC", "rest": "REST", "direct": "gRPC, PlaceOrder straight to the replica (no edge)"}[t]
+            out.append(f"| {name} | {n} | {fmt(row['place_rate'])} | {fmt(row['all_rate'])} | "
                        f"{fmt(row['p50'], 2)} | {fmt(row['p95'], 2)} | {fmt(row['p99'], 2)} | {fmt(row['max'], 2)} | "
                        f"{fmt(row['accepted'])} | {row['errors']} | {row['invariants']} |")
         out.append("")
