@@ -178,6 +178,8 @@ node "$validation/validate.mjs" skaffold skaffold.yaml
 node "$validation/validate.mjs" dockerfiles services/*/Dockerfile tests/FlashDeal.Grpc.Testing/Dockerfile
 check_signing_keys
 check_scripts
+step "the local edge (nginx, ./flashdeal up) routes exactly what the Kong ingress routes"
+bash scripts/edge/check-routes.sh
 step "self-tests of load/hpa-stress.sh and k8s/overlays/dev/signing-key.sh (fake kubectl and load tool)"
 bash "$validation/selftest/selftest.sh"
 echo "charts/validate.sh: all Kubernetes checks passed in $(( $(date +%s) - started )) s"

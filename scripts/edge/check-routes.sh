@@ -2,7 +2,8 @@
 # Fails when the local edge and the Kong ingress route differently. Compares the routes in an nginx config written by
 # scripts/edge/nginx-conf.sh (the file given as $1, else one generated here) with the Ingress paths `helm template`
 # renders from charts/flashdeal (templates/kong.yaml): the same REST prefixes to the same service's REST port, the same
-# /package.Service/ paths to the same service's gRPC port. Run by tests/e2e/local-mesh.sh; helm comes from charts/tools.sh.
+# /package.Service/ paths to the same service's gRPC port. Run by charts/validate.sh and tests/e2e/local-mesh.sh; helm
+# comes from charts/tools.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="$(mktemp -d)"
