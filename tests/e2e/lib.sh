@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the end-to-end scripts in tests/e2e/: check bookkeeping and free loopback ports. Source it.
 
 passed=0 failed=0
@@ -16,4 +17,51 @@ pick_ports() {
     echo "$base"; return 0
   done
   return 1
+}
+
+# A fresh mesh for one e2e script: a temporary folder ($DATA, deleted on exit after `flashdeal down`), FLASHDEAL_DATA in
+# it, and every port not already set in the environment taken from FLASHDEAL_E2E_PORT_BASE or a free block of 12
+# (pg, redis, auth grpc/rest, catalog grpc/rest, orders grpc ×2, orders rest ×2, edge rest, edge grpc); PORTS lists them.
+mesh_setup() { # name (for the temporary folder and messages)
+  DATA="$(mktemp -d "/tmp/flashdeal-$1.XXXXXX")"
+  chmod 755 "$DATA"
+  local base="${FLASHDEAL_E2E_PORT_BASE:-}"
+  [[ -n $base ]] || base="$(pick_ports 12)" || { echo "e2e $1: no free ports"; exit 1; }
+  export FLASHDEAL_DATA="$DATA/data"
+  : "${FLASHDEAL_PG_PORT:=$base}" "${FLASHDEAL_REDIS_PORT:=$((base + 1))}"
+  : "${FLASHDEAL_AUTH_GRPC_PORT:=$((base + 2))}" "${FLASHDEAL_AUTH_REST_PORT:=$((base + 3))}"
+  : "${FLASHDEAL_CATALOG_GRPC_PORT:=$((base + 4))}" "${FLASHDEAL_CATALOG_REST_PORT:=$((base + 5))}"
+  : "${FLASHDEAL_ORDERS_GRPC_PORT:=$((base + 6))}" "${FLASHDEAL_ORDERS_REST_PORT:=$((base + 8))}"
+  : "${FLASHDEAL_EDGE_REST_PORT:=$((base + 10))}" "${FLASHDEAL_EDGE_GRPC_PORT:=$((base + 11))}"
+  export FLASHDEAL_PG_PORT FLASHDEAL_REDIS_PORT FLASHDEAL_AUTH_GRPC_PORT FLASHDEAL_AUTH_REST_PORT FLASHDEAL_CATALOG_GRPC_PORT \
+    FLASHDEAL_CATALOG_REST_PORT FLASHDEAL_ORDERS_GRPC_PORT FLASHDEAL_ORDERS_REST_PORT FLASHDEAL_EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT
+  unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS
+  PORTS=("$FLASHDEAL_PG_PORT" "$FLASHDEAL_REDIS_PORT" "$FLASHDEAL_AUTH_GRPC_PORT" "$FLASHDEAL_AUTH_REST_PORT"
+    "$FLASHDEAL_CATALOG_GRPC_PORT" "$FLASHDEAL_CATALOG_REST_PORT" "$FLASHDEAL_ORDERS_GRPC_PORT" $((FLASHDEAL_ORDERS_GRPC_PORT + 1))
+    "$FLASHDEAL_ORDERS_REST_PORT" $((FLASHDEAL_ORDERS_REST_PORT + 1)) "$FLASHDEAL_EDGE_REST_PORT" "$FLASHDEAL_EDGE_GRPC_PORT")
+  trap mesh_cleanup EXIT
+  trap 'exit 143' TERM INT
+}
+mesh_cleanup() {
+  timeout 60 ./flashdeal down >/dev/null 2>&1 || true
+  rm -rf "$DATA"
+}
+
+# MESH_PIDS: every process the mesh started (pid files) and their children (nginx workers, PostgreSQL backends).
+mesh_snapshot_pids() {
+  local f pid
+  MESH_PIDS=()
+  for f in "$FLASHDEAL_DATA"/run/*.pid; do MESH_PIDS+=("$(cat "$f")"); done
+  for pid in "${MESH_PIDS[@]}"; do mapfile -t -O "${#MESH_PIDS[@]}" MESH_PIDS < <(ps -o pid= --ppid "$pid" | tr -d ' '); done
+}
+
+# `flashdeal down`, then: none of MESH_PIDS alive, every port in PORTS free, no process naming the data folder.
+check_down_leaves_nothing() {
+  local left=() pid port
+  if timeout 90 ./flashdeal down >"$DATA/down.out" 2>&1; then pass "flashdeal down"; else fail "flashdeal down"; cat "$DATA/down.out"; fi
+  for pid in "${MESH_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("pid $pid"); done
+  for port in "${PORTS[@]}"; do port_free "$port" || left+=("port $port"); done
+  while read -r pid; do left+=("pid $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60))"); done < <(pgrep -f "$FLASHDEAL_DATA" || true)
+  ((${#left[@]} == 0)) && pass "nothing left running: ${#MESH_PIDS[@]} processes gone (incl. nginx workers), ports free" ||
+    fail "left running: ${left[*]}"
 }

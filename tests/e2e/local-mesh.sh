@@ -14,39 +14,18 @@ cd "$ROOT"
 
 source tests/e2e/lib.sh
 
-DATA="$(mktemp -d /tmp/flashdeal-e2e.XXXXXX)"
-chmod 755 "$DATA"
-base="${FLASHDEAL_E2E_PORT_BASE:-}"
-[[ -n $base ]] || base="$(pick_ports 12)" || { echo "e2e: no free ports"; exit 1; }
-export FLASHDEAL_DATA="$DATA/data"
-: "${FLASHDEAL_PG_PORT:=$base}" "${FLASHDEAL_REDIS_PORT:=$((base + 1))}"
-: "${FLASHDEAL_AUTH_GRPC_PORT:=$((base + 2))}" "${FLASHDEAL_AUTH_REST_PORT:=$((base + 3))}"
-: "${FLASHDEAL_CATALOG_GRPC_PORT:=$((base + 4))}" "${FLASHDEAL_CATALOG_REST_PORT:=$((base + 5))}"
-: "${FLASHDEAL_ORDERS_GRPC_PORT:=$((base + 6))}" "${FLASHDEAL_ORDERS_REST_PORT:=$((base + 8))}"
-: "${FLASHDEAL_EDGE_REST_PORT:=$((base + 10))}" "${FLASHDEAL_EDGE_GRPC_PORT:=$((base + 11))}"
-export FLASHDEAL_PG_PORT FLASHDEAL_REDIS_PORT FLASHDEAL_AUTH_GRPC_PORT FLASHDEAL_AUTH_REST_PORT FLASHDEAL_CATALOG_GRPC_PORT \
-  FLASHDEAL_CATALOG_REST_PORT FLASHDEAL_ORDERS_GRPC_PORT FLASHDEAL_ORDERS_REST_PORT FLASHDEAL_EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT
+mesh_setup e2e
 # Two replicas; PlaceOrder limited hard (one per 10 s per caller) so the limit is hit without a flood;
 # cheap password hashes (and a check that the setting reaches auth).
 export FLASHDEAL_ORDERS_REPLICAS=2 FLASHDEAL_EDGE_RATE_LIMITS=on FLASHDEAL_EDGE_ORDER_RATE=6r/m FLASHDEAL_EDGE_ORDER_BURST=0
 export FLASHDEAL_PASSWORD_ITERATIONS=1000
-unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS FLASHDEAL_EDGE_USER_RATE FLASHDEAL_EDGE_USER_BURST
-PORTS=("$FLASHDEAL_PG_PORT" "$FLASHDEAL_REDIS_PORT" "$FLASHDEAL_AUTH_GRPC_PORT" "$FLASHDEAL_AUTH_REST_PORT"
-  "$FLASHDEAL_CATALOG_GRPC_PORT" "$FLASHDEAL_CATALOG_REST_PORT" "$FLASHDEAL_ORDERS_GRPC_PORT" $((FLASHDEAL_ORDERS_GRPC_PORT + 1))
-  "$FLASHDEAL_ORDERS_REST_PORT" $((FLASHDEAL_ORDERS_REST_PORT + 1)) "$FLASHDEAL_EDGE_REST_PORT" "$FLASHDEAL_EDGE_GRPC_PORT")
+unset FLASHDEAL_EDGE_USER_RATE FLASHDEAL_EDGE_USER_BURST
 EDGE="http://127.0.0.1:$FLASHDEAL_EDGE_REST_PORT" EDGE_GRPC="http://127.0.0.1:$FLASHDEAL_EDGE_GRPC_PORT"
 ORDERS_1="127.0.0.1:$FLASHDEAL_ORDERS_REST_PORT" ORDERS_2="127.0.0.1:$((FLASHDEAL_ORDERS_REST_PORT + 1))"
 ACCESS_LOG="$FLASHDEAL_DATA/logs/edge-access.log"
 BUF="$ROOT/tests/interop/node/node_modules/.bin/buf"
 bufc() { "$BUF" curl --schema "$ROOT/protos" --protocol grpc --http2-prior-knowledge "$@"; }
 PY=/usr/bin/python3
-
-cleanup() {
-  timeout 60 ./flashdeal down >/dev/null 2>&1 || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
 
 echo "e2e: local mesh in $FLASHDEAL_DATA on ports ${PORTS[*]}"
 if timeout 150 ./flashdeal up --detach >"$DATA/up.out" 2>&1; then
@@ -233,11 +212,9 @@ grep -Eq "^orders-1 .*stream lag [0-9]+, pending [0-9]+" <<<"$status" && grep -E
 grep -q "$DEAL_ID: DEAL_STATE_UPCOMING, 100 of 100 left" <<<"$status" && pass "status: demo deal stock" || fail "status: demo deal stock"
 
 # --- one replica dies: the edge keeps serving orders ----------------------------------------------------------------
-# Every process started (pid files) and their children (nginx workers, PostgreSQL backends), for the leftover check.
-pids=()
-for f in "$FLASHDEAL_DATA"/run/*.pid; do pids+=("$(cat "$f")"); done
-((${#pids[@]} == 7)) && pass "seven pid files (postgres, redis, auth, catalog, orders-1, orders-2, edge)" || fail "seven pid files (${#pids[@]})"
-for pid in "${pids[@]}"; do mapfile -t -O "${#pids[@]}" pids < <(ps -o pid= --ppid "$pid" | tr -d ' '); done
+files=("$FLASHDEAL_DATA"/run/*.pid)
+((${#files[@]} == 7)) && pass "seven pid files (postgres, redis, auth, catalog, orders-1, orders-2, edge)" || fail "seven pid files (${#files[@]})"
+mesh_snapshot_pids # for the leftover check after down
 
 kill -9 "$(cat "$FLASHDEAL_DATA/run/orders-2.pid")"
 sleep 0.3
@@ -252,13 +229,7 @@ status="$(./flashdeal status 2>&1)" && fail "status exits non-zero with a replic
 grep -Eq "^orders-2 +[0-9]+ +no " <<<"$status" && pass "status: orders-2 not alive" || fail "status: orders-2 not alive: $status"
 
 # --- down -----------------------------------------------------------------------------------------------------------
-if timeout 90 ./flashdeal down >"$DATA/down.out" 2>&1; then pass "flashdeal down"; else fail "flashdeal down"; cat "$DATA/down.out"; fi
-left=()
-for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("pid $pid"); done
-for port in "${PORTS[@]}"; do port_free "$port" || left+=("port $port"); done
-while read -r pid; do left+=("pid $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60))"); done < <(pgrep -f "$FLASHDEAL_DATA" || true)
-((${#left[@]} == 0)) && pass "nothing left running: ${#pids[@]} processes gone (incl. nginx workers), ports free" ||
-  fail "left running: ${left[*]}"
+check_down_leaves_nothing
 [[ -z "$(ls -A "$FLASHDEAL_DATA/run")" ]] && pass "run/ is empty" || fail "run/ is empty"
 
 echo "e2e: $passed passed, $failed failed"

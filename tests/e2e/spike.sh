@@ -5,35 +5,19 @@
 # costing correctness; then `./flashdeal down` must leave nothing running.
 #
 # The mesh runs with FLASHDEAL_LOCAL_LOAD=1 (every simulated user comes from 127.0.0.1, so address-keyed limits are
-# raised; PlaceOrder's per-user limits stay) and cheap password hashes. Ports: a random free block in 20000-29999
-# (or FLASHDEAL_E2E_PORT_BASE); a fresh temporary data folder. FLASHDEAL_SKIP_BUILD=1 when the Release build is fresh.
+# raised; PlaceOrder's per-user limits stay) and cheap password hashes. Ports and data folder: mesh_setup in lib.sh
+# (FLASHDEAL_*_PORT already set, else FLASHDEAL_E2E_PORT_BASE, else a free block); a fresh temporary data folder. FLASHDEAL_SKIP_BUILD=1 when the Release build is fresh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 source tests/e2e/lib.sh
 
-DATA="$(mktemp -d /tmp/flashdeal-spike.XXXXXX)"
-chmod 755 "$DATA"
-base="${FLASHDEAL_E2E_PORT_BASE:-}"
-[[ -n $base ]] || base="$(pick_ports 12)" || { echo "e2e spike: no free ports"; exit 1; }
-export FLASHDEAL_DATA="$DATA/data"
-export FLASHDEAL_PG_PORT=$base FLASHDEAL_REDIS_PORT=$((base + 1))
-export FLASHDEAL_AUTH_GRPC_PORT=$((base + 2)) FLASHDEAL_AUTH_REST_PORT=$((base + 3))
-export FLASHDEAL_CATALOG_GRPC_PORT=$((base + 4)) FLASHDEAL_CATALOG_REST_PORT=$((base + 5))
-export FLASHDEAL_ORDERS_GRPC_PORT=$((base + 6)) FLASHDEAL_ORDERS_REST_PORT=$((base + 8))
-export FLASHDEAL_EDGE_REST_PORT=$((base + 10)) FLASHDEAL_EDGE_GRPC_PORT=$((base + 11))
+mesh_setup spike
 export FLASHDEAL_ORDERS_REPLICAS=2 FLASHDEAL_LOCAL_LOAD=1 FLASHDEAL_PASSWORD_ITERATIONS=1000 FLASHDEAL_EDGE_RATE_LIMITS=on
-unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS FLASHDEAL_SERVICE_RATE_LIMITS FLASHDEAL_EDGE_ORDER_RATE FLASHDEAL_EDGE_ORDER_BURST
+unset FLASHDEAL_SERVICE_RATE_LIMITS FLASHDEAL_EDGE_ORDER_RATE FLASHDEAL_EDGE_ORDER_BURST
 PY=/usr/bin/python3
 
-cleanup() {
-  timeout 60 ./flashdeal down >/dev/null 2>&1 || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-
-echo "e2e spike: local mesh in $FLASHDEAL_DATA on ports $base-$((base + 11))"
+echo "e2e spike: local mesh in $FLASHDEAL_DATA on ports ${PORTS[*]}"
 if timeout 150 ./flashdeal up --detach >"$DATA/up.out" 2>&1; then
   pass "flashdeal up --detach (2 orders replicas, edge, FLASHDEAL_LOCAL_LOAD=1)"
 else
@@ -102,14 +86,8 @@ check "hammer: invariants all passed with the refusals (a refused call takes no 
   "len(r['invariants']) == 8 and all(i['passed'] for i in r['invariants'])"
 
 # --- down -----------------------------------------------------------------------------------------------------------
-pids=()
-for f in "$FLASHDEAL_DATA"/run/*.pid; do pids+=("$(cat "$f")"); done
-if timeout 90 ./flashdeal down >"$DATA/down.out" 2>&1; then pass "flashdeal down"; else fail "flashdeal down"; cat "$DATA/down.out"; fi
-left=()
-for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("pid $pid"); done
-for ((i = 0; i < 12; i++)); do port_free $((base + i)) || left+=("port $((base + i))"); done
-while read -r pid; do left+=("pid $pid"); done < <(pgrep -f "$FLASHDEAL_DATA" || true)
-((${#left[@]} == 0)) && pass "nothing left running (${#pids[@]} processes started, ports free)" || fail "left running: ${left[*]}"
+mesh_snapshot_pids
+check_down_leaves_nothing
 
 echo "e2e spike: $passed passed, $failed failed"
 ((failed == 0))
