@@ -38,8 +38,11 @@ PORT_VARS=(PG_PORT REDIS_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CA
 # >>> that names the services' configuration key ("RateLimits:Enabled", docs/rate-limits.md of the service limits).
 SERVICE_RATE_LIMITS_OFF=("RateLimits__Enabled=false")
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-die() { printf 'flashdeal: %s\n' "$*" >&2; exit 1; }
+# STEP names what the script is doing (the last log line), so an exit nobody explained still says where it happened.
+STEP="starting" REPORTED=0
+log() { STEP="$*"; printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { REPORTED=1; printf 'flashdeal: %s\n' "$*" >&2; exit 1; }
+reported_exit() { REPORTED=1; exit 1; } # after a function has printed why
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
 # --- the processes -----------------------------------------------------------------------------------------------
@@ -47,7 +50,7 @@ is_root() { [[ $(id -u) -eq 0 ]]; }
 # stop order is the reverse.
 declare -a SERVICE_NAMES=()
 declare -A SERVICE_PROJECT=() SERVICE_GRPC=() SERVICE_REST=() SERVICE_ENV=()
-service() {
+add_service() {
   local name=$1; SERVICE_NAMES+=("$name")
   SERVICE_PROJECT[$name]=$2 SERVICE_GRPC[$name]=$3 SERVICE_REST[$name]=$4
   shift 4; SERVICE_ENV[$name]="$(printf '%s\x1f' "$@")"
@@ -76,11 +79,11 @@ define_services() {
   read -r -a auth_extra <<<"${FLASHDEAL_AUTH_SETTINGS:-}"
   read -r -a catalog_extra <<<"${FLASHDEAL_CATALOG_SETTINGS:-}"
   read -r -a orders_extra <<<"${FLASHDEAL_ORDERS_SETTINGS:-}"
-  service auth services/Auth/FlashDeal.Auth "$AUTH_GRPC_PORT" "$AUTH_REST_PORT" "${common[@]}" "Auth__SigningKeys__Directory=$KEYS" \
+  add_service auth services/Auth/FlashDeal.Auth "$AUTH_GRPC_PORT" "$AUTH_REST_PORT" "${common[@]}" "Auth__SigningKeys__Directory=$KEYS" \
     "Auth__BootstrapAdmin__Email=$ADMIN_EMAIL" "Auth__BootstrapAdmin__Password=$ADMIN_PASSWORD" "${auth[@]}" "${auth_extra[@]}"
-  service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "${common[@]}" "${catalog_extra[@]}"
+  add_service catalog services/Catalog/FlashDeal.Catalog "$CATALOG_GRPC_PORT" "$CATALOG_REST_PORT" "${common[@]}" "${catalog_extra[@]}"
   for ((i = 1; i <= ORDERS_REPLICAS; i++)); do
-    service "orders-$i" services/Orders/FlashDeal.Orders $((ORDERS_GRPC_PORT + i - 1)) $((ORDERS_REST_PORT + i - 1)) "${common[@]}" \
+    add_service "orders-$i" services/Orders/FlashDeal.Orders $((ORDERS_GRPC_PORT + i - 1)) $((ORDERS_REST_PORT + i - 1)) "${common[@]}" \
       "${orders_extra[@]}"
   done
 }
@@ -173,12 +176,20 @@ ensure_prerequisites() {
     log "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null ||
       { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
-    # The Debian packages start their own servers on the default ports; FlashDeal runs its own.
-    command -v service >/dev/null && { service postgresql stop >/dev/null 2>&1 || true; service redis-server stop >/dev/null 2>&1 || true
-      service nginx stop >/dev/null 2>&1 || true; }
+    [[ -n "$(nginx_bin)" ]] && { ! ((OWN_REDIS)) || command -v redis-server >/dev/null; } ||
+      die "apt-get installed ${missing[*]}, yet nginx or redis-server is still not on PATH ($PATH)"
+    stop_package_servers
   else
     die "missing: ${missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) or set FLASHDEAL_POSTGRES / FLASHDEAL_REDIS."
   fi
+}
+
+# The Debian packages start their own servers on the default ports (where an init system runs); FlashDeal runs its
+# own on other ports, so theirs are stopped. `command` runs the system's service(8), never a shell function.
+stop_package_servers() {
+  command -v service >/dev/null || return 0
+  local unit
+  for unit in postgresql redis-server nginx; do command service "$unit" stop >/dev/null 2>&1 || true; done
 }
 
 check_ports() {
@@ -558,7 +569,6 @@ cmd_up() {
   STOP_ON_EXIT=1
   trap 'echo >&2; exit 130' INT
   trap 'exit 143' TERM
-  trap on_exit EXIT
   ((OWN_PG)) && start_postgres
   ((OWN_REDIS)) && start_redis
   migrate
@@ -566,10 +576,10 @@ cmd_up() {
   # Start all replicas of a kind, then wait: the orders replicas warm up in parallel.
   for name in "${SERVICE_NAMES[@]}"; do
     start_service "$name"
-    [[ $name == orders-* ]] || wait_ready "$name" || exit 1
+    [[ $name == orders-* ]] || wait_ready "$name" || reported_exit
   done
-  for name in $(orders_names); do wait_ready "$name" || exit 1; done
-  start_edge || exit 1
+  for name in $(orders_names); do wait_ready "$name" || reported_exit; done
+  start_edge || reported_exit
   seed_demo
   write_mesh_env
   print_endpoints
@@ -585,7 +595,7 @@ cmd_up() {
     for name in edge "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres); do
       if ! running "$name"; then
         log_tail "$name"; echo "flashdeal: $name exited" >&2
-        exit 1
+        reported_exit
       fi
     done
     sleep 1 &
@@ -596,6 +606,13 @@ cmd_up() {
 STOP_ON_EXIT=0 STARTED=0
 on_exit() {
   local rc=$?
+  # Every early exit says why: die() and the start-up checks print their reason; anything else (a failed command under
+  # `set -e`, an unset variable) is reported here with the step it interrupted.
+  # (status answers with its exit code by design: 1 unhealthy, 3 nothing started.)
+  if ((rc != 0 && rc < 128 && !REPORTED)) && [[ ${COMMAND:-} != status ]]; then
+    printf 'flashdeal: stopped with exit code %s during "%s"; see the messages above and the logs in %s\n' \
+      "$rc" "$STEP" "$LOGS" >&2
+  fi
   ((STOP_ON_EXIT)) || return 0
   if ((rc != 0 && rc < 128 && !STARTED)); then log "start-up failed; stopping what was started"; else log "stopping"; fi
   stop_all
@@ -675,6 +692,8 @@ cmd_status() {
   return $rc
 }
 
+COMMAND=${1:-}
+trap on_exit EXIT
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
