@@ -6,8 +6,7 @@
 #   k8s/smoke/smoke.sh [--keep] [--check] [SERVICE[=DOCKERFILE] ...]
 #
 #   SERVICE     auth | catalog | orders; default: every one whose project exists (services/<Name>/FlashDeal.<Name>)
-#   =DOCKERFILE build that slot from another Dockerfile: catalog=tests/FlashDeal.Grpc.Testing/Dockerfile puts the Echo
-#               test server in the catalog slot (no migrations, Echo calls) to exercise the machinery
+#   =DOCKERFILE build that slot from another Dockerfile (e.g. an experimental image of the same service)
 #   --keep      leave the pods running, also after a failure (ports in .data/smoke/play/ports.json); stop with the
 #               printed command
 #   --check     only say whether this machine can run the smoke deploy: exit 0, or 3 with the reason
@@ -71,7 +70,7 @@ if ((${#slots[@]} == 0)); then
     [[ -f "services/$name/FlashDeal.$name/FlashDeal.$name.csproj" ]] && slots+=("$slot")
   done
 fi
-((${#slots[@]} > 0)) || { echo "smoke.sh: no service project exists yet; name a slot, e.g. catalog=tests/FlashDeal.Grpc.Testing/Dockerfile" >&2; exit 2; }
+((${#slots[@]} > 0)) || { echo "smoke.sh: no service project exists under services/" >&2; exit 2; }
 for slot in "${slots[@]}"; do
   [[ -n "${dockerfile[$slot]:-}" ]] || dockerfile[$slot]="services/${slot^}/Dockerfile"
   [[ -f "${dockerfile[$slot]}" ]] || { echo "smoke.sh: ${dockerfile[$slot]} does not exist" >&2; exit 2; }
@@ -88,7 +87,6 @@ die() { printf 'smoke.sh: %s\n' "$*" >&2; exit 1; }
 scale="${SMOKE_TIMEOUT_SCALE:-1}"
 [[ "$scale" =~ ^[1-9][0-9]*$ ]] || { echo "smoke.sh: SMOKE_TIMEOUT_SCALE must be a positive integer" >&2; exit 2; }
 limit() { timeout "$(( $1 * scale ))" "${@:2}"; }
-is_echo() { [[ "${dockerfile[$1]}" == tests/FlashDeal.Grpc.Testing/* ]]; }
 
 prerequisites() {
   local packages=(podman runc fuse-overlayfs slirp4netns uidmap catatonit debootstrap curl) missing=() p
@@ -162,8 +160,6 @@ render() {
   for slot in auth catalog orders; do
     if [[ " ${slots[*]} " != *" $slot "* ]]; then
       args+=(--set "services.$slot.enabled=false")
-    elif is_echo "$slot"; then
-      args+=(--set "services.$slot.migrations=false")
     fi
   done
   "$flashdeal_bin/helm" template smoke charts/flashdeal --kube-version 1.32.0 "${args[@]}" > "$work/rendered.yaml"
@@ -302,11 +298,6 @@ calls() {
   for slot in "${slots[@]}"; do
     check "$slot REST /readyz" '"SERVING"' rest "$slot" /readyz
     check "$slot gRPC grpc.health.v1.Health/Check" '"SERVING"' grpc "$slot" grpc.health.v1.Health/Check '{"service":""}'
-    if is_echo "$slot"; then
-      check "$slot REST GET /v1/echo/hello" '"hello"' rest "$slot" /v1/echo/hello
-      check "$slot gRPC EchoService/Echo" '"hi"' grpc "$slot" flashdeal.testing.v1.EchoService/Echo '{"message":"hi"}'
-      continue
-    fi
     case "$slot" in
       auth)
         check "auth REST GET /.well-known/jwks.json" '"keys"' rest auth /.well-known/jwks.json

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Load;
+using FlashDeal.ServiceDefaults;
 using Google.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace FlashDeal.Orders.Load;
 
@@ -28,9 +30,7 @@ public sealed record PhaseResult(
 /// </summary>
 public sealed class PlaceOrderPhase(GrpcChannel channel, IReadOnlyList<string> bearers)
 {
-    private static readonly Method<PlaceOrderRequest, PlaceOrderResponse> PlaceOrder =
-        Method<PlaceOrderRequest, PlaceOrderResponse>.FromDescriptor(
-            OrdersReflection.Descriptor.Services[0].FindMethodByName("PlaceOrder"));
+    private readonly OrderService.OrderServiceClient _orders = new(channel);
 
     public async Task<PhaseResult> RunAsync(string target, Guid dealId, int buyers, int stock, int concurrency,
         Func<TimeSpan> serverCpu)
@@ -54,8 +54,7 @@ public sealed class PlaceOrderPhase(GrpcChannel channel, IReadOnlyList<string> b
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var response = await channel.UnaryAsync(PlaceOrder, request,
-                        new CallOptions(headers, Deadline: DateTime.UtcNow.AddSeconds(30)));
+                    var response = await _orders.PlaceOrderAsync(request, headers, DateTime.UtcNow.AddSeconds(30));
                     acceptedIds.Add(response.Order.OrderId);
                     if (Interlocked.Increment(ref accepted) == stock)
                     {

@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
-using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Orders;
 using FlashDeal.Orders.Load;
 using FlashDeal.Security;
 using FlashDeal.TestInfrastructure;
+using Grpc.Net.Client;
 using Npgsql;
 using StackExchange.Redis;
+using Role = FlashDeal.Contracts.Auth.V1.Role;
 
 var postgresOption = new Option<string>("--postgres") { Description = "PostgreSQL connection string (Npgsql)", Required = true };
 var redisOption = new Option<string>("--redis") { Description = "Redis host:port", Required = true };
@@ -56,7 +56,7 @@ root.SetAction(async parse =>
                 ["Auth__ValidatedTokenCacheSize"] = (2 * buyers).ToString(CultureInfo.InvariantCulture),
                 ["Orders__Strategy"] = strategy.ToString(),
             });
-            services[strategy] = (process, GrpcChannel.ForAddress(process.GrpcAddress));
+            services[strategy] = (process, ServiceTestHost.Channel(process.GrpcAddress));
             Console.WriteLine($"{strategy}: orders service pid {process.Id} at {process.GrpcAddress}");
         }
 

@@ -47,6 +47,7 @@ status_bin() { # code message reason → base64 of google.rpc.Status
 
 limited_msg="rate limit reached at the edge; retry after $retry_after s"
 too_large_msg="request body larger than $max_body"
+headers_msg="request headers larger than 128k"
 unavailable_msg="no healthy upstream for this route"
 
 mapfile -t routes < <(bash "$here/routes.sh")
@@ -85,6 +86,10 @@ http {
   client_max_body_size $max_body;
   client_body_buffer_size $max_body;
   keepalive_requests 100000;
+  # Header lines up to 128 KiB reach the services, which answer an oversized bearer token with 401 / UNAUTHENTICATED
+  # and its reason (their own limit is 160 KiB). Beyond it nginx refuses: REST with 431 and a JSON body (@headers_too_large),
+  # HTTP/2 by closing the connection (nginx's rule for a header field over the limit).
+  large_client_header_buffers 4 128k;
   map_hash_bucket_size 128;
   keepalive_timeout 75s;
   http2_max_concurrent_streams 1000;
@@ -185,9 +190,12 @@ $(limit_lines)
     proxy_next_upstream_tries 2;
     proxy_next_upstream_timeout 5s;
     add_header X-Request-Id \$edge_request_id always;
+    # The services echo X-Request-Id too; the client gets the edge's one, once.
+    proxy_hide_header X-Request-Id;
 
     error_page 429 = @rate_limited;
     error_page 413 = @too_large;
+    error_page 494 = @headers_too_large;
     error_page 502 503 504 = @unavailable;
 CONF
 for route in "${routes[@]}"; do
@@ -217,6 +225,10 @@ cat <<CONF
     location @too_large {
       add_header X-Request-Id \$edge_request_id always;
       return 413 '$(status_json 3 "$too_large_msg" REQUEST_TOO_LARGE)';
+    }
+    location @headers_too_large {
+      add_header X-Request-Id \$edge_request_id always;
+      return 431 '$(status_json 8 "$headers_msg" REQUEST_HEADERS_TOO_LARGE)';
     }
     location @unavailable {
       add_header Retry-After $retry_after always;
@@ -256,6 +268,7 @@ $(limit_lines)
     grpc_next_upstream_tries 2;
     grpc_next_upstream_timeout 5s;
     add_header x-request-id \$edge_request_id always;
+    grpc_hide_header x-request-id;
 
     error_page 429 = @rate_limited;
     error_page 413 = @too_large;

@@ -1,4 +1,4 @@
-using FlashDeal.Grpc;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -13,7 +13,7 @@ namespace FlashDeal.TestInfrastructure;
 /// </summary>
 /// <example>
 /// await using var host = await ServiceTestHost.StartAsync(AuthApp.Build, new() { ["ConnectionStrings:Postgres"] = … });
-/// var response = await host.Grpc.UnaryAsync(method, request);
+/// var response = await new AuthService.AuthServiceClient(host.Grpc).LogInAsync(request);
 /// </example>
 public sealed class ServiceTestHost : IAsyncDisposable
 {
@@ -24,7 +24,7 @@ public sealed class ServiceTestHost : IAsyncDisposable
         _app = app;
         GrpcAddress = grpcAddress;
         RestAddress = restAddress;
-        Grpc = GrpcChannel.ForAddress(grpcAddress);
+        Grpc = Channel(grpcAddress);
         Http = new HttpClient { BaseAddress = restAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
 
@@ -58,12 +58,34 @@ public sealed class ServiceTestHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
             configure?.Invoke(builder);
         });
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // Hosted services (stream consumers, sweepers) start before the server: a start that fails later must not
+            // leave them running against the next test's stores.
+            await app.StopAsync();
+            await app.DisposeAsync();
+            throw;
+        }
         // Listeners come up in the order Service defaults declares them: gRPC first, then REST.
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
             .Addresses.Select(a => new Uri(a)).ToArray();
         return new ServiceTestHost(app, addresses[0], addresses[1]);
     }
+
+    /// <summary>
+    /// A Grpc.Net.Client channel to an h2c address, allowed several HTTP/2 connections (one connection's stream limit
+    /// must not cap a test that runs many calls at once).
+    /// </summary>
+    public static GrpcChannel Channel(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+        MaxReceiveMessageSize = null,
+        MaxSendMessageSize = null,
+    });
 
     public async ValueTask DisposeAsync()
     {

@@ -147,6 +147,64 @@ reflection="$("$BUF" curl --protocol grpc --http2-prior-knowledge "$EDGE_GRPC/fl
 grep -qi "unimplemented\|failed to find service" <<<"$reflection" && pass "server reflection is not routed (buf curl without --schema fails)" ||
   fail "server reflection is not routed: $reflection"
 
+# --- bad input and forged tokens through the edge: a clear 4xx or gRPC status, and the next caller unaffected ----------
+# Each bad REST request is followed on the same keep-alive connection (curl --next) by a good one, which must succeed.
+bad_then_good() { # label content-type body-file expected-status
+  local out
+  out="$(curl -sS -m 10 -o /dev/null -w '%{http_code} ' -X POST "$EDGE/v1/auth:logIn" -H "content-type: $2" --data-binary @"$3" \
+    --next -sS -m 10 -o /dev/null -w '%{http_code} %{num_connects}' "$EDGE/v1/deals/$DEAL_ID")" || out="curl failed"
+  # The second transfer reuses the connection: 0 new connects.
+  [[ $out == "$4 200 0" ]] && pass "bad input through the edge: $1 → $4, the next request on the connection → 200" ||
+    fail "bad input through the edge: $1: $out (expected '$4 200 0')"
+}
+printf '{"email":"\xff\xfe","password":"\xc3\x28"}' >"$DATA/bad-utf8.json"
+printf '{"email": "ada@flashdeal.local", "password": ' >"$DATA/truncated.json"
+"$PY" -c 'print("{\"email\":" + "[" * 5000 + "]" * 5000 + "}")' >"$DATA/deep.json"
+printf 'email=ada&password=x' >"$DATA/form.txt"
+"$PY" -c 'import json; print(json.dumps({"email": "a" * 60000 + "@example.com", "password": "x"}))' >"$DATA/huge-field.json"
+bad_then_good "invalid UTF-8 JSON" application/json "$DATA/bad-utf8.json" 400
+bad_then_good "malformed JSON" application/json "$DATA/truncated.json" 400
+bad_then_good "JSON nested 5000 deep" application/json "$DATA/deep.json" 400
+bad_then_good "not JSON (form body)" application/x-www-form-urlencoded "$DATA/form.txt" 400
+bad_then_good "a 60 KB field" application/json "$DATA/huge-field.json" 400
+body="$(curl -sS -m 10 -X POST "$EDGE/v1/auth:logIn" -H 'content-type: application/json' --data-binary @"$DATA/deep.json")" || body=""
+jq -e '.code == 3 and (.message | length > 0)' <<<"$body" >/dev/null && pass "bad JSON: a google.rpc.Status body (INVALID_ARGUMENT)" ||
+  fail "bad JSON: a google.rpc.Status body: $body"
+
+# gRPC: garbage protobuf bytes in a well-formed frame, then a good call on the same channel (grpcio).
+garbage="$("$PY" - "$FLASHDEAL_EDGE_GRPC_PORT" "$DEAL_ID" <<'PY' 2>&1
+import sys, grpc
+port, deal = sys.argv[1], sys.argv[2]
+channel = grpc.insecure_channel("127.0.0.1:" + port)
+raw = channel.unary_unary("/flashdeal.catalog.v1.CatalogService/GetDeal", request_serializer=lambda b: b,
+                          response_deserializer=lambda b: b)
+try:
+    raw(b"\xff\xff\xff\xff\x0f\x0a\x99garbage", timeout=10)
+    print("OK?!")
+except grpc.RpcError as e:
+    print(e.code().name)
+good = raw(b"\x0a\x24" + deal.encode(), timeout=10)
+print("next call OK" if len(good) > 0 else "next call empty")
+PY
+)"
+[[ $garbage == $'INVALID_ARGUMENT\nnext call OK' ]] &&
+  pass "garbage protobuf through the edge: ${garbage%%$'\n'*}, the next call on the channel OK (grpcio)" ||
+  fail "garbage protobuf through the edge (grpcio): $garbage"
+
+# Forged tokens (tests/e2e/forge-token.py; the claim checks are reached with the mesh's real key): REST 401 with the
+# reason, gRPC UNAUTHENTICATED — never a 500, a 503 or an HTML page.
+key="$(ls "$FLASHDEAL_DATA"/keys/*.pem | head -1)"
+for attack in alg-none hs256-with-public-key changed-claims foreign-key-same-kid jku-header-injection kid-path-traversal \
+  rs256 jwe-shape expired not-yet-valid wrong-issuer wrong-audience missing-exp oversized-64k; do
+  forged="$("$PY" tests/e2e/forge-token.py "$attack" "$token" "$key" 2>&1)" || { fail "forge $attack: $forged"; continue; }
+  want=ACCESS_TOKEN_INVALID; [[ $attack == expired ]] && want=ACCESS_TOKEN_EXPIRED
+  rest="$(curl -sS -m 10 -w '\n%{http_code}' "$EDGE/v1/orders" -H "authorization: Bearer $forged")" || rest=""
+  grpc="$(grpc_code /flashdeal.orders.v1.OrderService/ListMyOrders "$forged")"
+  [[ ${rest##*$'\n'} == 401 ]] && jq -e --arg r "$want" '.code == 16 and any(.details[]; .reason == $r)' <<<"${rest%$'\n'*}" >/dev/null &&
+    [[ $grpc == UNAUTHENTICATED* ]] && pass "forged token through the edge ($attack): 401 $want, gRPC UNAUTHENTICATED" ||
+    fail "forged token through the edge ($attack): REST ${rest##*$'\n'} ${rest%$'\n'*}, gRPC $grpc"
+done
+
 # Rate limits: PlaceOrder is limited per caller (this test: one per 10 s, no burst). ada already placed one.
 statuses=() body=""
 for i in 2 3 4; do

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs the independent gRPC clients that tests/FlashDeal.Grpc.Tests/Interop runs against the FlashDeal server:
-# Python grpcio (Debian packages, system python3), @grpc/grpc-js and buf curl (npm, tests/interop/node).
+# Installs the independent gRPC clients that tests/FlashDeal.Interop.Tests runs against the real FlashDeal services:
+# Python grpcio (Debian packages, system python3), @grpc/grpc-js and buf curl (npm, tests/interop/node). No protoc:
+# the clients load the schema from the FileDescriptorSet file the tests write. Also nghttp/h2load (nghttp2-client) for
+# tests/e2e/local-mesh.sh and load/grpc-unary-bench.sh.
 # Idempotent: installs only what is missing. apt-get needs root (or password-less sudo).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 node_dir="$here/node"
 
-# protobuf-compiler: the protoc bundled with python3-grpc-tools (3.5) predates proto3 `optional`.
-apt_packages=(python3-grpcio python3-grpc-tools python3-protobuf protobuf-compiler)
+apt_packages=(python3-grpcio python3-protobuf nghttp2-client)
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 
@@ -41,5 +42,5 @@ if ! (cd "$node_dir" && npm ls --all >/dev/null 2>&1 && node node_modules/@bufbu
 fi
 
 /usr/bin/python3 -c "import grpc, google.protobuf" || { echo "setup.sh: /usr/bin/python3 cannot import grpc" >&2; exit 1; }
-echo "setup.sh: ready (grpcio $(/usr/bin/python3 -c 'import grpc; print(grpc.__version__)'), $(protoc --version)," \
+echo "setup.sh: ready (grpcio $(/usr/bin/python3 -c 'import grpc; print(grpc.__version__)')," \
   "node $(node --version), buf $(node "$node_dir/node_modules/@bufbuild/buf/bin/buf" --version))"

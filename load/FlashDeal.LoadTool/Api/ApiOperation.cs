@@ -1,5 +1,5 @@
-using FlashDeal.Grpc;
 using Google.Protobuf;
+using Grpc.Core;
 
 namespace FlashDeal.LoadTool.Api;
 
@@ -12,14 +12,14 @@ public enum ApiService
 }
 
 /// <summary>
-/// One RPC as both transports call it: the operation name the reports use (docs/load.md), the gRPC method, and the REST
-/// route from the proto's google.api.http rule (verb, path with query, whether the request is the JSON body).
+/// One RPC as both transports call it: the operation name the reports use (docs/load.md), the call on the generated
+/// gRPC client, and the REST route from the proto's google.api.http rule (verb, path with query, whether the request is
+/// the JSON body).
 /// </summary>
 public sealed class ApiOperation<TRequest, TResponse>(
     string name,
     ApiService service,
-    string grpcService,
-    string grpcMethod,
+    Func<GrpcClients, TRequest, CallOptions, AsyncUnaryCall<TResponse>> grpc,
     HttpMethod verb,
     Func<TRequest, string> restPath,
     bool restBody)
@@ -30,11 +30,12 @@ public sealed class ApiOperation<TRequest, TResponse>(
 
     public ApiService Service { get; } = service;
 
-    public Method<TRequest, TResponse> Grpc { get; } = new(MethodType.Unary, grpcService, grpcMethod);
-
     public HttpMethod Verb { get; } = verb;
 
     public bool RestBody { get; } = restBody;
+
+    public AsyncUnaryCall<TResponse> CallGrpc(GrpcClients clients, TRequest request, CallOptions options) =>
+        grpc(clients, request, options);
 
     public string RestPath(TRequest request) => restPath(request);
 }

@@ -1,33 +1,51 @@
-using FlashDeal.Grpc;
+using FlashDeal.Contracts.Auth.V1;
+using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Contracts.Orders.V1;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashDeal.LoadTool.Api;
 
+/// <summary>The generated clients of the three services on one channel (an operation picks its own).</summary>
+public sealed class GrpcClients(ChannelBase channel)
+{
+    public AuthService.AuthServiceClient Auth { get; } = new(channel);
+
+    public CatalogService.CatalogServiceClient Catalog { get; } = new(channel);
+
+    public OrderService.OrderServiceClient Orders { get; } = new(channel);
+}
+
 /// <summary>
-/// gRPC over h2c with FlashDeal's own client: per address a small pool of channels (each multiplexes many streams on its
-/// HTTP/2 connections), taken round robin. Client retries are off: the scenarios decide what to resend, and every attempt
-/// is measured.
+/// gRPC over h2c with Grpc.Net.Client and the generated clients: per target a small pool of channels (each multiplexes
+/// many calls over its HTTP/2 connections, opening more when one is full), taken round robin. Several orders replicas
+/// are one target that the client balances itself (a static resolver and round_robin), and so is a dns:///host:port
+/// target (the DNS resolver, re-resolving every 15 s, and round_robin). Client retries are off: the
+/// scenarios decide what to resend, and every attempt is measured.
 /// </summary>
 public sealed class GrpcTransport : IApiTransport
 {
-    private readonly Dictionary<ApiService, GrpcChannel[]> _pools = [];
-    private readonly List<GrpcChannel> _channels = [];
+    private readonly Dictionary<ApiService, GrpcClients[]> _pools = [];
+    private readonly List<IDisposable> _owned = [];
     private long _next = -1;
 
     public GrpcTransport(ServiceEndpoints endpoints, int connections = 4)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
         Endpoints = endpoints;
-        var byAddress = new Dictionary<Uri, GrpcChannel[]>();
+        var byTarget = new Dictionary<string, GrpcClients[]>(StringComparer.Ordinal);
         foreach (var service in Enum.GetValues<ApiService>())
         {
-            var address = endpoints.For(service);
-            if (!byAddress.TryGetValue(address, out var pool))
+            var addresses = endpoints.AllFor(service);
+            var target = string.Join(",", addresses);
+            if (!byTarget.TryGetValue(target, out var pool))
             {
-                pool = [.. Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress(address.ToString().TrimEnd('/'),
-                    new GrpcChannelOptions { RetryPolicy = null }))];
-                byAddress[address] = pool;
-                _channels.AddRange(pool);
+                pool = [.. Enumerable.Range(0, connections).Select(_ => new GrpcClients(Channel(addresses)))];
+                byTarget[target] = pool;
             }
             _pools[service] = pool;
         }
@@ -43,24 +61,63 @@ public sealed class GrpcTransport : IApiTransport
         where TResponse : class, IMessage<TResponse>, new()
     {
         var pool = _pools[operation.Service];
-        var channel = pool[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)pool.Length)];
+        var clients = pool[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)pool.Length)];
         var headers = accessToken is null ? null : new Metadata { { "authorization", "Bearer " + accessToken } };
         try
         {
-            return await channel.UnaryAsync(operation.Grpc, request,
-                new CallOptions(headers, DateTime.UtcNow + timeout, cancellationToken)).ConfigureAwait(false);
+            return await operation.CallGrpc(clients, request, new CallOptions(headers, DateTime.UtcNow + timeout, cancellationToken))
+                .ConfigureAwait(false);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ApiException(Outcomes.FromGrpc(e.Status), e.Status.Detail, e);
+            throw new ApiException(Outcomes.FromGrpc(e), e.Status.Detail, e);
         }
+    }
+
+    /// <summary>A plain channel to one address; several addresses are balanced call by call (round_robin).</summary>
+    private GrpcChannel Channel(IReadOnlyList<Uri> addresses)
+    {
+        var options = new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+            // A run stopped by Ctrl-C or its bound cancels calls: that is OperationCanceledException, as over REST.
+            ThrowOperationCanceledOnCancellation = true,
+        };
+        if (addresses.Count == 1 && addresses[0].Scheme == "dns")
+        {
+            // Every address the name resolves to, re-resolved every 15 s (replicas come and go), balanced round robin.
+            var dns = new ServiceCollection();
+            dns.AddSingleton<ResolverFactory>(new DnsResolverFactory(TimeSpan.FromSeconds(15)));
+            options.ServiceProvider = Own(dns.BuildServiceProvider());
+            options.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
+            options.Credentials = ChannelCredentials.Insecure;
+            return Own(GrpcChannel.ForAddress(addresses[0], options));
+        }
+        if (addresses.Count == 1)
+        {
+            return Own(GrpcChannel.ForAddress(addresses[0], options));
+        }
+        var services = new ServiceCollection();
+        services.AddSingleton<ResolverFactory>(new StaticResolverFactory(
+            _ => addresses.Select(a => new BalancerAddress(a.Host, a.Port))));
+        options.ServiceProvider = Own(services.BuildServiceProvider());
+        options.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
+        options.Credentials = addresses[0].Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
+        return Own(GrpcChannel.ForAddress("static:///orders", options));
+    }
+
+    private T Own<T>(T disposable)
+        where T : IDisposable
+    {
+        _owned.Add(disposable);
+        return disposable;
     }
 
     public void Dispose()
     {
-        foreach (var channel in _channels)
+        foreach (var owned in Enumerable.Reverse(_owned))
         {
-            channel.Dispose();
+            owned.Dispose();
         }
     }
 }

@@ -2,9 +2,24 @@ using Google.Protobuf;
 
 namespace FlashDeal.LoadTool.Api;
 
-/// <summary>Where each service is reached. Behind the edge all three share one address.</summary>
-public sealed record ServiceEndpoints(Uri Auth, Uri Catalog, Uri Orders)
+/// <summary>
+/// Where each service is reached. Behind the edge all three share one address; without it the tool may call several
+/// orders replicas directly (<see cref="OrdersReplicas"/>), which the gRPC transport balances itself.
+/// </summary>
+public sealed record ServiceEndpoints(Uri Auth, Uri Catalog, IReadOnlyList<Uri> OrdersReplicas)
 {
+    public ServiceEndpoints(Uri auth, Uri catalog, Uri orders)
+        : this(auth, catalog, [orders])
+    {
+    }
+
+    public IReadOnlyList<Uri> OrdersReplicas { get; init; } = OrdersReplicas is { Count: > 0 }
+        ? OrdersReplicas
+        : throw new ArgumentException("At least one orders address is needed.", nameof(OrdersReplicas));
+
+    /// <summary>The first orders replica: the one address of transports that do not balance (REST).</summary>
+    public Uri Orders => OrdersReplicas[0];
+
     public static ServiceEndpoints All(Uri address) => new(address, address, address);
 
     public Uri For(ApiService service) => service switch
@@ -14,10 +29,15 @@ public sealed record ServiceEndpoints(Uri Auth, Uri Catalog, Uri Orders)
         _ => Orders,
     };
 
-    /// <summary>One address when all three share it, else "auth=…, catalog=…, orders=…" (for report metadata).</summary>
-    public override string ToString() => Auth == Catalog && Catalog == Orders
-        ? Auth.ToString().TrimEnd('/')
-        : $"auth={Auth.ToString().TrimEnd('/')}, catalog={Catalog.ToString().TrimEnd('/')}, orders={Orders.ToString().TrimEnd('/')}";
+    /// <summary>Every address of the service: the orders replicas, or the one address of auth or catalog.</summary>
+    public IReadOnlyList<Uri> AllFor(ApiService service) => service == ApiService.Orders ? OrdersReplicas : [For(service)];
+
+    /// <summary>One address when all three share it, else "auth=…, catalog=…, orders=…[,…]" (for report metadata).</summary>
+    public override string ToString() => Auth == Catalog && OrdersReplicas.All(o => o == Auth)
+        ? Text(Auth)
+        : $"auth={Text(Auth)}, catalog={Text(Catalog)}, orders={string.Join(",", OrdersReplicas.Select(Text))}";
+
+    private static string Text(Uri address) => address.ToString().TrimEnd('/');
 }
 
 /// <summary>

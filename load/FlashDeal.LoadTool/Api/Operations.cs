@@ -11,60 +11,63 @@ namespace FlashDeal.LoadTool.Api;
 /// REST routes mirror protos/flashdeal/*/v1 http rules; query parameters use the proto JSON names.</summary>
 public static class Operations
 {
-    private const string Auth = "flashdeal.auth.v1.AuthService";
-    private const string Catalog = "flashdeal.catalog.v1.CatalogService";
-    private const string Orders = "flashdeal.orders.v1.OrderService";
-
     public static readonly ApiOperation<SignUpRequest, SignUpResponse> SignUp =
-        new("signup", ApiService.Auth, Auth, "SignUp", HttpMethod.Post, _ => "/v1/auth:signUp", true);
+        new("signup", ApiService.Auth, (c, r, o) => c.Auth.SignUpAsync(r, o),
+            HttpMethod.Post, _ => "/v1/auth:signUp", true);
 
     public static readonly ApiOperation<LogInRequest, LogInResponse> LogIn =
-        new("login", ApiService.Auth, Auth, "LogIn", HttpMethod.Post, _ => "/v1/auth:logIn", true);
+        new("login", ApiService.Auth, (c, r, o) => c.Auth.LogInAsync(r, o),
+            HttpMethod.Post, _ => "/v1/auth:logIn", true);
 
     public static readonly ApiOperation<RefreshRequest, RefreshResponse> Refresh =
-        new("refresh", ApiService.Auth, Auth, "Refresh", HttpMethod.Post, _ => "/v1/auth:refresh", true);
+        new("refresh", ApiService.Auth, (c, r, o) => c.Auth.RefreshAsync(r, o),
+            HttpMethod.Post, _ => "/v1/auth:refresh", true);
 
     public static readonly ApiOperation<LogOutRequest, LogOutResponse> LogOut =
-        new("logout", ApiService.Auth, Auth, "LogOut", HttpMethod.Post, _ => "/v1/auth:logOut", true);
+        new("logout", ApiService.Auth, (c, r, o) => c.Auth.LogOutAsync(r, o),
+            HttpMethod.Post, _ => "/v1/auth:logOut", true);
 
     public static readonly ApiOperation<GetMeRequest, GetMeResponse> GetMe =
-        new("get_me", ApiService.Auth, Auth, "GetMe", HttpMethod.Get, _ => "/v1/auth/me", false);
+        new("get_me", ApiService.Auth, (c, r, o) => c.Auth.GetMeAsync(r, o), HttpMethod.Get, _ => "/v1/auth/me", false);
 
     public static readonly ApiOperation<CreateProductRequest, CreateProductResponse> CreateProduct =
-        new("create_product", ApiService.Catalog, Catalog, "CreateProduct", HttpMethod.Post, _ => "/v1/products", true);
+        new("create_product", ApiService.Catalog, (c, r, o) => c.Catalog.CreateProductAsync(r, o),
+            HttpMethod.Post, _ => "/v1/products", true);
 
     public static readonly ApiOperation<CreateDealRequest, CreateDealResponse> CreateDeal =
-        new("create_deal", ApiService.Catalog, Catalog, "CreateDeal", HttpMethod.Post, _ => "/v1/deals", true);
+        new("create_deal", ApiService.Catalog, (c, r, o) => c.Catalog.CreateDealAsync(r, o),
+            HttpMethod.Post, _ => "/v1/deals", true);
 
     public static readonly ApiOperation<GetProductRequest, GetProductResponse> GetProduct =
-        new("get_product", ApiService.Catalog, Catalog, "GetProduct", HttpMethod.Get,
+        new("get_product", ApiService.Catalog, (c, r, o) => c.Catalog.GetProductAsync(r, o), HttpMethod.Get,
             r => $"/v1/products/{Uri.EscapeDataString(r.ProductId)}", false);
 
     public static readonly ApiOperation<ListProductsRequest, ListProductsResponse> ListProducts =
-        new("list_products", ApiService.Catalog, Catalog, "ListProducts", HttpMethod.Get,
+        new("list_products", ApiService.Catalog, (c, r, o) => c.Catalog.ListProductsAsync(r, o), HttpMethod.Get,
             r => new Query("/v1/products").Add("pageSize", r.PageSize).Add("pageToken", r.PageToken)
                 .Add("category", r.Category).Add("query", r.Query).ToString(), false);
 
     public static readonly ApiOperation<GetDealRequest, GetDealResponse> GetDeal =
-        new("get_deal", ApiService.Catalog, Catalog, "GetDeal", HttpMethod.Get,
+        new("get_deal", ApiService.Catalog, (c, r, o) => c.Catalog.GetDealAsync(r, o), HttpMethod.Get,
             r => $"/v1/deals/{Uri.EscapeDataString(r.DealId)}", false);
 
     public static readonly ApiOperation<ListDealsRequest, ListDealsResponse> ListDeals =
-        new("list_deals", ApiService.Catalog, Catalog, "ListDeals", HttpMethod.Get,
+        new("list_deals", ApiService.Catalog, (c, r, o) => c.Catalog.ListDealsAsync(r, o), HttpMethod.Get,
             r => r.States.Aggregate(
                     new Query("/v1/deals").Add("pageSize", r.PageSize).Add("pageToken", r.PageToken).Add("productId", r.ProductId),
                     (q, s) => q.Add("states", StateName(s)))
                 .ToString(), false);
 
     public static readonly ApiOperation<PlaceOrderRequest, PlaceOrderResponse> PlaceOrder =
-        new("place_order", ApiService.Orders, Orders, "PlaceOrder", HttpMethod.Post, _ => "/v1/orders", true);
+        new("place_order", ApiService.Orders, (c, r, o) => c.Orders.PlaceOrderAsync(r, o),
+            HttpMethod.Post, _ => "/v1/orders", true);
 
     public static readonly ApiOperation<GetOrderRequest, GetOrderResponse> GetOrder =
-        new("get_order", ApiService.Orders, Orders, "GetOrder", HttpMethod.Get,
+        new("get_order", ApiService.Orders, (c, r, o) => c.Orders.GetOrderAsync(r, o), HttpMethod.Get,
             r => $"/v1/orders/{Uri.EscapeDataString(r.OrderId)}", false);
 
     public static readonly ApiOperation<ListMyOrdersRequest, ListMyOrdersResponse> ListMyOrders =
-        new("list_my_orders", ApiService.Orders, Orders, "ListMyOrders", HttpMethod.Get,
+        new("list_my_orders", ApiService.Orders, (c, r, o) => c.Orders.ListMyOrdersAsync(r, o), HttpMethod.Get,
             r => new Query("/v1/orders").Add("pageSize", r.PageSize).Add("pageToken", r.PageToken).Add("dealId", r.DealId)
                 .ToString(), false);
 

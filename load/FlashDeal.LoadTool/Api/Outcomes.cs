@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using FlashDeal.Grpc;
+using Grpc.Core;
 using ErrorInfo = Google.Rpc.ErrorInfo;
 
 namespace FlashDeal.LoadTool.Api;
@@ -27,21 +27,11 @@ public static class Outcomes
     public static bool IsTransient(string outcome) =>
         outcome is Unavailable or DeadlineExceeded or "HTTP_502" or "HTTP_503" or "HTTP_504";
 
-    /// <summary>From a gRPC status, its details carried in grpc-status-details-bin.</summary>
-    public static string FromGrpc(Status status)
-    {
-        if (status.RichStatus is { } rich)
-        {
-            foreach (var detail in rich.Details)
-            {
-                if (detail.Is(ErrorInfo.Descriptor) && detail.Unpack<ErrorInfo>().Reason is { Length: > 0 } reason)
-                {
-                    return reason;
-                }
-            }
-        }
-        return StatusName(status.StatusCode);
-    }
+    /// <summary>From a gRPC error: the google.rpc.Status of its grpc-status-details-bin trailer, else its code.</summary>
+    public static string FromGrpc(RpcException error) =>
+        error.Trailers.GetRpcStatus(ignoreParseError: true)?.GetDetail<ErrorInfo>()?.Reason is { Length: > 0 } reason
+            ? reason
+            : StatusName(error.StatusCode);
 
     /// <summary>From a REST error: the google.rpc.Status JSON body the transcoder writes ({code, message, details}).</summary>
     public static string FromRest(HttpStatusCode httpStatus, string body)

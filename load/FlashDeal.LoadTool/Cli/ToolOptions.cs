@@ -77,7 +77,9 @@ public sealed class ToolOptions
         where and who (defaults from $FLASHDEAL_DATA/mesh.env, written by ./flashdeal up):
           --transport grpc|rest     API used by every call (default grpc)
           --grpc URL  --rest URL    address of all three services, e.g. the edge (defaults 127.0.0.1:50050 / :8080)
-          --auth-grpc URL --catalog-grpc URL --orders-grpc URL --auth-rest URL --catalog-rest URL --orders-rest URL
+          --auth-grpc URL --catalog-grpc URL --auth-rest URL --catalog-rest URL --orders-rest URL   one service
+          --orders-grpc URL[,URL…]  orders replicas called directly, balanced by the gRPC client (round robin);
+                              or dns:///host:port (every address of the name, re-resolved: a headless Service)
           --postgres CONN --redis CONN          stores for the invariant checks
           --admin-email E --admin-password P    the admin who creates products and deals
           --mesh-env FILE           read defaults from this file instead
@@ -88,7 +90,7 @@ public sealed class ToolOptions
           --poll-fraction F         spike iterations that poll GetDeal (default 0.1)
           --repeat-fraction F       users who order past the per-user limit (default 0.1)
           --login-concurrency N     sign-ups/log-ins in flight during set-up (default 32)
-          --connections N           gRPC channels per address (default 4)
+          --connections N           gRPC channels per address or set of orders replicas (default 4)
           --call-timeout D          deadline of each call (default 10s)
           --check-timeout D         wait for PostgreSQL to catch up before the checks (default 30s)
           --user-prefix NAME        accounts user-<i>@NAME.loadtest.flashdeal.dev (default load)
@@ -100,14 +102,14 @@ public sealed class ToolOptions
     private static readonly Dictionary<string, Action<ToolOptions, string, string>> Setters = new(StringComparer.Ordinal)
     {
         ["--transport"] = (o, n, v) => o.Transport = v is "grpc" or "rest" ? v : throw Bad(n, v, "grpc or rest"),
-        ["--grpc"] = (o, n, v) => o.Grpc = ServiceEndpoints.All(ParseUrl(n, v)),
+        ["--grpc"] = (o, n, v) => o.Grpc = ServiceEndpoints.All(ParseGrpcUrl(n, v)),
         ["--rest"] = (o, n, v) => o.Rest = ServiceEndpoints.All(ParseUrl(n, v)),
-        ["--auth-grpc"] = (o, n, v) => o.Grpc = o.Grpc with { Auth = ParseUrl(n, v) },
-        ["--catalog-grpc"] = (o, n, v) => o.Grpc = o.Grpc with { Catalog = ParseUrl(n, v) },
-        ["--orders-grpc"] = (o, n, v) => o.Grpc = o.Grpc with { Orders = ParseUrl(n, v) },
+        ["--auth-grpc"] = (o, n, v) => o.Grpc = o.Grpc with { Auth = ParseGrpcUrl(n, v) },
+        ["--catalog-grpc"] = (o, n, v) => o.Grpc = o.Grpc with { Catalog = ParseGrpcUrl(n, v) },
+        ["--orders-grpc"] = (o, n, v) => o.Grpc = o.Grpc with { OrdersReplicas = ParseUrls(n, v, grpc: true) },
         ["--auth-rest"] = (o, n, v) => o.Rest = o.Rest with { Auth = ParseUrl(n, v) },
         ["--catalog-rest"] = (o, n, v) => o.Rest = o.Rest with { Catalog = ParseUrl(n, v) },
-        ["--orders-rest"] = (o, n, v) => o.Rest = o.Rest with { Orders = ParseUrl(n, v) },
+        ["--orders-rest"] = (o, n, v) => o.Rest = o.Rest with { OrdersReplicas = [ParseUrl(n, v)] },
         ["--postgres"] = (o, n, v) => o.Postgres = NotEmpty(n, v),
         ["--redis"] = (o, n, v) => o.Redis = NotEmpty(n, v),
         ["--admin-email"] = (o, n, v) => o.AdminEmail = NotEmpty(n, v),
@@ -212,23 +214,24 @@ public sealed class ToolOptions
         AdminPassword = setting("FLASHDEAL_ADMIN_PASSWORD") ?? "flashdeal-admin-demo";
     }
 
-    /// <summary>The edge when the mesh has one; else each service's own address (the first orders replica); else the
-    /// edge's default port.</summary>
+    /// <summary>The edge when the mesh has one; else each service's own address (over gRPC every orders replica, which
+    /// the client balances; over REST the first); else the edge's default port.</summary>
     private static ServiceEndpoints Endpoints(Func<string, string?> setting, string kind, string fallback)
     {
+        var grpc = kind == "GRPC";
+        Uri Parse(string name, string value) => grpc ? ParseGrpcUrl(name, value) : ParseUrl(name, value);
         if (setting($"FLASHDEAL_EDGE_{kind}") is { } edge)
         {
-            return ServiceEndpoints.All(ParseUrl($"FLASHDEAL_EDGE_{kind}", edge));
+            return ServiceEndpoints.All(Parse($"FLASHDEAL_EDGE_{kind}", edge));
         }
         var auth = setting($"FLASHDEAL_AUTH_{kind}");
         var catalog = setting($"FLASHDEAL_CATALOG_{kind}");
-        var orders = setting($"FLASHDEAL_ORDERS_{kind}")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .FirstOrDefault();
+        var orders = setting($"FLASHDEAL_ORDERS_{kind}") is { } list ? ParseUrls($"FLASHDEAL_ORDERS_{kind}", list, grpc) : null;
         var defaults = new Uri(fallback);
         return new ServiceEndpoints(
-            auth is null ? defaults : ParseUrl($"FLASHDEAL_AUTH_{kind}", auth),
-            catalog is null ? defaults : ParseUrl($"FLASHDEAL_CATALOG_{kind}", catalog),
-            orders is null ? defaults : ParseUrl($"FLASHDEAL_ORDERS_{kind}", orders));
+            auth is null ? defaults : Parse($"FLASHDEAL_AUTH_{kind}", auth),
+            catalog is null ? defaults : Parse($"FLASHDEAL_CATALOG_{kind}", catalog),
+            orders is null ? [defaults] : kind == "GRPC" ? orders : [orders[0]]);
     }
 
     public static IReadOnlyDictionary<string, int> ParseMix(string value) => ParseMix(value, "--mix");
@@ -260,6 +263,26 @@ public sealed class ToolOptions
         Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
             : throw Bad(name, value, "an http:// URL");
+
+    /// <summary>
+    /// A gRPC target: an http:// URL, or dns:///host:port, which the gRPC client resolves (every address the name has,
+    /// re-resolved periodically: a Kubernetes headless Service) and balances round robin.
+    /// </summary>
+    private static Uri ParseGrpcUrl(string name, string value) =>
+        Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && uri.Scheme == "dns"
+            ? uri.AbsolutePath.TrimStart('/').Contains(':', StringComparison.Ordinal) && uri.Host.Length == 0
+                ? uri
+                : throw Bad(name, value, "dns:///host:port")
+            : ParseUrl(name, value);
+
+    /// <summary>A comma-separated list of http:// URLs (at least one; over gRPC also one dns:///host:port).</summary>
+    private static Uri[] ParseUrls(string name, string value, bool grpc = false)
+    {
+        var urls = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return urls.Length == 0
+            ? throw Bad(name, value, "an http:// URL")
+            : [.. urls.Select(url => grpc ? ParseGrpcUrl(name, url) : ParseUrl(name, url))];
+    }
 
     private static string NotEmpty(string name, string value) =>
         string.IsNullOrWhiteSpace(value) ? throw Bad(name, value, "a value") : value;

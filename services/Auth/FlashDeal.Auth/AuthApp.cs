@@ -3,7 +3,7 @@ using FlashDeal.Auth.Grpc;
 using FlashDeal.Auth.Infrastructure;
 using FlashDeal.Auth.Sessions;
 using FlashDeal.Auth.Throttling;
-using FlashDeal.Grpc;
+using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Security;
 using FlashDeal.ServiceDefaults;
 using FlashDeal.ServiceDefaults.RateLimiting;
@@ -21,13 +21,30 @@ public static class AuthApp
         builder.AddServiceDefaults("auth");
         builder.Services.AddRateLimitPolicies(AuthApi.RateLimitPolicies);
         builder.AddServicePostgres(AuthMigrations.Set).AddServiceRedis();
-        builder.Services.AddFlashDealTokenIssuer(builder.Configuration);
+        builder.Services.AddTokenIssuer();
         builder.Services.AddAuthService(builder.Configuration);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapGrpcService<AuthApi>();
+        app.MapGet("/.well-known/openid-configuration", OpenIdConfiguration.Write);
         return app;
+    }
+
+    /// <summary>
+    /// The issuing side: loads the signing keys (Auth:SigningKeys) and registers <see cref="AccessTokenIssuer"/>; this
+    /// service validates tokens with the same keys instead of fetching its own JWKS.
+    /// </summary>
+    private static IServiceCollection AddTokenIssuer(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => SigningKeySet.Load(sp.GetRequiredService<IOptions<AuthOptions>>().Value.SigningKeys,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<SigningKeySet>()));
+        services.AddSingleton(sp => new AccessTokenIssuer(sp.GetRequiredService<SigningKeySet>(),
+            sp.GetRequiredService<IOptions<AuthOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.UseLocalSigningKeys(sp => sp.GetRequiredService<SigningKeySet>().Keys);
+        services.AddErrorDetailTypes(AuthErrorsReflection.Descriptor);
+        services.AddGrpcServiceHealth(AuthService.Descriptor);
+        return services;
     }
 
     private static IServiceCollection AddAuthService(this IServiceCollection services, IConfiguration configuration)

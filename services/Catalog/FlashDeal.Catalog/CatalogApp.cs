@@ -5,8 +5,6 @@ using FlashDeal.Catalog.Infrastructure;
 using FlashDeal.Catalog.Products;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
-using FlashDeal.Grpc;
-using FlashDeal.Grpc.Transcoding;
 using FlashDeal.ServiceDefaults;
 using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -60,7 +58,8 @@ public static class CatalogApp
         services.AddHostedService(sp => sp.GetRequiredService<PaidOrderConsumer>());
 
         services.AddSingleton<CatalogApi>();
-        services.Configure<JsonTranscodingOptions>(o => o.TypeRegistryFiles.Add(CatalogErrorsReflection.Descriptor));
+        services.AddErrorDetailTypes(CatalogErrorsReflection.Descriptor);
+        services.AddGrpcServiceHealth(CatalogService.Descriptor);
         // Reads fall back to PostgreSQL, so Redis being down degrades the catalog but must not take it out of rotation.
         services.Configure<HealthCheckServiceOptions>(o =>
         {

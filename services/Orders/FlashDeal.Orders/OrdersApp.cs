@@ -1,5 +1,5 @@
+using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Data;
-using FlashDeal.Grpc;
 using FlashDeal.Orders.Grpc;
 using FlashDeal.Orders.Lifecycle;
 using FlashDeal.Orders.Payments;
@@ -47,6 +47,8 @@ public static class OrdersApp
         services.TryAddSingleton(UuidV7Generator.Default);
         services.AddSingleton<OrdersMetrics>();
         services.AddHostedService<ScriptPreloader>();
+        services.AddErrorDetailTypes(OrderErrorsReflection.Descriptor);
+        services.AddGrpcServiceHealth(OrderService.Descriptor);
         services.AddSingleton<StreamRegistry>();
         services.AddSingleton<SoldOutFlags>();
         services.AddSingleton<IDealChangeObserver>(sp => sp.GetRequiredService<SoldOutFlags>());

@@ -54,7 +54,7 @@ public sealed class OrderStreamOptions
 
     public int BatchSize { get; set; } = 500;
 
-    /// <summary>Pause after a round that found nothing to do (no BLOCK: 1.2.6 would stall the shared connection).</summary>
+    /// <summary>Pause after a round that found nothing to do (no BLOCK: a blocking read would stall the multiplexer's shared connection).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Entries pending this long with another consumer are taken over (that replica is presumed dead).</summary>

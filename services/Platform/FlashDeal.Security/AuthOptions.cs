@@ -19,16 +19,28 @@ public sealed class AuthOptions
 
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a fetched JWKS counts as fresh; afterwards it is refreshed in the background.</summary>
+    /// <summary>
+    /// How long a fetched JWKS counts as fresh; afterwards the next call refreshes it in the background (IdentityModel's
+    /// ConfigurationManager.AutomaticRefreshInterval, which allows 5 minutes at the least).
+    /// </summary>
     public TimeSpan JwksRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>At most one fetch per this interval, however many tokens carry an unknown `kid`.</summary>
+    /// <summary>
+    /// At most one fetch per this interval, however many tokens carry an unknown `kid` (a new key after a rotation is
+    /// picked up this fast; ConfigurationManager.RefreshInterval, at least one second).
+    /// </summary>
     public TimeSpan JwksMinRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan JwksFetchTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How many validated tokens each process remembers until they expire (0 = verify every call).</summary>
     public int ValidatedTokenCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// Longest bearer token accepted (characters); longer ones are refused before any parsing. Real tokens are well
+    /// under 1 KiB.
+    /// </summary>
+    public int MaxTokenLength { get; set; } = 8 * 1024;
 
     /// <summary>Private keys of the issuer (auth service only).</summary>
     public SigningKeyOptions SigningKeys { get; set; } = new();

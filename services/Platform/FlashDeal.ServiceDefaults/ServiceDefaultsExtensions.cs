@@ -1,7 +1,8 @@
 using System.Net;
-using FlashDeal.Grpc;
-using FlashDeal.Security;
+using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.ServiceDefaults.RateLimiting;
+using Google.Protobuf.Reflection;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -9,12 +10,16 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ErrorDetailsReflection = Google.Rpc.ErrorDetailsReflection;
 
 namespace FlashDeal.ServiceDefaults;
 
 /// <summary>
 /// Wiring every FlashDeal service shares, in the spirit of eShop's ServiceDefaults:
-/// <c>builder.AddServiceDefaults("catalog")</c> before Build, <c>app.MapDefaultEndpoints()</c> after.
+/// <c>builder.AddServiceDefaults("catalog")</c> before Build, <c>app.MapDefaultEndpoints()</c> after, then
+/// <c>app.MapGrpcService&lt;CatalogApi&gt;()</c>: gRPC on the h2c port and REST (JSON transcoding of the
+/// google.api.http rules) on the HTTP/1.1 port from the same handler.
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
@@ -31,23 +36,51 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = options.DetailedErrors || builder.Environment.IsDevelopment();
-            grpc.AddInterceptor<DependencyFailureInterceptor>();
-        }).AddJsonTranscoding();
-        builder.Services.AddGrpcHealthChecks();
+            grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
+            // 0 turns response compression off (no gzip offered at all).
+            grpc.ResponseCompressionAlgorithm = options.ResponseCompressionMinSize > 0 ? "gzip" : null;
+            grpc.Interceptors.Add<ServiceInterceptor>();
+        }).AddJsonTranscoding(transcoding =>
+        {
+            transcoding.JsonSettings.WriteInt64sAsStrings = true;
+            transcoding.JsonSettings.IgnoreDefaultValues = false;
+        });
+        builder.Services.UseValidatingServiceBinding();
+        builder.Services.AddOptions<Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingOptions>()
+            .Configure<IEnumerable<ErrorDetailFiles>>((transcoding, files) =>
+                transcoding.TypeRegistry = TypeRegistry.FromFiles(
+                    [ErrorDetailsReflection.Descriptor, AuthErrorsReflection.Descriptor, .. files.Select(f => f.File)]));
         builder.Services.AddGrpcReflection();
+        builder.Services.AddFlashDealHealth(options.HealthCheckPeriod);
         builder.Services.AddFlashDealAuthentication(builder.Configuration);
-        builder.Services.AddClientAddressResolver(builder.Configuration);
         builder.Services.AddFlashDealRateLimiting(builder.Configuration, options.Name);
         builder.Services.AddFlashDealTelemetry(builder.Configuration, options.Name);
         return builder;
     }
 
-    /// <summary>Health (gRPC and /healthz, /readyz) and reflection, on every service.</summary>
+    /// <summary>Proto files whose messages may appear as error details in REST answers (a service's own reasons enum file).</summary>
+    public static IServiceCollection AddErrorDetailTypes(this IServiceCollection services, FileDescriptor file)
+    {
+        services.AddSingleton(new ErrorDetailFiles(file));
+        return services;
+    }
+
+    /// <summary>
+    /// The middleware every service runs, in order (forwarded headers, request id, REST conventions, routing, authentication,
+    /// authorization, rate limits), then health (gRPC and /healthz, /readyz) and reflection (v1 and v1alpha).
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
+        var options = app.Services.GetRequiredService<ServiceOptions>();
+        app.UseForwardedHeaders();
+        app.UseRequestId();
+        app.UseRestConventions(options.MaxRequestBodySize);
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseFlashDealRateLimiting();
         app.MapHealthEndpoints();
+        app.MapGrpcReflectionService();
         return app;
     }
 
@@ -76,6 +109,11 @@ public static class ServiceDefaultsExtensions
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersTotalSize;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = options.MaxRequestHeadersTotalSize;
+            kestrel.Limits.Http2.HeaderTableSize = 4096;
+            // REST bodies are bounded by RestConventions (413 with a JSON body); gRPC messages by MaxReceiveMessageSize.
+            kestrel.Limits.MaxRequestBodySize = null;
             var address = IPAddress.Parse(options.BindAddress);
             // Without TLS, Http1AndHttp2 would mean HTTP/1.1 only: the gRPC port is HTTP/2 alone.
             kestrel.Listen(address, options.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
@@ -83,3 +121,6 @@ public static class ServiceDefaultsExtensions
         });
     }
 }
+
+/// <summary>A proto file registered with <see cref="ServiceDefaultsExtensions.AddErrorDetailTypes"/>.</summary>
+public sealed record ErrorDetailFiles(FileDescriptor File);

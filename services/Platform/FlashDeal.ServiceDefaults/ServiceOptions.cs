@@ -20,6 +20,28 @@ public sealed class ServiceOptions
     /// <summary>Concurrent streams one HTTP/2 connection may carry (Kestrel's default of 100 throttles shared clients).</summary>
     public int MaxStreamsPerConnection { get; set; } = 1000;
 
+    /// <summary>Largest gRPC message accepted; a larger one ends the call with RESOURCE_EXHAUSTED.</summary>
+    public int MaxReceiveMessageSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest REST request body accepted; a larger one gets 413 with a google.rpc.Status body.</summary>
+    public long MaxRequestBodySize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Largest request header block (both ports; also the largest single HTTP/2 header field): large enough that an
+    /// oversized bearer token reaches token validation and is refused there with its reason (401 / UNAUTHENTICATED)
+    /// instead of a bare 431 or a closed HTTP/2 connection. Above the edge's 128 KiB per header line.
+    /// </summary>
+    public int MaxRequestHeadersTotalSize { get; set; } = 160 * 1024;
+
+    /// <summary>
+    /// gRPC responses from this size on are gzip-compressed when the client accepts gzip; smaller ones never. 0: no
+    /// response compression at all.
+    /// </summary>
+    public int ResponseCompressionMinSize { get; set; } = 1024;
+
+    /// <summary>How often the health checks are published to grpc.health.v1 Watch streams.</summary>
+    public TimeSpan HealthCheckPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long in-flight calls may finish after SIGTERM before the process exits.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -8,18 +9,15 @@ using OpenTelemetry.Trace;
 namespace FlashDeal.ServiceDefaults;
 
 /// <summary>
-/// OpenTelemetry without the hosting and instrumentation packages (they do not restore here): providers are built by
-/// hand and subscribe to the sources .NET, ASP.NET Core, Npgsql and our runtime already emit. Nothing is collected unless
-/// an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or Telemetry:OtlpEndpoint), so the hot path pays nothing.
+/// OpenTelemetry through its hosting API with the standard instrumentation (ASP.NET Core and gRPC server, HttpClient,
+/// runtime, Npgsql) and FlashDeal's own sources and meters ("FlashDeal.*"). Exported over OTLP when
+/// OTEL_EXPORTER_OTLP_ENDPOINT (or Telemetry:OtlpEndpoint) is set, with the other standard OTEL_* variables honoured;
+/// without an endpoint nothing is collected, so the hot path pays nothing. W3C trace context (traceparent) is read from
+/// every request, whatever crossed the edge.
 /// </summary>
 public static class TelemetryExtensions
 {
-    public static readonly string[] Sources = ["FlashDeal.*", "Microsoft.AspNetCore", "System.Net.Http", "Npgsql"];
-
-    public static readonly string[] Meters =
-    [
-        "FlashDeal.*", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "Npgsql",
-    ];
+    public const string FlashDealSources = "FlashDeal.*";
 
     public static IServiceCollection AddFlashDealTelemetry(this IServiceCollection services, IConfiguration configuration,
         string serviceName)
@@ -30,21 +28,21 @@ public static class TelemetryExtensions
             return services;
         }
         var ratio = configuration.GetValue("Telemetry:TraceSampleRatio", 0.05);
-        var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
-        var tracing = Sdk.CreateTracerProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddSource(Sources)
-            .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
-            .AddOtlpExporter(o => o.Endpoint = new Uri(endpoint))
-            .Build();
-        var metrics = Sdk.CreateMeterProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddMeter(Meters)
-            .AddOtlpExporter(o => o.Endpoint = new Uri(endpoint))
-            .Build();
-        // Registered as singletons so the host disposes them at shutdown, which flushes pending spans and metrics.
-        services.AddSingleton(tracing);
-        services.AddSingleton(metrics);
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddNpgsql()
+                .AddSource(FlashDealSources)
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio))))
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddNpgsqlInstrumentation()
+                .AddMeter(FlashDealSources, "FlashDeal.RateLimiting"))
+            .UseOtlpExporter(OpenTelemetry.Exporter.OtlpExportProtocol.Grpc, new Uri(endpoint));
         return services;
     }
 }

@@ -1,70 +1,59 @@
-using System.Net;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
-using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
+using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace FlashDeal.Auth.Tests;
 
 /// <summary>
-/// Another service as FlashDeal services are wired: it validates tokens with keys fetched from auth's JWKS URL and has
-/// an admin-only RPC.
+/// Another service wired as every FlashDeal service is (AddServiceDefaults: JwtBearer with the keys of auth's JWKS URL,
+/// the admin policy, refusals as google.rpc.Status), with one admin-only RPC: CatalogService.CreateProduct, which
+/// answers with the caller's email.
 /// </summary>
 public sealed class AdminOnlyServiceHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly ServiceTestHost _host;
+    private readonly CatalogService.CatalogServiceClient _client;
 
-    private AdminOnlyServiceHost(WebApplication app, Uri address)
+    private AdminOnlyServiceHost(ServiceTestHost host)
     {
-        _app = app;
-        Channel = GrpcChannel.ForAddress(address);
+        _host = host;
+        _client = new CatalogService.CatalogServiceClient(host.Grpc);
     }
 
-    public GrpcChannel Channel { get; }
+    public static async Task<AdminOnlyServiceHost> StartAsync(Uri jwksUrl) =>
+        new(await ServiceTestHost.StartAsync(Build,
+            new Dictionary<string, string?> { ["Auth:JwksUrl"] = jwksUrl.ToString() }));
 
-    public static async Task<AdminOnlyServiceHost> StartAsync(Uri jwksUrl)
+    public async Task<CreateProductResponse> CreateProductAsync(string accessToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Auth:JwksUrl"] = jwksUrl.ToString() });
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddFlashDealAuthentication(builder.Configuration);
+        using var call = _client.CreateProductAsync(
+            new CreateProductRequest { Product = new Product { Name = "Probe" } }, AuthClient.Options(accessToken));
+        return await call;
+    }
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+
+    private static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder);
+        builder.AddServiceDefaults("admin-only");
         var app = builder.Build();
+        app.MapDefaultEndpoints();
         app.MapGrpcService<AdminOnlyCatalog>();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new AdminOnlyServiceHost(app, new Uri(address));
-    }
-
-    public Task<CreateProductResponse> CreateProductAsync(string accessToken) =>
-        Channel.UnaryAsync(
-            Method<CreateProductRequest, CreateProductResponse>.FromDescriptor(
-                CatalogReflection.Descriptor.Services[0].FindMethodByName("CreateProduct")),
-            new CreateProductRequest { Product = new Product { Name = "Probe" } },
-            new CallOptions(new Metadata { { "authorization", "Bearer " + accessToken } }, DateTime.UtcNow.AddSeconds(30)));
-
-    public async ValueTask DisposeAsync()
-    {
-        Channel.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        return app;
     }
 }
 
-[GrpcService("flashdeal.catalog.v1.CatalogService")]
-public sealed class AdminOnlyCatalog
+public sealed class AdminOnlyCatalog : CatalogService.CatalogServiceBase
 {
-    [Authorize(Roles = Roles.Admin)]
-    public Task<CreateProductResponse> CreateProduct(CreateProductRequest request, ServerCallContext context) =>
+    [Authorize(Policy = AuthPolicies.Admin)]
+    public override Task<CreateProductResponse> CreateProduct(CreateProductRequest request,
+        ServerCallContext context) =>
         Task.FromResult(new CreateProductResponse
         {
             Product = new Product { ProductId = "p-1", Name = context.RequireAdmin().Email },

@@ -2,10 +2,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
-using Google.Protobuf;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests;
 
@@ -29,55 +29,67 @@ public sealed record RestResponse(HttpResponseMessage Response, JsonElement Json
             : null;
 }
 
-/// <summary>Calls the auth service under test over gRPC (its h2c port) and REST (its HTTP/1.1 port).</summary>
+/// <summary>
+/// Calls the auth service under test over gRPC (the generated client on its h2c port) and REST (its HTTP/1.1 port).
+/// </summary>
 public sealed class AuthClient(ServiceTestHost host)
 {
     public const string Password = "correct horse battery";
 
-    private static readonly Google.Protobuf.Reflection.ServiceDescriptor Service = AuthReflection.Descriptor.Services[0];
-
     public ServiceTestHost Host => host;
 
-    public Task<TResponse> CallAsync<TRequest, TResponse>(string method, TRequest request, string? accessToken = null,
-        Metadata? headers = null)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
+    public AuthService.AuthServiceClient Grpc { get; } = new(host.Grpc);
+
+    /// <summary>The bearer token and headers given, and a deadline generous for a busy machine.</summary>
+    public static CallOptions Options(string? accessToken = null, Metadata? headers = null)
     {
         headers ??= [];
         if (accessToken is not null)
         {
             headers.Add("authorization", "Bearer " + accessToken);
         }
-        var descriptor = Service.FindMethodByName(method) ?? throw new ArgumentException($"No method {method}.");
-        return host.Grpc.UnaryAsync(Method<TRequest, TResponse>.FromDescriptor(descriptor), request,
-            new CallOptions(headers, DateTime.UtcNow.AddSeconds(30)));
+        return new CallOptions(headers, DateTime.UtcNow.AddSeconds(60));
+    }
+
+    public async Task<TResponse> CallAsync<TResponse>(
+        Func<AuthService.AuthServiceClient, AsyncUnaryCall<TResponse>> call)
+    {
+        using var pending = call(Grpc);
+        return await pending;
     }
 
     /// <summary>The RpcException of a call that must fail.</summary>
-    public async Task<RpcException> FailAsync<TRequest, TResponse>(string method, TRequest request, string? accessToken = null,
-        Metadata? headers = null)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new() =>
-        await Assert.ThrowsAsync<RpcException>(() => CallAsync<TRequest, TResponse>(method, request, accessToken, headers));
+    public Task<RpcException> FailAsync<TResponse>(
+        Func<AuthService.AuthServiceClient, AsyncUnaryCall<TResponse>> call) =>
+        Assert.ThrowsAsync<RpcException>(() => CallAsync(call));
 
     public Task<SignUpResponse> SignUpAsync(string email, string password = Password, string displayName = "") =>
-        CallAsync<SignUpRequest, SignUpResponse>("SignUp",
-            new SignUpRequest { Email = email, Password = password, DisplayName = displayName });
+        CallAsync(c => c.SignUpAsync(
+            new SignUpRequest { Email = email, Password = password, DisplayName = displayName }, Options()));
 
     public Task<LogInResponse> LogInAsync(string email, string password = Password, Metadata? headers = null) =>
-        CallAsync<LogInRequest, LogInResponse>("LogIn", new LogInRequest { Email = email, Password = password }, headers: headers);
+        CallAsync(c => c.LogInAsync(new LogInRequest { Email = email, Password = password },
+            Options(headers: headers)));
 
     public Task<RpcException> LogInFailsAsync(string email, string password = Password, Metadata? headers = null) =>
-        FailAsync<LogInRequest, LogInResponse>("LogIn", new LogInRequest { Email = email, Password = password }, headers: headers);
+        FailAsync(c => c.LogInAsync(new LogInRequest { Email = email, Password = password },
+            Options(headers: headers)));
 
     public Task<RefreshResponse> RefreshAsync(string refreshToken) =>
-        CallAsync<RefreshRequest, RefreshResponse>("Refresh", new RefreshRequest { RefreshToken = refreshToken });
+        CallAsync(c => c.RefreshAsync(new RefreshRequest { RefreshToken = refreshToken }, Options()));
 
     public Task<RpcException> RefreshFailsAsync(string refreshToken) =>
-        FailAsync<RefreshRequest, RefreshResponse>("Refresh", new RefreshRequest { RefreshToken = refreshToken });
+        FailAsync(c => c.RefreshAsync(new RefreshRequest { RefreshToken = refreshToken }, Options()));
 
     public Task<LogOutResponse> LogOutAsync(string refreshToken, bool allSessions = false) =>
-        CallAsync<LogOutRequest, LogOutResponse>("LogOut", new LogOutRequest { RefreshToken = refreshToken, AllSessions = allSessions });
+        CallAsync(c => c.LogOutAsync(new LogOutRequest { RefreshToken = refreshToken, AllSessions = allSessions },
+            Options()));
+
+    public Task<GetMeResponse> GetMeAsync(string? accessToken) =>
+        CallAsync(c => c.GetMeAsync(new GetMeRequest(), Options(accessToken)));
+
+    public Task<RpcException> GetMeFailsAsync(string? accessToken) =>
+        FailAsync(c => c.GetMeAsync(new GetMeRequest(), Options(accessToken)));
 
     public Task<RestResponse> PostAsync(string path, string json, IReadOnlyDictionary<string, string>? headers = null) =>
         SendAsync(HttpMethod.Post, path, json, headers);
@@ -112,7 +124,7 @@ public static class RpcExceptionAssertions
         Assert.Equal(code, e.StatusCode);
         var info = e.GetDetail<ErrorInfo>();
         Assert.NotNull(info);
-        Assert.Equal(FlashDeal.Security.AuthErrors.ReasonName(reason), info.Reason);
+        Assert.Equal(AuthErrors.ReasonName(reason), info.Reason);
         Assert.Equal("auth.flashdeal.dev", info.Domain);
     }
 

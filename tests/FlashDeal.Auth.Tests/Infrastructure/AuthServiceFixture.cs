@@ -1,9 +1,6 @@
 using FlashDeal.TestInfrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace FlashDeal.Auth.Tests;
@@ -71,14 +68,5 @@ public class AuthServiceFixture(PostgresServer postgres, RedisServer redis) : IA
         await DataSource.DisposeAsync();
     }
 
-    // Service defaults clear the logging providers after this runs, so the capture rides on the factory itself.
-    private static void Capture(WebApplicationBuilder builder, LogCapture logs) =>
-        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(sp =>
-        {
-            var factory = new LoggerFactory(sp.GetServices<ILoggerProvider>(),
-                sp.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>(),
-                sp.GetService<IOptions<LoggerFactoryOptions>>());
-            factory.AddProvider(logs);
-            return factory;
-        }));
+    private static void Capture(WebApplicationBuilder builder, LogCapture logs) => builder.Logging.AddProvider(logs);
 }

@@ -1,7 +1,7 @@
 using FlashDeal.Auth.Accounts;
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -36,7 +36,7 @@ public sealed class BootstrapAdminTests(BootstrapAdminFixture service) : IClassF
         await BootstrapAdminFixture.BootstrappedAsync(service.Host);
 
         var session = await _client.LogInAsync(BootstrapAdminFixture.Email, BootstrapAdminFixture.Password);
-        var me = await _client.CallAsync<GetMeRequest, GetMeResponse>("GetMe", new GetMeRequest(), session.Token.AccessToken);
+        var me = await _client.GetMeAsync(session.Token.AccessToken);
 
         Assert.Equal(Role.Admin, session.User.Role);
         Assert.Equal("Root", session.User.DisplayName);

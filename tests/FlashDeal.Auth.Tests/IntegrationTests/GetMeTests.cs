@@ -1,6 +1,6 @@
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 
@@ -12,7 +12,7 @@ public sealed class GetMeTests(AuthServiceFixture service) : IClassFixture<AuthS
     [Fact]
     public async Task GetMeWithoutATokenIsUnauthenticated()
     {
-        var grpc = await _client.FailAsync<GetMeRequest, GetMeResponse>("GetMe", new GetMeRequest());
+        var grpc = await _client.GetMeFailsAsync(null);
         var rest = await _client.GetAsync("/v1/auth/me");
 
         grpc.AssertReason(StatusCode.Unauthenticated, AuthErrorReason.AccessTokenMissing);
@@ -45,7 +45,7 @@ public sealed class GetMeTests(AuthServiceFixture service) : IClassFixture<AuthS
             await command.ExecuteNonQueryAsync();
         }
 
-        var grpc = await _client.CallAsync<GetMeRequest, GetMeResponse>("GetMe", new GetMeRequest(), session.Token.AccessToken);
+        var grpc = await _client.GetMeAsync(session.Token.AccessToken);
         var rest = await _client.GetAsync("/v1/auth/me", session.Token.AccessToken);
 
         Assert.Equal("After", grpc.User.DisplayName);

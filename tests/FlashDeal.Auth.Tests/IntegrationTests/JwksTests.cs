@@ -1,8 +1,12 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Security;
 using FlashDeal.TestInfrastructure;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 
@@ -51,7 +55,7 @@ public sealed class JwksTests(ConfiguredKeyFixture service) : IClassFixture<Conf
     [Fact]
     public async Task JwksOverGrpcHoldsTheSameKeys()
     {
-        var grpc = await _client.CallAsync<GetJwksRequest, GetJwksResponse>("GetJwks", new GetJwksRequest());
+        var grpc = await _client.CallAsync(c => c.GetJwksAsync(new GetJwksRequest(), AuthClient.Options()));
         var rest = await _client.GetAsync("/.well-known/jwks.json");
 
         var key = Assert.Single(grpc.Keys);
@@ -64,19 +68,26 @@ public sealed class JwksTests(ConfiguredKeyFixture service) : IClassFixture<Conf
     {
         var session = await _client.SignUpAsync($"user-{Guid.NewGuid():N}@example.com");
         var options = new AuthOptions { JwksUrl = new Uri(_client.Host.RestAddress, "/.well-known/jwks.json") };
-        using var jwks = new JwksCache(options);
-        var validator = new AccessTokenValidator(jwks, options);
+        // What JwtBearer runs on every other service: the JWKS over HTTP (IdentityModel's configuration manager, JWKS
+        // only) and FlashDeal's token handler with FlashDeal's validation parameters.
+        var jwks = new ConfigurationManager<OpenIdConnectConfiguration>(options.JwksUrl.ToString(), new JwksRetriever(),
+            new HttpDocumentRetriever { RequireHttps = false });
+        var parameters = AccessTokenHandler.Parameters(options);
+        parameters.ConfigurationManager = jwks;
+        var handler = new AccessTokenHandler(options);
 
-        var result = await validator.ValidateAsync(session.Token.AccessToken);
+        var result = await handler.ValidateTokenAsync(session.Token.AccessToken, parameters);
 
-        Assert.Equal(TokenFailureReason.None, result.Failure);
-        Assert.Equal(session.User.UserId, result.User!.UserId);
-        Assert.Equal(session.User.Email, result.User.Email);
-        Assert.Equal(Role.Customer, result.User.Role);
-        Assert.Equal([ConfiguredKeyFixture.KeyId], jwks.KeyIds);
+        Assert.True(result.IsValid, result.Exception?.Message);
+        var user = AuthenticatedUser.FromPrincipal(new ClaimsPrincipal(result.ClaimsIdentity));
+        Assert.Equal((session.User.UserId, session.User.Email, Role.Customer), (user?.UserId, user?.Email, user?.Role));
+        var fetched = await jwks.GetConfigurationAsync(CancellationToken.None);
+        Assert.Equal([ConfiguredKeyFixture.KeyId], fetched.SigningKeys.Select(k => k.KeyId));
 
         var foreignKeys = new SigningKeySet([SigningKey.Generate(ConfiguredKeyFixture.KeyId)], ConfiguredKeyFixture.KeyId);
         var forged = new AccessTokenIssuer(foreignKeys, options).Issue(session.User.UserId, session.User.Email, Role.Admin);
-        Assert.Equal(TokenFailureReason.InvalidSignature, (await validator.ValidateAsync(forged.Token)).Failure);
+        var refused = await handler.ValidateTokenAsync(forged.Token, parameters);
+        Assert.False(refused.IsValid);
+        Assert.IsAssignableFrom<SecurityTokenInvalidSignatureException>(refused.Exception);
     }
 }

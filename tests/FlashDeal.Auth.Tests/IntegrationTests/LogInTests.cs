@@ -1,7 +1,7 @@
 using FlashDeal.Auth.Accounts;
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 
@@ -74,7 +74,8 @@ public sealed class LogInTests(AuthServiceFixture service) : IClassFixture<AuthS
     public async Task MissingFieldsAreABadRequestNamingThem()
     {
         var rest = await _client.PostAsync("/v1/auth:logIn", "{}");
-        var grpc = await _client.FailAsync<LogInRequest, LogInResponse>("LogIn", new LogInRequest { Email = "a@example.com" });
+        var grpc = await _client.FailAsync(c =>
+            c.LogInAsync(new LogInRequest { Email = "a@example.com" }, AuthClient.Options()));
 
         Assert.Equal(400, rest.Status);
         Assert.Equal(["email", "password"], rest.ViolatedFields);

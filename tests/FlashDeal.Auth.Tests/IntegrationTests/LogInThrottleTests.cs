@@ -1,7 +1,8 @@
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 

@@ -1,6 +1,6 @@
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 
@@ -71,8 +71,8 @@ public sealed class LogOutTests(AuthServiceFixture service) : IClassFixture<Auth
     [Fact]
     public async Task LogOutWithAnUnknownTokenIsInvalidAndWithoutOneABadRequest()
     {
-        var unknown = await _client.FailAsync<LogOutRequest, LogOutResponse>("LogOut",
-            new LogOutRequest { RefreshToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+        var unknown = await _client.FailAsync(c => c.LogOutAsync(
+            new LogOutRequest { RefreshToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }, AuthClient.Options()));
         var missing = await _client.PostAsync("/v1/auth:logOut", "{}");
 
         unknown.AssertReason(StatusCode.Unauthenticated, AuthErrorReason.RefreshTokenInvalid);

@@ -1,6 +1,7 @@
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 

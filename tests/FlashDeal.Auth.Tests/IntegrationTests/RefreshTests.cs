@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 
@@ -27,7 +27,7 @@ public sealed class RefreshTests(AuthServiceFixture service) : IClassFixture<Aut
         Assert.Equal(200, rest.Status);
         var third = rest.Json.GetProperty("token").GetProperty("refreshToken").GetString()!;
         Assert.NotEqual(first.Token.RefreshToken, third);
-        var me = await _client.CallAsync<GetMeRequest, GetMeResponse>("GetMe", new GetMeRequest(), first.Token.AccessToken);
+        var me = await _client.GetMeAsync(first.Token.AccessToken);
         Assert.Equal(session.User.UserId, me.User.UserId);
         await _client.RefreshAsync(third);
     }

@@ -1,4 +1,3 @@
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
 using Microsoft.Extensions.Logging;
 

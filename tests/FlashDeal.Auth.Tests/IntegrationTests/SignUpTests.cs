@@ -1,6 +1,6 @@
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 
@@ -30,7 +30,7 @@ public sealed class SignUpTests(AuthServiceFixture service) : IClassFixture<Auth
         Assert.Equal(3, response.Token.AccessToken.Split('.').Length);
         Assert.Equal(43, response.Token.RefreshToken.Length);
 
-        var me = await _client.CallAsync<GetMeRequest, GetMeResponse>("GetMe", new GetMeRequest(), response.Token.AccessToken);
+        var me = await _client.GetMeAsync(response.Token.AccessToken);
         Assert.Equal(user, me.User);
     }
 
@@ -57,8 +57,8 @@ public sealed class SignUpTests(AuthServiceFixture service) : IClassFixture<Auth
     [InlineData("ada lovelace@example.com")]
     public async Task InvalidEmailIsABadRequestNamingTheField(string email)
     {
-        var grpc = await _client.FailAsync<SignUpRequest, SignUpResponse>("SignUp",
-            new SignUpRequest { Email = email, Password = AuthClient.Password });
+        var grpc = await _client.FailAsync(c =>
+            c.SignUpAsync(new SignUpRequest { Email = email, Password = AuthClient.Password }, AuthClient.Options()));
         var rest = await _client.PostAsync("/v1/auth:signUp", $$"""{"email":"{{email}}","password":"{{AuthClient.Password}}"}""");
 
         Assert.Equal(StatusCode.InvalidArgument, grpc.StatusCode);
@@ -83,8 +83,8 @@ public sealed class SignUpTests(AuthServiceFixture service) : IClassFixture<Auth
             _ => password,
         };
 
-        var grpc = await _client.FailAsync<SignUpRequest, SignUpResponse>("SignUp",
-            new SignUpRequest { Email = email, Password = password });
+        var grpc = await _client.FailAsync(c =>
+            c.SignUpAsync(new SignUpRequest { Email = email, Password = password }, AuthClient.Options()));
         var rest = await _client.PostAsync("/v1/auth:signUp", $$"""{"email":"{{email}}","password":"{{password}}"}""");
 
         grpc.AssertReason(StatusCode.InvalidArgument, AuthErrorReason.WeakPassword);
@@ -111,8 +111,9 @@ public sealed class SignUpTests(AuthServiceFixture service) : IClassFixture<Auth
     [Fact]
     public async Task DisplayNameIsLimited()
     {
-        var tooLong = await _client.FailAsync<SignUpRequest, SignUpResponse>("SignUp",
-            new SignUpRequest { Email = NewEmail(), Password = AuthClient.Password, DisplayName = new string('n', 65) });
+        var tooLong = await _client.FailAsync(c => c.SignUpAsync(
+            new SignUpRequest { Email = NewEmail(), Password = AuthClient.Password, DisplayName = new string('n', 65) },
+            AuthClient.Options()));
         var control = await _client.PostAsync("/v1/auth:signUp",
             $$"""{"email":"{{NewEmail()}}","password":"{{AuthClient.Password}}","displayName":"Ada\u0007"}""");
         var longest = await _client.SignUpAsync(NewEmail(), displayName: "  " + new string('n', 64) + "  ");
@@ -130,8 +131,9 @@ public sealed class SignUpTests(AuthServiceFixture service) : IClassFixture<Auth
         var email = NewEmail();
         await _client.SignUpAsync(email);
 
-        var grpc = await _client.FailAsync<SignUpRequest, SignUpResponse>("SignUp",
-            new SignUpRequest { Email = email.ToUpperInvariant(), Password = "another good password" });
+        var grpc = await _client.FailAsync(c => c.SignUpAsync(
+            new SignUpRequest { Email = email.ToUpperInvariant(), Password = "another good password" },
+            AuthClient.Options()));
         var rest = await _client.PostAsync("/v1/auth:signUp", $$"""{"email":" {{email}}","password":"{{AuthClient.Password}}"}""");
 
         grpc.AssertReason(StatusCode.AlreadyExists, AuthErrorReason.EmailAlreadyRegistered);

@@ -1,32 +1,39 @@
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Security;
 using FlashDeal.TestInfrastructure;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace FlashDeal.Catalog.Tests.Infrastructure;
 
 /// <summary>
 /// The real catalog service in-process (ServiceTestHost) on a fresh database of the shared PostgreSQL and a flushed
-/// shared Redis, validating tokens locally with a test signing key, plus helpers to call it over gRPC and REST.
+/// shared Redis, validating tokens with keys from a JWKS endpoint as it does in production (auth's role is played by
+/// a test signing key), plus helpers to call it over gRPC (the generated client) and REST.
 /// </summary>
 public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsyncLifetime
 {
-    private static readonly string SigningKeyPem = ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem();
+    private const string KeyId = "catalog-tests";
+    private static readonly SigningKeySet SigningKeys = new([SigningKey.Generate(KeyId)], KeyId);
     private NpgsqlDataSource? _database;
+    private JwksEndpoint? _jwks;
     private ServiceTestHost? _host;
+    private CatalogService.CatalogServiceClient? _client;
 
     public RedisServer Redis => redis;
 
     public ServiceTestHost Host => _host ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>The generated client on the host's gRPC channel.</summary>
+    public CatalogService.CatalogServiceClient Client => _client ?? throw new InvalidOperationException("Not started.");
 
     /// <summary>The catalog's database, for arranging what the API cannot (moving a deal's window into the past).</summary>
     public NpgsqlDataSource Database => _database ?? throw new InvalidOperationException("Not started.");
@@ -43,13 +50,15 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
         await redis.FlushAllAsync();
         var connectionString = await postgres.CreateDatabaseAsync();
         _database = NpgsqlDataSource.Create(connectionString);
+        _jwks = await JwksEndpoint.StartAsync(SigningKeys);
         var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = connectionString,
             ["ConnectionStrings:Redis"] = redis.ConnectionString,
-            ["Auth:SigningKeys:Keys:0:KeyId"] = "catalog-tests",
-            ["Auth:SigningKeys:Keys:0:Pem"] = SigningKeyPem,
+            ["Auth:JwksUrl"] = _jwks.Url.ToString(),
             ["Catalog:RedisBreakDuration"] = "00:00:01",
+            // A busy machine must not turn a slow cache write into a tripped breaker; outages still fail fast.
+            ["Catalog:RedisTimeout"] = "00:00:05",
             ["Catalog:WatchPollInterval"] = "00:00:00.050",
             ["Catalog:WatchFallbackPollInterval"] = "00:00:00.200",
             ["Catalog:WarmInterval"] = "01:00:00",
@@ -63,10 +72,16 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
         {
             settings[key] = value;
         }
-        // The auth service may not exist on this branch: the host signs and checks with the configured key itself.
-        _host = await ServiceTestHost.StartAsync(CatalogApp.Build, settings,
-            builder => builder.Services.AddFlashDealTokenIssuer(builder.Configuration));
-        var issuer = _host.Services.GetRequiredService<AccessTokenIssuer>();
+        _host = await ServiceTestHost.StartAsync(CatalogApp.Build, settings);
+        _client = new CatalogService.CatalogServiceClient(_host.Grpc);
+        // The catalog's issuer and audience; valid for the whole class however long a busy machine takes.
+        var auth = _host.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        var issuer = new AccessTokenIssuer(SigningKeys, new AuthOptions
+        {
+            Issuer = auth.Issuer,
+            Audience = auth.Audience,
+            AccessTokenLifetime = TimeSpan.FromHours(1),
+        });
         AdminToken = issuer.Issue("admin-1", "admin@example.com", Role.Admin).Token;
         CustomerToken = issuer.Issue("user-1", "ada@example.com", Role.Customer).Token;
     }
@@ -76,6 +91,10 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
         if (_host is not null)
         {
             await _host.DisposeAsync();
+        }
+        if (_jwks is not null)
+        {
+            await _jwks.DisposeAsync();
         }
         if (_database is not null)
         {
@@ -87,23 +106,30 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
 
     // gRPC
 
-    public Task<TResponse> CallAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request,
-        string? token = null)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new() =>
-        Host.Grpc.UnaryAsync(method, request, Options(token));
+    public async Task<TResponse> CallAsync<TRequest, TResponse>(CatalogRpc<TRequest, TResponse> method,
+        TRequest request, string? token = null)
+    {
+        using var call = method(Client, request, Options(token));
+        return await call;
+    }
 
-    public Task<TResponse> AdminAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new() =>
+    public Task<TResponse> AdminAsync<TRequest, TResponse>(CatalogRpc<TRequest, TResponse> method, TRequest request) =>
         CallAsync(method, request, AdminToken);
 
-    public Task<RpcException> FailsAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request,
-        string? token = null)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new() =>
+    public Task<RpcException> FailsAsync<TRequest, TResponse>(CatalogRpc<TRequest, TResponse> method, TRequest request,
+        string? token = null) =>
         Assert.ThrowsAsync<RpcException>(() => CallAsync(method, request, token));
 
+    /// <summary>WatchDeal over gRPC as an anonymous caller.</summary>
+    public AsyncServerStreamingCall<WatchDealResponse> Watch(string dealId,
+        CancellationToken cancellationToken = default) =>
+        Client.WatchDeal(new WatchDealRequest { DealId = dealId }, Options(null, cancellationToken));
+
+    /// <summary>GetDeal over gRPC as an anonymous caller, for its trailers.</summary>
+    public AsyncUnaryCall<GetDealResponse> GetDealCall(string dealId) =>
+        Client.GetDealAsync(new GetDealRequest { DealId = dealId }, Options(null));
+
+    /// <summary>The bearer token (if any) and a deadline generous for a busy machine.</summary>
     public static CallOptions Options(string? token, CancellationToken cancellationToken = default)
     {
         var headers = new Metadata();
@@ -111,7 +137,7 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
         {
             headers.Add("authorization", "Bearer " + token);
         }
-        return new CallOptions(headers, DateTime.UtcNow.AddSeconds(30), cancellationToken);
+        return new CallOptions(headers, DateTime.UtcNow.AddSeconds(60), cancellationToken);
     }
 
     // REST

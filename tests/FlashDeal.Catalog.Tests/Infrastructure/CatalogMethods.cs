@@ -1,31 +1,38 @@
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
-using Google.Protobuf;
-using Google.Protobuf.Reflection;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.Infrastructure;
 
-/// <summary>The CatalogService RPCs as client methods, built from the descriptor (no generated client here).</summary>
+/// <summary>One unary RPC of the generated CatalogService client.</summary>
+public delegate AsyncUnaryCall<TResponse> CatalogRpc<TRequest, TResponse>(
+    CatalogService.CatalogServiceClient client, TRequest request, CallOptions options);
+
+/// <summary>
+/// The unary CatalogService RPCs of the generated client, named so the fixture's helpers (CallAsync, AdminAsync,
+/// FailsAsync) can call any of them with the caller's token and a deadline (WatchDeal: CatalogFixture.Watch).
+/// </summary>
 public static class CatalogMethods
 {
-    private static readonly ServiceDescriptor Service = CatalogReflection.Descriptor.FindTypeByName<ServiceDescriptor>("CatalogService");
-
-    public static readonly Method<CreateProductRequest, CreateProductResponse> CreateProduct = Get<CreateProductRequest, CreateProductResponse>();
-    public static readonly Method<UpdateProductRequest, UpdateProductResponse> UpdateProduct = Get<UpdateProductRequest, UpdateProductResponse>();
-    public static readonly Method<ArchiveProductRequest, ArchiveProductResponse> ArchiveProduct = Get<ArchiveProductRequest, ArchiveProductResponse>();
-    public static readonly Method<GetProductRequest, GetProductResponse> GetProduct = Get<GetProductRequest, GetProductResponse>();
-    public static readonly Method<ListProductsRequest, ListProductsResponse> ListProducts = Get<ListProductsRequest, ListProductsResponse>();
-    public static readonly Method<ListBestSellersRequest, ListBestSellersResponse> ListBestSellers = Get<ListBestSellersRequest, ListBestSellersResponse>();
-    public static readonly Method<CreateDealRequest, CreateDealResponse> CreateDeal = Get<CreateDealRequest, CreateDealResponse>();
-    public static readonly Method<UpdateDealRequest, UpdateDealResponse> UpdateDeal = Get<UpdateDealRequest, UpdateDealResponse>();
-    public static readonly Method<CancelDealRequest, CancelDealResponse> CancelDeal = Get<CancelDealRequest, CancelDealResponse>();
-    public static readonly Method<GetDealRequest, GetDealResponse> GetDeal = Get<GetDealRequest, GetDealResponse>();
-    public static readonly Method<ListDealsRequest, ListDealsResponse> ListDeals = Get<ListDealsRequest, ListDealsResponse>();
-    public static readonly Method<WatchDealRequest, WatchDealResponse> WatchDeal = Get<WatchDealRequest, WatchDealResponse>();
-
-    private static Method<TRequest, TResponse> Get<TRequest, TResponse>()
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new() =>
-        Method<TRequest, TResponse>.FromDescriptor(
-            Service.Methods.Single(m => m.InputType.ClrType == typeof(TRequest)));
+    public static readonly CatalogRpc<CreateProductRequest, CreateProductResponse> CreateProduct =
+        (c, r, o) => c.CreateProductAsync(r, o);
+    public static readonly CatalogRpc<UpdateProductRequest, UpdateProductResponse> UpdateProduct =
+        (c, r, o) => c.UpdateProductAsync(r, o);
+    public static readonly CatalogRpc<ArchiveProductRequest, ArchiveProductResponse> ArchiveProduct =
+        (c, r, o) => c.ArchiveProductAsync(r, o);
+    public static readonly CatalogRpc<GetProductRequest, GetProductResponse> GetProduct =
+        (c, r, o) => c.GetProductAsync(r, o);
+    public static readonly CatalogRpc<ListProductsRequest, ListProductsResponse> ListProducts =
+        (c, r, o) => c.ListProductsAsync(r, o);
+    public static readonly CatalogRpc<ListBestSellersRequest, ListBestSellersResponse> ListBestSellers =
+        (c, r, o) => c.ListBestSellersAsync(r, o);
+    public static readonly CatalogRpc<CreateDealRequest, CreateDealResponse> CreateDeal =
+        (c, r, o) => c.CreateDealAsync(r, o);
+    public static readonly CatalogRpc<UpdateDealRequest, UpdateDealResponse> UpdateDeal =
+        (c, r, o) => c.UpdateDealAsync(r, o);
+    public static readonly CatalogRpc<CancelDealRequest, CancelDealResponse> CancelDeal =
+        (c, r, o) => c.CancelDealAsync(r, o);
+    public static readonly CatalogRpc<GetDealRequest, GetDealResponse> GetDeal =
+        (c, r, o) => c.GetDealAsync(r, o);
+    public static readonly CatalogRpc<ListDealsRequest, ListDealsResponse> ListDeals =
+        (c, r, o) => c.ListDealsAsync(r, o);
 }

@@ -2,7 +2,11 @@ using System.Globalization;
 using FlashDeal.Catalog.BestSellers;
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Data.Redis;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
+using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
 
@@ -14,12 +18,15 @@ public sealed class BestSellerTests(BestSellerTests.Fixture catalog) : IClassFix
 
     private BestSellers.BestSellers Rankings => catalog.Service<BestSellers.BestSellers>();
 
+    private static readonly string Stream = PaidOrdersStream.Key.ToString();
+
     private static string Now(TimeSpan offset = default) =>
         (DateTimeOffset.UtcNow + offset).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 
     private Task<string> PaidAsync(string orderId, string productId, int quantity) =>
-        catalog.RedisAsync("XADD", "flashdeal:orders:paid", "*", "order_id", orderId, "product_id", productId,
-            "quantity", quantity.ToString(CultureInfo.InvariantCulture), "paid_at_ms", Now());
+        catalog.RedisAsync("XADD", Stream, "*", PaidOrdersStream.OrderIdField, orderId, PaidOrdersStream.ProductIdField,
+            productId, PaidOrdersStream.QuantityField, quantity.ToString(CultureInfo.InvariantCulture),
+            PaidOrdersStream.PaidAtMsField, Now());
 
     private async Task<List<(string Name, long Units)>> ListAsync(BestSellerWindow window, string category, int limit = 0)
     {
@@ -38,13 +45,14 @@ public sealed class BestSellerTests(BestSellerTests.Fixture catalog) : IClassFix
         await PaidAsync("order-2", b.ProductId, 5);
         await PaidAsync("order-3", a.ProductId, 1);
         await PaidAsync("order-1", a.ProductId, 3); // delivered twice: counted once
-        await catalog.RedisAsync("XADD", "flashdeal:orders:paid", "*", "order_id", "order-4", "product_id", "garbage");
+        await catalog.RedisAsync("XADD", Stream, "*", PaidOrdersStream.OrderIdField, "order-4",
+            PaidOrdersStream.ProductIdField, "garbage");
 
         var ranking = await Eventually.HoldsAsync(() => ListAsync(BestSellerWindow.AllTime, "stream"),
             r => r.Count == 2 && r[1].Units == 4);
         Assert.Equal([("Stream B", 5L), ("Stream A", 4L)], ranking);
         var pending = await Eventually.HoldsAsync(
-            () => catalog.RedisAsync("XPENDING", "flashdeal:orders:paid", "catalog-bestsellers"), p => p.StartsWith('0'));
+            () => catalog.RedisAsync("XPENDING", Stream, PaidOrdersStream.BestSellersGroup), p => p.StartsWith('0'));
         Assert.StartsWith("0", pending); // every entry acknowledged, the malformed one included
     }
 
@@ -84,10 +92,20 @@ public sealed class BestSellerTests(BestSellerTests.Fixture catalog) : IClassFix
         Assert.Equal((1, first.ProductId, "Rest first", 7L), (only.Rank, only.ProductId, only.ProductName, only.UnitsSold));
         Assert.InRange(ranking.ComputeTime.ToDateTime(), DateTime.UtcNow.AddSeconds(-10), DateTime.UtcNow.AddSeconds(1));
 
-        var invalid = await catalog.RestAsync(HttpMethod.Get, "/v1/products:bestSellers?limit=-1&window=42");
+        var invalid = await catalog.RestAsync(HttpMethod.Get,
+            "/v1/products:bestSellers?limit=-1&window=BEST_SELLER_WINDOW_WEEK");
         var error = await CatalogFixture.ReadErrorAsync(invalid);
         Assert.Equal(400, error.HttpStatus);
-        Assert.Equal(["limit", "window"], error.Fields.Order());
+        Assert.Equal(["limit"], error.Fields);
+        // A number that names no window is refused by the JSON transcoding binder before the handler (no field names);
+        // over gRPC it reaches the handler, which names every bad field.
+        var unknownWindow = await CatalogFixture.ReadErrorAsync(
+            await catalog.RestAsync(HttpMethod.Get, "/v1/products:bestSellers?window=42"));
+        Assert.Equal((400, (int)StatusCode.InvalidArgument), (unknownWindow.HttpStatus, unknownWindow.Code));
+        var grpc = await catalog.FailsAsync(CatalogMethods.ListBestSellers,
+            new ListBestSellersRequest { Limit = -1, Window = (BestSellerWindow)42 });
+        Assert.Equal(StatusCode.InvalidArgument, grpc.StatusCode);
+        Assert.Equal(["limit", "window"], grpc.GetDetail<BadRequest>()!.FieldViolations.Select(v => v.Field).Order());
     }
 
     [Fact]

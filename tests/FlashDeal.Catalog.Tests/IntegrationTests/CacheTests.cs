@@ -88,7 +88,7 @@ public sealed class CacheTests(CacheTests.Fixture catalog) : IClassFixture<Cache
             Assert.Equal(HealthStatus.Degraded, health.Entries["redis"].Status);
             Assert.Equal(HealthStatus.Healthy, health.Entries["postgres"].Status);
 
-            using var getDeal = catalog.Host.Grpc.AsyncUnaryCall(CatalogMethods.GetDeal, new GetDealRequest { DealId = deal.DealId });
+            using var getDeal = catalog.GetDealCall(deal.DealId);
             var dealRead = (await getDeal).Deal;
             Assert.Equal((DealState.Upcoming, 7), (dealRead.State, dealRead.RemainingStock)); // the last value seen
             Assert.Equal("fallback", getDeal.GetTrailers().GetValue("flashdeal-stock-source"));
@@ -104,9 +104,8 @@ public sealed class CacheTests(CacheTests.Fixture catalog) : IClassFixture<Cache
 
             var rest = await catalog.RestAsync(HttpMethod.Get, $"/v1/deals/{deal.DealId}");
             Assert.Equal(deal.DealId, (await CatalogFixture.ReadAsync<GetDealResponse>(rest)).Deal.DealId);
-            using var watch = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
-                new WatchDealRequest { DealId = deal.DealId }, CatalogFixture.Options(null));
-            Assert.True(await watch.ResponseStream.MoveNext());
+            using var watch = catalog.Watch(deal.DealId);
+            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
             Assert.Equal(DealState.Upcoming, watch.ResponseStream.Current.Snapshot.State);
 
             // Writes go to PostgreSQL; their Redis side is caught up later (TTL, warmer).
@@ -123,7 +122,7 @@ public sealed class CacheTests(CacheTests.Fixture catalog) : IClassFixture<Cache
         await Eventually.HoldsAsync(() => catalog.Service<DealWarmer>().WarmAsync(CancellationToken.None), written => written > 0);
         await Eventually.HoldsAsync(async () =>
         {
-            using var call = catalog.Host.Grpc.AsyncUnaryCall(CatalogMethods.GetDeal, new GetDealRequest { DealId = deal.DealId });
+            using var call = catalog.GetDealCall(deal.DealId);
             await call;
             return call.GetTrailers().GetValue("flashdeal-stock-source");
         }, source => source == "redis");

@@ -1,10 +1,12 @@
 using System.Net;
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.Data.Redis;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
+using Grpc.Core;
 using StackExchange.Redis;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
@@ -60,7 +62,7 @@ public sealed class DealApiTests(DealApiTests.Fixture catalog) : IClassFixture<D
     {
         using var subscriber = await ConnectionMultiplexer.ConnectAsync(catalog.Redis.ConnectionString);
         var messages = new List<string>();
-        await subscriber.GetSubscriber().SubscribeAsync("flashdeal:deals", (_, message) =>
+        await subscriber.GetSubscriber().SubscribeAsync(RedisChannel.Literal(DealKeys.UpdatesChannel), (_, message) =>
         {
             lock (messages)
             {
@@ -147,7 +149,7 @@ public sealed class DealApiTests(DealApiTests.Fixture catalog) : IClassFixture<D
         var product = await catalog.CreateProductAsync();
         var deal = await catalog.CreateDealAsync(product, TimeSpan.FromHours(1), TimeSpan.FromHours(1), stock: 7);
 
-        using var call = catalog.Host.Grpc.AsyncUnaryCall(CatalogMethods.GetDeal, new GetDealRequest { DealId = deal.DealId });
+        using var call = catalog.GetDealCall(deal.DealId);
         var grpc = await call;
         Assert.Equal(deal, grpc.Deal);
         Assert.InRange(grpc.ServerTime.ToDateTime(), DateTime.UtcNow.AddSeconds(-5), DateTime.UtcNow.AddSeconds(5));

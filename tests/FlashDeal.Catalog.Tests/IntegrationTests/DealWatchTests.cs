@@ -3,9 +3,10 @@ using System.Text.Json;
 using FlashDeal.Catalog.Deals;
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
 
@@ -19,30 +20,48 @@ public sealed class DealWatchTests(DealWatchTests.Fixture catalog) : IClassFixtu
 
     private static async Task<DealSnapshot> NextAsync(AsyncServerStreamingCall<WatchDealResponse> call)
     {
-        Assert.True(await call.ResponseStream.MoveNext().WaitAsync(MessageTimeout), "the stream ended early");
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(MessageTimeout),
+            "the stream ended early");
         return call.ResponseStream.Current.Snapshot;
     }
 
     private async Task<DealState> StateAsync(string dealId) =>
         (await catalog.CallAsync(CatalogMethods.GetDeal, new GetDealRequest { DealId = dealId })).Deal.State;
 
+    /// <summary>The next snapshot in another state (a moved window first shows in the same state).</summary>
+    private static async Task<DealSnapshot> NextStateAsync(AsyncServerStreamingCall<WatchDealResponse> call,
+        DealState current)
+    {
+        while (true)
+        {
+            var snapshot = await NextAsync(call);
+            if (snapshot.State != current)
+            {
+                return snapshot;
+            }
+        }
+    }
+
     [Fact]
     public async Task WatchOverGrpcFollowsTheClockAndTheStockUntilTheDealEnds()
     {
+        // The window starts an hour away; once the watch runs it is moved to open a second later, and after the
+        // sell-out to close a second later: the clock crosses both instants however slowly the steps between run.
         var product = await catalog.CreateProductAsync();
-        var deal = await catalog.CreateDealAsync(product, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), stock: 3);
+        var deal = await catalog.CreateDealAsync(product, TimeSpan.FromHours(1), TimeSpan.FromHours(1), stock: 3);
         var stockKey = $"{{deal:{deal.DealId}}}:stock";
-        using var call = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
-            new WatchDealRequest { DealId = deal.DealId }, CatalogFixture.Options(null));
+        using var call = catalog.Watch(deal.DealId);
 
         var upcoming = await NextAsync(call);
         Assert.Equal((DealState.Upcoming, 3, 3), (upcoming.State, upcoming.RemainingStock, upcoming.Stock));
         Assert.Equal(deal.StartTime, upcoming.StartTime);
         Assert.Equal(DealState.Upcoming, await StateAsync(deal.DealId));
 
-        var live = await NextAsync(call);
+        var start = DateTime.UtcNow.AddSeconds(1);
+        await catalog.MoveDealWindowAsync(deal.DealId, start, start.AddHours(1));
+        var live = await NextStateAsync(call, DealState.Upcoming);
         Assert.Equal((DealState.Live, 3), (live.State, live.RemainingStock));
-        Assert.True(live.ServerTime.ToDateTime() >= deal.StartTime.ToDateTime());
+        Assert.True(live.ServerTime.ToDateTime() >= live.StartTime.ToDateTime());
         Assert.True(live.Version > upcoming.Version);
         Assert.Equal(DealState.Live, await StateAsync(deal.DealId));
 
@@ -55,10 +74,11 @@ public sealed class DealWatchTests(DealWatchTests.Fixture catalog) : IClassFixtu
         Assert.Equal((DealState.SoldOut, 0), (soldOut.State, soldOut.RemainingStock));
         Assert.Equal(DealState.SoldOut, await StateAsync(deal.DealId));
 
-        var ended = await NextAsync(call);
+        await catalog.MoveDealWindowAsync(deal.DealId, start, DateTime.UtcNow.AddSeconds(1));
+        var ended = await NextStateAsync(call, DealState.SoldOut);
         Assert.Equal(DealState.Ended, ended.State);
-        Assert.True(ended.ServerTime.ToDateTime() >= deal.EndTime.ToDateTime());
-        Assert.False(await call.ResponseStream.MoveNext().WaitAsync(MessageTimeout));
+        Assert.True(ended.ServerTime.ToDateTime() >= ended.EndTime.ToDateTime());
+        Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(MessageTimeout));
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
         Assert.Equal(DealState.Ended, await StateAsync(deal.DealId));
     }
@@ -71,7 +91,8 @@ public sealed class DealWatchTests(DealWatchTests.Fixture catalog) : IClassFixtu
         using var response = await catalog.RestAsync(HttpMethod.Get, $"/v1/deals/{deal.DealId}:watch",
             completion: HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+        // JSON transcoding streams one JSON object per line under application/json (no NDJSON media type).
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
 
         async Task<JsonElement> LineAsync()
@@ -98,9 +119,8 @@ public sealed class DealWatchTests(DealWatchTests.Fixture catalog) : IClassFixtu
     [Fact]
     public async Task WatchingAnUnknownDealIsNotFound()
     {
-        using var call = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
-            new WatchDealRequest { DealId = Guid.NewGuid().ToString() }, CatalogFixture.Options(null));
-        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
+        using var call = catalog.Watch(Guid.NewGuid().ToString());
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
         Assert.Equal("DEAL_NOT_FOUND", error.GetDetail<ErrorInfo>()?.Reason);
 
@@ -115,10 +135,8 @@ public sealed class DealWatchTests(DealWatchTests.Fixture catalog) : IClassFixtu
         var product = await catalog.CreateProductAsync();
         var deal = await catalog.CreateDealAsync(product, TimeSpan.FromHours(1), TimeSpan.FromHours(1));
         using var cancel = new CancellationTokenSource();
-        var first = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
-            new WatchDealRequest { DealId = deal.DealId }, CatalogFixture.Options(null, cancel.Token));
-        var second = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
-            new WatchDealRequest { DealId = deal.DealId }, CatalogFixture.Options(null, cancel.Token));
+        var first = catalog.Watch(deal.DealId, cancel.Token);
+        var second = catalog.Watch(deal.DealId, cancel.Token);
         await NextAsync(first);
         await NextAsync(second);
 
@@ -138,10 +156,9 @@ public sealed class DealWatchTests(DealWatchTests.Fixture catalog) : IClassFixtu
         var product = await catalog.CreateProductAsync();
         var deal = await catalog.CreateDealAsync(product, TimeSpan.FromHours(1), TimeSpan.FromHours(1));
         await catalog.MoveDealWindowAsync(deal.DealId, DateTime.UtcNow.AddHours(-2), DateTime.UtcNow.AddHours(-1));
-        using var call = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
-            new WatchDealRequest { DealId = deal.DealId }, CatalogFixture.Options(null));
+        using var call = catalog.Watch(deal.DealId);
 
         Assert.Equal(DealState.Ended, (await NextAsync(call)).State);
-        Assert.False(await call.ResponseStream.MoveNext().WaitAsync(MessageTimeout));
+        Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(MessageTimeout));
     }
 }

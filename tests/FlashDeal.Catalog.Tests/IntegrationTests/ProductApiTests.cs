@@ -1,10 +1,11 @@
 using System.Net;
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
 

@@ -1,8 +1,9 @@
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
 

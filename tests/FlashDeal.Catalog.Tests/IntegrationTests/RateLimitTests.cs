@@ -1,10 +1,11 @@
 using System.Net;
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.ServiceDefaults.RateLimiting;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
 
@@ -100,31 +101,33 @@ public sealed class RateLimitTests(RateLimitTests.Fixture catalog) : IClassFixtu
         var unknownDeal = new WatchDealRequest { DealId = Guid.NewGuid().ToString() };
 
         // The first watch reaches the handler (which knows no such deal); the second is refused before it.
-        using (var first = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal, unknownDeal, options))
+        using (var first = catalog.Client.WatchDeal(unknownDeal, options))
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => first.ResponseStream.MoveNext());
+            var e = await Assert.ThrowsAsync<RpcException>(() => first.ResponseStream.MoveNext(CancellationToken.None));
             Assert.Equal(StatusCode.NotFound, e.StatusCode);
         }
-        using var second = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal, unknownDeal, options);
-        await RateLimitedAsync(second.ResponseStream.MoveNext());
+        using var second = catalog.Client.WatchDeal(unknownDeal, options);
+        await RateLimitedAsync(second.ResponseStream.MoveNext(CancellationToken.None));
     }
 
     internal static async Task RateLimitedAsync(Task call)
     {
         var e = await Assert.ThrowsAsync<RpcException>(() => call);
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
-        Assert.Equal(RateLimitErrors.Reason, e.GetDetail<ErrorInfo>()?.Reason);
+        Assert.Equal(RateLimitingExtensions.Reason, e.GetDetail<ErrorInfo>()?.Reason);
     }
 
-    internal static Task ReadAsync(CatalogFixture catalog, Product product, string? forwardedFor, string? token = null)
+    internal static async Task ReadAsync(CatalogFixture catalog, Product product, string? forwardedFor,
+        string? token = null)
     {
         var options = CatalogFixture.Options(token);
         if (forwardedFor is not null)
         {
             options.Headers!.Add("x-forwarded-for", forwardedFor);
         }
-        return catalog.Host.Grpc.UnaryAsync(CatalogMethods.GetProduct, new GetProductRequest { ProductId = product.ProductId },
-            options);
+        using var call = catalog.Client.GetProductAsync(
+            new GetProductRequest { ProductId = product.ProductId }, options);
+        await call;
     }
 
     private Task ReadAsync(Product product, string? forwardedFor, string? token = null) =>

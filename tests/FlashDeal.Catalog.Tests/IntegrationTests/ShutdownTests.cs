@@ -1,8 +1,9 @@
 using FlashDeal.Catalog.Deals;
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
@@ -18,14 +19,14 @@ public sealed class ShutdownTests(ShutdownTests.Fixture catalog) : IClassFixture
     {
         var product = await catalog.CreateProductAsync();
         var deal = await catalog.CreateDealAsync(product, TimeSpan.FromHours(1), TimeSpan.FromHours(1));
-        using var call = catalog.Host.Grpc.AsyncServerStreamingCall(CatalogMethods.WatchDeal,
-            new WatchDealRequest { DealId = deal.DealId }, CatalogFixture.Options(null));
-        Assert.True(await call.ResponseStream.MoveNext());
+        using var call = catalog.Watch(deal.DealId);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(1, catalog.Service<DealWatchHub>().ActiveFeeds);
 
         catalog.Service<IHostApplicationLifetime>().StopApplication();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext().WaitAsync(TimeSpan.FromSeconds(10)));
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         await Eventually.HoldsAsync(() => Task.FromResult(catalog.Service<DealWatchHub>().ActiveFeeds), feeds => feeds == 0);
     }

@@ -1,8 +1,9 @@
 using FlashDeal.Catalog.Deals;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.UnitTests;
 

@@ -4,7 +4,9 @@ using FlashDeal.Catalog;
 using FlashDeal.LoadTool.Api;
 using FlashDeal.Orders;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashDeal.LoadTool.Tests.Infrastructure;
@@ -22,6 +24,9 @@ public sealed class MeshFixture : IAsyncLifetime
     private readonly PostgresServer _postgres = new();
     private readonly RedisServer _redis = new();
     private readonly List<ServiceTestHost> _hosts = [];
+    private SigningKey _key = null!;
+
+    private Dictionary<string, string?> _shared = [];
 
     public string Postgres { get; private set; } = "";
 
@@ -42,6 +47,8 @@ public sealed class MeshFixture : IAsyncLifetime
         await Task.WhenAll(_postgres.StartAsync(), _redis.StartAsync());
         Postgres = await _postgres.CreateDatabaseAsync();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var pem = key.ExportPkcs8PrivateKeyPem();
+        _key = SigningKey.FromPem("load-tests", pem);
         var shared = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = Postgres,
@@ -51,7 +58,7 @@ public sealed class MeshFixture : IAsyncLifetime
             ["Auth:Audience"] = "flashdeal-load-tests",
             ["Auth:AccessTokenLifetime"] = "00:30:00",
             ["Auth:SigningKeys:Keys:0:KeyId"] = "load-tests",
-            ["Auth:SigningKeys:Keys:0:Pem"] = key.ExportPkcs8PrivateKeyPem(),
+            ["Auth:SigningKeys:Keys:0:Pem"] = pem,
             // Every simulated user comes from one address here, and greedy users are the point of some tests: the
             // services' own limits are tested in their projects and, under a spike, by tests/e2e/spike.sh.
             ["RateLimits:Enabled"] = "false",
@@ -69,27 +76,42 @@ public sealed class MeshFixture : IAsyncLifetime
             ["Catalog:WarmInterval"] = "01:00:00",
             ["Catalog:BestSellerBackupInterval"] = "01:00:00",
         }, issuer: true);
-        Orders = await StartAsync(OrdersApp.Build, shared, new()
+        _shared = shared;
+        Orders = await StartOrdersAsync();
+    }
+
+    /// <summary>An orders replica on the mesh's stores (the fixture stops it with the rest); <paramref name="configure"/>
+    /// may add to its services.</summary>
+    public Task<ServiceTestHost> StartOrdersAsync(Action<WebApplicationBuilder>? configure = null) =>
+        StartAsync(OrdersApp.Build, _shared, new()
         {
             ["Orders:Strategy"] = "RedisLua",
             ["Orders:Stream:PollInterval"] = "00:00:00.020",
             ["Orders:Stream:RegistryRefreshInterval"] = "00:00:00.100",
-        }, issuer: true);
-    }
+        }, issuer: true, configure);
 
-    private async Task<ServiceTestHost> StartAsync(
-        Func<string[], Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>?, Microsoft.AspNetCore.Builder.WebApplication> build,
-        Dictionary<string, string?> shared, Dictionary<string, string?> own, bool issuer)
+    private async Task<ServiceTestHost> StartAsync(Func<string[], Action<WebApplicationBuilder>?, WebApplication> build,
+        Dictionary<string, string?> shared, Dictionary<string, string?> own, bool issuer,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var settings = new Dictionary<string, string?>(shared);
         foreach (var (name, value) in own)
         {
             settings[name] = value;
         }
-        // Catalog and orders check tokens with the shared key directly instead of fetching the auth service's JWKS.
-        var host = await ServiceTestHost.StartAsync(build, settings,
-            issuer ? builder => builder.Services.AddFlashDealTokenIssuer(builder.Configuration) : null);
-        _hosts.Add(host);
+        var host = await ServiceTestHost.StartAsync(build, settings, builder =>
+        {
+            // Catalog and orders check tokens with the shared key directly instead of fetching the auth service's JWKS.
+            if (issuer)
+            {
+                builder.Services.UseLocalSigningKeys(_ => [_key]);
+            }
+            configure?.Invoke(builder);
+        });
+        lock (_hosts)
+        {
+            _hosts.Add(host);
+        }
         return host;
     }
 

@@ -1,9 +1,9 @@
 using System.Net;
-using FlashDeal.Grpc;
 using FlashDeal.LoadTool.Api;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
-using Status = FlashDeal.Grpc.Status;
+using Grpc.Core;
+using Status = Grpc.Core.Status;
 
 namespace FlashDeal.LoadTool.Tests.UnitTests;
 
@@ -12,13 +12,20 @@ public sealed class OutcomesTests
     [Fact]
     public void GrpcErrorInfoReasonNamesTheOutcome()
     {
-        // As decoded from grpc-status-details-bin: a google.rpc.Status carrying ErrorInfo among other details.
+        // As the client sees it: a google.rpc.Status carrying ErrorInfo among other details in grpc-status-details-bin.
         var rich = new Google.Rpc.Status { Code = (int)StatusCode.FailedPrecondition, Message = "sold out" };
         rich.Details.Add(Any.Pack(new BadRequest()));
         rich.Details.Add(Any.Pack(new ErrorInfo { Reason = "SOLD_OUT", Domain = "orders.flashdeal.dev" }));
-        var wire = Google.Rpc.Status.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(rich));
 
-        Assert.Equal("SOLD_OUT", Outcomes.FromGrpc(new Status(StatusCode.FailedPrecondition, "sold out", wire)));
+        Assert.Equal("SOLD_OUT", Outcomes.FromGrpc(rich.ToRpcException()));
+    }
+
+    [Fact]
+    public void GrpcDetailsThatAreNoStatusLeaveTheStatusName()
+    {
+        var trailers = new Metadata { { "grpc-status-details-bin", new byte[] { 0xff, 0xff, 0xff } } };
+
+        Assert.Equal("UNAVAILABLE", Outcomes.FromGrpc(new RpcException(new Status(StatusCode.Unavailable, "down"), trailers)));
     }
 
     [Theory]
@@ -27,7 +34,7 @@ public sealed class OutcomesTests
     [InlineData(StatusCode.ResourceExhausted, "RESOURCE_EXHAUSTED")]
     [InlineData(StatusCode.OK, "OK")]
     public void GrpcWithoutErrorInfoIsTheStatusName(StatusCode code, string expected) =>
-        Assert.Equal(expected, Outcomes.FromGrpc(new Status(code, "")));
+        Assert.Equal(expected, Outcomes.FromGrpc(new RpcException(new Status(code, ""))));
 
     [Fact]
     public void RestErrorInfoReasonNamesTheOutcome()

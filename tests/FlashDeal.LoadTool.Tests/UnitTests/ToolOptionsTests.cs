@@ -39,19 +39,46 @@ public sealed class ToolOptionsTests : IDisposable
     }
 
     [Fact]
-    public void WithoutAnEdgeEachServiceUsesItsOwnAddressAndTheFirstOrdersReplica()
+    public void WithoutAnEdgeEachServiceUsesItsOwnAddressAndGrpcEveryOrdersReplica()
     {
         WriteMeshEnv(
             "FLASHDEAL_AUTH_GRPC=http://127.0.0.1:23051",
             "FLASHDEAL_CATALOG_GRPC=http://127.0.0.1:23052",
-            "FLASHDEAL_ORDERS_GRPC=http://127.0.0.1:23053,http://127.0.0.1:23063");
+            "FLASHDEAL_ORDERS_GRPC=http://127.0.0.1:23053,http://127.0.0.1:23063",
+            "FLASHDEAL_ORDERS_REST=http://127.0.0.1:23093,http://127.0.0.1:23094");
 
         var options = ToolOptions.Parse(["browse"], Environment());
 
         Assert.Equal(new Uri("http://127.0.0.1:23051"), options.Grpc.Auth);
         Assert.Equal(new Uri("http://127.0.0.1:23052"), options.Grpc.Catalog);
+        Assert.Equal([new Uri("http://127.0.0.1:23053"), new Uri("http://127.0.0.1:23063")], options.Grpc.OrdersReplicas);
         Assert.Equal(new Uri("http://127.0.0.1:23053"), options.Grpc.Orders);
+        Assert.Equal("auth=http://127.0.0.1:23051, catalog=http://127.0.0.1:23052, orders=http://127.0.0.1:23053,http://127.0.0.1:23063",
+            options.Grpc.ToString());
+        // REST has no client-side balancing: the first replica.
+        Assert.Equal([new Uri("http://127.0.0.1:23093")], options.Rest.OrdersReplicas);
         Assert.Equal(new Uri(ToolOptions.DefaultRest), options.Rest.Catalog);
+    }
+
+    [Fact]
+    public void OrdersGrpcTakesAListOfReplicas()
+    {
+        var options = ToolOptions.Parse(["spike", "--grpc", "http://10.0.0.1:50050", "--orders-grpc",
+            "http://10.0.0.2:50053, http://10.0.0.3:50053"], Environment());
+
+        Assert.Equal(new Uri("http://10.0.0.1:50050"), options.Grpc.Catalog);
+        Assert.Equal([new Uri("http://10.0.0.2:50053"), new Uri("http://10.0.0.3:50053")], options.Grpc.OrdersReplicas);
+        Assert.Throws<UsageException>(() => ToolOptions.Parse(["spike", "--orders-grpc", "http://10.0.0.2:50053,nope"], Environment()));
+    }
+
+    [Fact]
+    public void OrdersGrpcTakesADnsTarget()
+    {
+        var options = ToolOptions.Parse(["spike", "--orders-grpc", "dns:///orders-headless.flashdeal:50051"], Environment());
+
+        Assert.Equal([new Uri("dns:///orders-headless.flashdeal:50051")], options.Grpc.OrdersReplicas);
+        Assert.Throws<UsageException>(() => ToolOptions.Parse(["spike", "--orders-grpc", "dns://orders:50051"], Environment()));
+        Assert.Throws<UsageException>(() => ToolOptions.Parse(["spike", "--orders-rest", "dns:///orders:8080"], Environment()));
     }
 
     [Fact]
@@ -103,6 +130,7 @@ public sealed class ToolOptionsTests : IDisposable
     [InlineData("--stock", "-5")]
     [InlineData("--transport", "http")]
     [InlineData("--grpc", "localhost:50050")]
+    [InlineData("--orders-grpc", ",")]
     [InlineData("--opens-in", "soon")]
     [InlineData("--opens-in", "5")]
     [InlineData("--opens-in", "100ms")]

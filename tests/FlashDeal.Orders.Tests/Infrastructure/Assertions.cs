@@ -1,5 +1,6 @@
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Orders.Tests;
 

@@ -1,22 +1,18 @@
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
-using Google.Protobuf;
-using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace FlashDeal.Orders.Tests;
 
-/// <summary>Typed gRPC calls to an orders host, each with a user's bearer token.</summary>
+/// <summary>The generated OrderService client on one orders host, each call with a user's bearer token.</summary>
 public sealed class OrderClient(GrpcChannel channel, TestTokens tokens)
 {
-    private static readonly ServiceDescriptor Service = OrdersReflection.Descriptor.Services[0];
-
-    public static readonly Method<PlaceOrderRequest, PlaceOrderResponse> PlaceOrderMethod = Find<PlaceOrderRequest, PlaceOrderResponse>("PlaceOrder");
-    public static readonly Method<GetOrderRequest, GetOrderResponse> GetOrderMethod = Find<GetOrderRequest, GetOrderResponse>("GetOrder");
-    public static readonly Method<ListMyOrdersRequest, ListMyOrdersResponse> ListMyOrdersMethod = Find<ListMyOrdersRequest, ListMyOrdersResponse>("ListMyOrders");
-    public static readonly Method<PayOrderRequest, PayOrderResponse> PayOrderMethod = Find<PayOrderRequest, PayOrderResponse>("PayOrder");
-    public static readonly Method<CancelOrderRequest, CancelOrderResponse> CancelOrderMethod = Find<CancelOrderRequest, CancelOrderResponse>("CancelOrder");
+    /// <summary>Long enough for a busy machine; tests about deadlines pass their own.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
     public GrpcChannel Channel => channel;
+
+    public OrderService.OrderServiceClient Grpc { get; } = new(channel);
 
     public Task<PlaceOrderResponse> PlaceAsync(string userId, Guid dealId, string idempotencyKey, int? quantity = null,
         TimeSpan? timeout = null)
@@ -26,37 +22,37 @@ public sealed class OrderClient(GrpcChannel channel, TestTokens tokens)
         {
             request.Quantity = q;
         }
-        return CallAsync(PlaceOrderMethod, request, userId, timeout);
+        return PlaceAsync(request, userId, timeout);
     }
 
+    /// <summary>Any request as is; without a user the call carries no token.</summary>
+    public Task<PlaceOrderResponse> PlaceAsync(PlaceOrderRequest request, string? userId, TimeSpan? timeout = null) =>
+        Grpc.PlaceOrderAsync(request, Options(userId, timeout)).ResponseAsync;
+
     public async Task<Order> GetAsync(string userId, string orderId) =>
-        (await CallAsync(GetOrderMethod, new GetOrderRequest { OrderId = orderId }, userId)).Order;
+        (await Grpc.GetOrderAsync(new GetOrderRequest { OrderId = orderId }, Options(userId))).Order;
 
     public Task<ListMyOrdersResponse> ListAsync(string userId, ListMyOrdersRequest request) =>
-        CallAsync(ListMyOrdersMethod, request, userId);
+        Grpc.ListMyOrdersAsync(request, Options(userId)).ResponseAsync;
 
     public async Task<Order> PayAsync(string userId, string orderId, string token) =>
-        (await CallAsync(PayOrderMethod, new PayOrderRequest { OrderId = orderId, PaymentToken = token }, userId)).Order;
+        (await Grpc.PayOrderAsync(new PayOrderRequest { OrderId = orderId, PaymentToken = token }, Options(userId))).Order;
 
     public async Task<Order> CancelAsync(string userId, string orderId) =>
-        (await CallAsync(CancelOrderMethod, new CancelOrderRequest { OrderId = orderId }, userId)).Order;
+        (await Grpc.CancelOrderAsync(new CancelOrderRequest { OrderId = orderId }, Options(userId))).Order;
 
-    public Task<TResponse> CallAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request,
-        string? userId, TimeSpan? timeout = null)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
+    /// <summary>The user's bearer token (none without a user), <paramref name="extra"/> headers, and a deadline.</summary>
+    public CallOptions Options(string? userId, TimeSpan? timeout = null, params (string Key, string Value)[] extra)
     {
         var headers = new Metadata();
         if (userId is not null)
         {
             headers.Add("authorization", tokens.Bearer(userId));
         }
-        return channel.UnaryAsync(method, request,
-            new CallOptions(headers, Deadline: DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10))));
+        foreach (var (key, value) in extra)
+        {
+            headers.Add(key, value);
+        }
+        return new CallOptions(headers, DateTime.UtcNow + (timeout ?? DefaultTimeout));
     }
-
-    private static Method<TReq, TRes> Find<TReq, TRes>(string name)
-        where TReq : class, IMessage<TReq>, new()
-        where TRes : class, IMessage<TRes>, new() =>
-        Method<TReq, TRes>.FromDescriptor(Service.FindMethodByName(name));
 }

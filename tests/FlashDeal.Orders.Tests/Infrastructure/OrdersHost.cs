@@ -1,13 +1,14 @@
 using FlashDeal.Orders.Lifecycle;
 using FlashDeal.Orders.Persistence;
-using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace FlashDeal.Orders.Tests;
 
-/// <summary>The real orders service in-process (ServiceTestHost) with test tokens, plus a typed client.</summary>
+/// <summary>The real orders service in-process (ServiceTestHost) trusting the test tokens, plus a typed client.</summary>
 public sealed class OrdersHost : IAsyncDisposable
 {
     private OrdersHost(ServiceTestHost host)
@@ -56,11 +57,41 @@ public sealed class OrdersHost : IAsyncDisposable
             builder =>
             {
                 // Validate tokens with the test key directly, as the auth service does with its own keys.
-                builder.Services.AddFlashDealTokenIssuer(builder.Configuration);
+                builder.Services.UseLocalSigningKeys(_ => TestTokens.Shared.Keys.Keys);
                 configure?.Invoke(builder);
             });
         return new OrdersHost(host);
     }
 
+    /// <summary>
+    /// Starts a host that must not start and returns why. ServiceTestHost gives no host back then, yet the hosted
+    /// services that started before the failure (stream consumer, expiry sweeper) would go on draining the shared Redis
+    /// into this host's database, away from the tests that follow: they are stopped here.
+    /// </summary>
+    public static async Task<Exception?> FailedStartAsync(string postgres, string redis,
+        IReadOnlyDictionary<string, string?> overrides)
+    {
+        IHost? started = null;
+        var error = await Record.ExceptionAsync(() => StartAsync(postgres, redis, overrides, builder =>
+            builder.Services.AddHostedService(sp =>
+            {
+                started = sp.GetRequiredService<IHost>();
+                return new NothingToRun();
+            })));
+        if (error is not null && started is not null)
+        {
+            await started.StopAsync();
+            started.Dispose();
+        }
+        return error;
+    }
+
     public ValueTask DisposeAsync() => Host.DisposeAsync();
+
+    private sealed class NothingToRun : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

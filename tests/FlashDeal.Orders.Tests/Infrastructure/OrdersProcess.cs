@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using FlashDeal.Grpc;
+using FlashDeal.TestInfrastructure;
 
 namespace FlashDeal.Orders.Tests;
 
@@ -84,7 +84,7 @@ public sealed partial class OrdersProcess : IAsyncDisposable
             process.Kill();
             throw new InvalidOperationException($"The orders process did not start:\n{process.Output}");
         }
-        process.Client = new OrderClient(GrpcChannel.ForAddress(process.GrpcAddress), TestTokens.Shared);
+        process.Client = new OrderClient(ServiceTestHost.Channel(process.GrpcAddress), TestTokens.Shared);
         return process;
     }
 

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 using ConnectionMultiplexer = StackExchange.Redis.ConnectionMultiplexer;
 
 namespace FlashDeal.Orders.Tests.IntegrationTests;

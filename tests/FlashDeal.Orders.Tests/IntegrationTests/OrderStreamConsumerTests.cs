@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FlashDeal.Contracts.Orders.V1;
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Redis;
@@ -47,7 +48,7 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
 
         Assert.NotNull(stored);
         Assert.Equal(placed, Grpc.OrderMapping.ToProto(stored));
-        await Eventually.HoldsAsync(async () => await StreamCommands.LengthAsync(Redis, OrderKeys.Stream(deal.DealId)) == 0,
+        await Eventually.HoldsAsync(async () => await Redis.StreamLengthAsync(OrderKeys.Stream(deal.DealId)) == 0,
             "the persisted entry is deleted from the stream");
     }
 
@@ -116,7 +117,7 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
             await database.Server.StartAsync();
         }
 
-        var rows = await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, 31, TimeSpan.FromSeconds(15));
+        var rows = await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, 31, TimeSpan.FromSeconds(60));
         Assert.Equal(31, rows.Select(r => r.UserId).Distinct().Count());
         await Eventually.HoldsAsync(() => Task.FromResult(host.Services.GetRequiredService<OrderStreamStatus>().Lag == 0),
             "the lag is back to 0");
@@ -135,9 +136,9 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
             }
         }
         // A replica read the entries and died before acknowledging them.
-        await StreamCommands.CreateGroupAsync(Redis, stream, OrderKeys.ConsumerGroup);
-        var taken = await StreamCommands.ReadNewAsync(Redis, stream, OrderKeys.ConsumerGroup, "dead-replica", 100);
-        Assert.Equal(12, taken.Count);
+        await Redis.StreamCreateConsumerGroupAsync(stream, OrderKeys.ConsumerGroup, StreamPosition.Beginning);
+        var taken = await Redis.StreamReadGroupAsync(stream, OrderKeys.ConsumerGroup, "dead-replica", StreamPosition.NewMessages, 100);
+        Assert.Equal(12, taken.Length);
 
         await using var survivor = await HostAsync(new()
         {
@@ -147,8 +148,8 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
 
         await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, 12);
         await Eventually.HoldsAsync(async () =>
-            (await StreamCommands.PendingByConsumerAsync(Redis, stream, OrderKeys.ConsumerGroup)).Count == 0
-            && await StreamCommands.LengthAsync(Redis, stream) == 0, "nothing is pending or left in the stream");
+            (await Redis.StreamPendingAsync(stream, OrderKeys.ConsumerGroup)).PendingMessageCount == 0
+            && await Redis.StreamLengthAsync(stream) == 0, "nothing is pending or left in the stream");
     }
 
     [Fact]
@@ -162,19 +163,18 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
 
         await PostgresOrders.WaitForStatusAsync(database.DataSource, deal.DealId, rows => rows is [{ Status: "PAID" }],
             "the order is PAID in PostgreSQL");
-        RedisResult[] entries = [];
+        StreamEntry[] announced = [];
         await Eventually.HoldsAsync(async () =>
         {
-            entries = (RedisResult[])(await Redis.ExecuteAsync("XRANGE", OrderKeys.PaidStream, "-", "+"))!;
-            return entries.Length > 0;
+            announced = [.. (await Redis.StreamRangeAsync(PaidOrdersStream.Key))
+                .Where(e => (string?)e[PaidOrdersStream.OrderIdField] == order.OrderId)];
+            return announced.Length > 0;
         }, "the paid order is announced");
-        var fields = (RedisResult[])((RedisResult[])entries[0]!)[1]!;
-        var values = Enumerable.Range(0, fields.Length / 2).ToDictionary(i => (string)fields[2 * i]!, i => (string)fields[2 * i + 1]!);
-        Assert.Equal(order.OrderId, values["order_id"]);
-        Assert.Equal(deal.ProductId, values["product_id"]);
-        Assert.Equal("3", values["quantity"]);
+        var entry = Assert.Single(announced);
+        Assert.Equal(deal.ProductId, (string?)entry[PaidOrdersStream.ProductIdField]);
+        Assert.Equal("3", (string?)entry[PaidOrdersStream.QuantityField]);
         Assert.Equal(paid.PaidTime.ToDateTimeOffset().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
-            values["paid_at_ms"]);
+            (string?)entry[PaidOrdersStream.PaidAtMsField]);
     }
 
     [Fact]

@@ -1,25 +1,30 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.ServiceDefaults.RateLimiting;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>
-/// The per-user limits of the orders service (docs/rate-limits.md) on a real host with a manual limiter clock:
-/// place-order allows 2 per second with a burst of 3 here; the deal's own per-user limit is far away.
+/// The per-user limits of the orders service (docs/rate-limits.md) on a real host with ASP.NET Core's partitioned token
+/// buckets, which run on the real clock: place-order gets a burst of 3 and one permit per 64 s here, so nothing comes
+/// back while a test runs unless the test asks for a faster rate. The deal's own per-user limit is far away.
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
-    private readonly ManualTimeProvider _clock = new();
+    private const string OnePer64Seconds = "0.015625";
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(64);
+
     private ConnectionMultiplexer _redis = null!;
 
     private IDatabase Redis => _redis.GetDatabase();
@@ -51,10 +56,10 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
 
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         var info = e.GetDetail<ErrorInfo>()!;
-        Assert.Equal((RateLimitErrors.Reason, "orders.flashdeal.dev"), (info.Reason, info.Domain));
-        Assert.Equal(("place-order", "user", "1"),
+        Assert.Equal((RateLimitingExtensions.Reason, "orders.flashdeal.dev"), (info.Reason, info.Domain));
+        Assert.Equal(("place-order", "user", "64"),
             (info.Metadata["policy"], info.Metadata["partition"], info.Metadata["retry_after_seconds"]));
-        Assert.Equal(TimeSpan.FromMilliseconds(500), e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
+        Assert.Equal(Period, e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
         // Refused before the handler: the fourth call reserved nothing.
         Assert.Equal(97, await TestDeal.RemainingAsync(Redis, deal.DealId));
         Assert.Equal(1, refusals.Count("place-order", "user"));
@@ -70,7 +75,7 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
             await host.Client.PlaceAsync("ada", deal.DealId, $"ada-{i}");
         }
         await Assertions.RefusedAsync(host.Client.PlaceAsync("ada", deal.DealId, "ada-4"), StatusCode.ResourceExhausted,
-            RateLimitErrors.Reason);
+            RateLimitingExtensions.Reason);
 
         for (var i = 0; i < 3; i++)
         {
@@ -81,33 +86,69 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
     }
 
     [Fact]
-    public async Task PermitsComeBackAtThePolicyRate()
+    public async Task EveryUserOfAFloodHasABucketOfTheirOwn()
     {
         await using var host = await StartAsync();
-        var deal = await new TestDeal { PerUserLimit = 50 }.WriteAsync(Redis);
-        for (var i = 0; i < 3; i++)
+        var deal = await new TestDeal { Stock = 1000, PerUserLimit = 50 }.WriteAsync(Redis);
+        var accepted = new int[40];
+        var refused = new int[40];
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 40 * 4), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (i, _) =>
+            {
+                var user = i % 40;
+                try
+                {
+                    await host.Client.PlaceAsync($"flood-{user}", deal.DealId, $"k{i}");
+                    Interlocked.Increment(ref accepted[user]);
+                }
+                catch (RpcException e) when (e.GetDetail<ErrorInfo>()?.Reason == RateLimitingExtensions.Reason)
+                {
+                    Interlocked.Increment(ref refused[user]);
+                }
+            });
+
+        Assert.All(accepted, a => Assert.Equal(3, a));
+        Assert.All(refused, r => Assert.Equal(1, r));
+        Assert.Equal(1000 - 40 * 3, await TestDeal.RemainingAsync(Redis, deal.DealId));
+    }
+
+    [Fact]
+    public async Task PermitsComeBackAtThePolicyRateUpToTheBurst()
+    {
+        await using var host = await StartAsync(new() { ["RateLimits:Policies:place-order:PermitsPerSecond"] = "2" });
+        var deal = await new TestDeal { Stock = 1000, PerUserLimit = 500 }.WriteAsync(Redis);
+        var key = 0;
+        async Task<bool> PlaceAsync()
         {
-            await host.Client.PlaceAsync("ada", deal.DealId, $"burst-{i}");
+            try
+            {
+                await host.Client.PlaceAsync("ada", deal.DealId, $"k{Interlocked.Increment(ref key)}");
+                return true;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                Assert.Equal(TimeSpan.FromMilliseconds(500), e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
+                return false;
+            }
         }
-        await Assertions.RefusedAsync(host.Client.PlaceAsync("ada", deal.DealId, "early"), StatusCode.ResourceExhausted,
-            RateLimitErrors.Reason);
 
-        _clock.Advance(TimeSpan.FromMilliseconds(499));
-        var e = await Assert.ThrowsAsync<RpcException>(() => host.Client.PlaceAsync("ada", deal.DealId, "almost"));
-        Assert.Equal(TimeSpan.FromMilliseconds(1), e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
-
-        _clock.Advance(TimeSpan.FromMilliseconds(1));
-        await host.Client.PlaceAsync("ada", deal.DealId, "refilled");
-        await Assertions.RefusedAsync(host.Client.PlaceAsync("ada", deal.DealId, "again"), StatusCode.ResourceExhausted,
-            RateLimitErrors.Reason);
-
-        _clock.Advance(TimeSpan.FromMinutes(1));
-        for (var i = 0; i < 3; i++)
+        var accepted = 0;
+        while (await PlaceAsync())
         {
-            await host.Client.PlaceAsync("ada", deal.DealId, $"after-a-pause-{i}");
+            Assert.True(++accepted < 20, "the bucket never ran dry");
         }
-        await Assertions.RefusedAsync(host.Client.PlaceAsync("ada", deal.DealId, "burst-is-the-cap"),
-            StatusCode.ResourceExhausted, RateLimitErrors.Reason);
+        Assert.True(accepted >= 3, $"a fresh bucket holds the burst of 3, {accepted} accepted");
+        await Eventually.HoldsAsync(PlaceAsync, "a permit comes back");
+
+        // Eight periods of quiet refill the bucket to its burst and no further: of a volley sent at once, the burst gets
+        // through plus what came back while the volley was under way.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var clock = Stopwatch.StartNew();
+        var volley = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => PlaceAsync()));
+        var refilled = (int)Math.Ceiling(clock.Elapsed / TimeSpan.FromMilliseconds(500)) + 1;
+        Assert.InRange(volley.Count(ok => ok), 3, 3 + refilled);
+        Assert.Contains(false, volley);
     }
 
     [Fact]
@@ -133,8 +174,7 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
         using (last)
         {
             Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
-            // 500 ms rounded up to whole seconds.
-            Assert.Equal(TimeSpan.FromSeconds(1), last.Headers.RetryAfter?.Delta);
+            Assert.Equal(Period, last.Headers.RetryAfter?.Delta);
             using var json = JsonDocument.Parse(await last.Content.ReadAsStringAsync());
             Assert.Equal((int)StatusCode.ResourceExhausted, json.RootElement.GetProperty("code").GetInt32());
             var details = json.RootElement.GetProperty("details").EnumerateArray().ToList();
@@ -142,39 +182,57 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
             Assert.Equal("RATE_LIMITED", info.GetProperty("reason").GetString());
             Assert.Equal("place-order", info.GetProperty("metadata").GetProperty("policy").GetString());
             var retry = details.Single(d => d.GetProperty("@type").GetString()!.EndsWith("google.rpc.RetryInfo"));
-            Assert.Equal("0.500s", retry.GetProperty("retryDelay").GetString());
+            Assert.Equal("64s", retry.GetProperty("retryDelay").GetString());
         }
     }
 
     [Fact]
-    public async Task AFloodOfDistinctUsersStaysWithinTheKeyCap()
+    public async Task AnAddressPolicyCountsCallersBehindATrustedProxyByTheirForwardedAddress()
     {
-        await using var host = await StartAsync(new() { ["RateLimits:MaxTrackedKeys"] = "20" });
-        var limiter = host.Services.GetRequiredService<RateLimiter>();
-        var refusedShared = 0;
+        await using var host = await StartAsync(new()
+        {
+            ["RateLimits:Policies:place-order:Partition"] = "Address",
+            ["RateLimits:Policies:place-order:Burst"] = "2",
+        });
+        var deal = await new TestDeal { PerUserLimit = 50 }.WriteAsync(Redis);
+        Task PlaceAsync(string user, string forwardedFor) => host.Client.Grpc.PlaceOrderAsync(
+            new PlaceOrderRequest { DealId = deal.DealId.ToString("D"), IdempotencyKey = Guid.NewGuid().ToString("N") },
+            host.Client.Options(user, extra: ("x-forwarded-for", forwardedFor))).ResponseAsync;
 
-        await Parallel.ForEachAsync(Enumerable.Range(0, 120), new ParallelOptions { MaxDegreeOfParallelism = 16 },
-            async (i, _) =>
-            {
-                try
-                {
-                    await host.Client.ListAsync($"flood-{i}", new ListMyOrdersRequest());
-                }
-                catch (RpcException e) when (e.GetDetail<ErrorInfo>()?.Metadata["partition"] == "shared")
-                {
-                    Interlocked.Increment(ref refusedShared);
-                }
-                Assert.InRange(limiter.TrackedKeys, 0, 20);
-            });
+        // The test connects from loopback, a trusted proxy by default: the forwarded address is the caller.
+        await PlaceAsync("ada", "203.0.113.7");
+        await PlaceAsync("bob", "203.0.113.7");
+        await Assertions.RefusedAsync(PlaceAsync("cy", "203.0.113.7"), StatusCode.ResourceExhausted, RateLimitingExtensions.Reason);
+        // Read from the right: what the client wrote left of the hop our proxy added does not make it someone else.
+        await Assertions.RefusedAsync(PlaceAsync("cy", "198.51.100.1, 203.0.113.7"), StatusCode.ResourceExhausted,
+            RateLimitingExtensions.Reason);
+        await PlaceAsync("ada", "203.0.113.8");
 
-        Assert.Equal(20, limiter.TrackedKeys);
-        // 20 users got their own bucket; the other 100 shared one orders-read bucket of 40.
-        Assert.Equal(100 - 40, refusedShared);
+        // IPv6 callers count by their /64.
+        await PlaceAsync("ada", "2001:db8:1:2::1");
+        await PlaceAsync("ada", "2001:db8:1:2::ffff");
+        await Assertions.RefusedAsync(PlaceAsync("ada", "2001:db8:1:2:aaaa::1"), StatusCode.ResourceExhausted,
+            RateLimitingExtensions.Reason);
+        await PlaceAsync("ada", "2001:db8:1:3::1");
+    }
 
-        // Once the buckets have filled up again, the table makes room for new users.
-        _clock.Advance(TimeSpan.FromSeconds(10));
-        await host.Client.ListAsync("newcomer", new ListMyOrdersRequest());
-        Assert.Equal(1, limiter.TrackedKeys);
+    [Fact]
+    public async Task XForwardedForFromAPeerThatIsNoTrustedProxyIsIgnored()
+    {
+        await using var host = await StartAsync(new()
+        {
+            ["RateLimits:Policies:place-order:Partition"] = "Address",
+            ["RateLimits:Policies:place-order:Burst"] = "2",
+            ["RateLimits:TrustedProxies:0"] = "10.0.0.0/8",
+        });
+        var deal = await new TestDeal { PerUserLimit = 50 }.WriteAsync(Redis);
+        Task PlaceAsync(string forwardedFor) => host.Client.Grpc.PlaceOrderAsync(
+            new PlaceOrderRequest { DealId = deal.DealId.ToString("D"), IdempotencyKey = Guid.NewGuid().ToString("N") },
+            host.Client.Options("ada", extra: ("x-forwarded-for", forwardedFor))).ResponseAsync;
+
+        await PlaceAsync("203.0.113.7");
+        await PlaceAsync("203.0.113.8");
+        await Assertions.RefusedAsync(PlaceAsync("203.0.113.9"), StatusCode.ResourceExhausted, RateLimitingExtensions.Reason);
     }
 
     [Fact]
@@ -185,54 +243,58 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
 
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => host.Client.PlaceAsync("ada", deal.DealId, $"free-{i}")));
 
-        Assert.Null(host.Services.GetService<RateLimiter>());
+        Assert.Null(host.Services.GetService<RateLimitRefusals>());
         Assert.Equal(80, await TestDeal.RemainingAsync(Redis, deal.DealId));
     }
 
     [Fact]
-    public async Task ConfigurationOverridesTheAttributeOfAMethod()
+    public async Task ConfigurationOverridesThePolicyOfTheAttribute()
     {
-        await using var host = await StartAsync(new() { ["RateLimits:Methods:PlaceOrder"] = "none" });
+        await using var host = await StartAsync(new() { ["RateLimits:Policies:place-order:Burst"] = "10" });
         var deal = await new TestDeal { PerUserLimit = 50 }.WriteAsync(Redis);
 
         for (var i = 0; i < 10; i++)
         {
-            await host.Client.PlaceAsync("ada", deal.DealId, $"unlimited-{i}");
+            await host.Client.PlaceAsync("ada", deal.DealId, $"burst-{i}");
         }
+        await Assertions.RefusedAsync(host.Client.PlaceAsync("ada", deal.DealId, "eleventh"), StatusCode.ResourceExhausted,
+            RateLimitingExtensions.Reason);
     }
 
     [Fact]
-    public async Task AnUnknownPolicyFailsAtStartUp()
+    public async Task AnInvalidPolicyFailsAtStartUp()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            StartAsync(new() { ["RateLimits:Methods:flashdeal.orders.v1.OrderService.PlaceOrder"] = "no-such-policy" }));
+        var error = Assert.IsType<InvalidOperationException>(await OrdersHost.FailedStartAsync(database.ConnectionString,
+            redis.ConnectionString, Settings(new() { ["RateLimits:Policies:place-order:PermitsPerSecond"] = "0" })));
 
-        Assert.Contains("RateLimits:Policies:no-such-policy", error.Message);
+        Assert.Contains("RateLimits:Policies:place-order", error.Message);
     }
 
     [Fact]
     public async Task ATrustedProxyThatIsNoAddressFailsAtStartUp()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            StartAsync(new() { ["RateLimits:TrustedProxies:0"] = "edge.internal" }));
+        var error = Assert.IsType<InvalidOperationException>(await OrdersHost.FailedStartAsync(database.ConnectionString,
+            redis.ConnectionString, Settings(new() { ["RateLimits:TrustedProxies:0"] = "edge.internal" })));
 
         Assert.Contains("RateLimits:TrustedProxies", error.Message);
     }
 
-    private Task<OrdersHost> StartAsync(Dictionary<string, string?>? settings = null)
+    private Task<OrdersHost> StartAsync(Dictionary<string, string?>? settings = null) =>
+        OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString, Settings(settings));
+
+    private static Dictionary<string, string?> Settings(Dictionary<string, string?>? settings)
     {
         var all = new Dictionary<string, string?>
         {
             ["RateLimits:Enabled"] = "true",
-            ["RateLimits:Policies:place-order:PermitsPerSecond"] = "2",
+            ["RateLimits:Policies:place-order:PermitsPerSecond"] = OnePer64Seconds,
             ["RateLimits:Policies:place-order:Burst"] = "3",
         };
         foreach (var (key, value) in settings ?? [])
         {
             all[key] = value;
         }
-        return OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString, all,
-            builder => builder.Services.AddKeyedSingleton<TimeProvider>(RateLimiter.ClockKey, _clock));
+        return all;
     }
 
     /// <summary>Counts flashdeal.rate_limit.refused measurements by policy and partition.</summary>

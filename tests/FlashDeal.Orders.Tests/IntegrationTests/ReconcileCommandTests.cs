@@ -1,5 +1,6 @@
 using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Reconciliation;
+using FlashDeal.Orders.Redis;
 using FlashDeal.TestInfrastructure;
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
@@ -47,8 +48,8 @@ public sealed class ReconcileCommandTests(PostgresDatabase database, RedisServer
         await host.Client.CancelAsync("b", cancelled.Order.OrderId);
         await PostgresOrders.WaitForStatusAsync(database.DataSource, deal.DealId,
             rows => rows.Count == 2 && rows.All(r => r.Status != "PENDING_PAYMENT"), "both final statuses are stored");
-        await Eventually.HoldsAsync(async () => await Redis.StreamCommands.LengthAsync(_redis.GetDatabase(),
-            Redis.OrderKeys.Stream(deal.DealId)) == 0, "the stream is drained");
+        await Eventually.HoldsAsync(async () => await _redis.GetDatabase().StreamLengthAsync(OrderKeys.Stream(deal.DealId)) == 0,
+            "the stream is drained");
 
         var clean = await ReconcileAsync();
         await _redis.GetDatabase().StringIncrementAsync(DealKeys.Stock(deal.DealId), -4);

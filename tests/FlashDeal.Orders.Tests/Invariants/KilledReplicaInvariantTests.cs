@@ -1,6 +1,6 @@
-using FlashDeal.Grpc;
 using FlashDeal.Orders.Redis;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 using StackExchange.Redis;
 
 namespace FlashDeal.Orders.Tests.Invariants;
@@ -46,8 +46,8 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
             ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=app;Database=none;Timeout=1",
             ["Database__MigrateOnStart"] = "false",
             ["ConnectionStrings__Redis"] = redis.ConnectionString,
-            ["Auth__Issuer"] = TestTokens.Shared.Settings["Auth:Issuer"]!,
-            ["Auth__Audience"] = TestTokens.Shared.Settings["Auth:Audience"]!,
+            ["Auth__Issuer"] = TestTokens.Issuer,
+            ["Auth__Audience"] = TestTokens.Audience,
             ["Auth__JwksUrl"] = jwks.Url.ToString(),
             ["Orders__Stream__PollInterval"] = "00:00:00.020",
             ["Orders__Stream__RegistryRefreshInterval"] = "00:00:00.100",
@@ -95,14 +95,14 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
         Assert.True(pendingAtKill.Values.Sum() > 0, "the victim held unacknowledged entries when it died");
         Assert.True(retried > 0, "calls in flight on the victim failed and were retried elsewhere");
 
-        var rows = await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, stock, TimeSpan.FromSeconds(15));
+        var rows = await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, stock, TimeSpan.FromSeconds(60));
         Assert.Equal(accepted.Select(o => Guid.Parse(o.Order!.OrderId)).Order(), rows.Select(r => r.OrderId).Order());
         var stream = OrderKeys.Stream(deal.DealId);
         await Eventually.HoldsAsync(async () =>
         {
-            var pending = await StreamCommands.PendingByConsumerAsync(_redis.GetDatabase(), stream, OrderKeys.ConsumerGroup);
+            var pending = await PendingByConsumerAsync(stream);
             return pendingAtKill.Keys.All(victimConsumer => pending.GetValueOrDefault(victimConsumer) == 0)
-                && await StreamCommands.LengthAsync(_redis.GetDatabase(), stream) == 0;
+                && await _redis.GetDatabase().StreamLengthAsync(stream) == 0;
         }, "the victim's entries are claimed and the stream is drained");
         Assert.Equal(0, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
     }
@@ -111,8 +111,13 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
     private async Task<IReadOnlyDictionary<string, long>> KillAsync(OrdersProcess victim, Guid dealId)
     {
         victim.Kill();
-        var pending = await StreamCommands.PendingByConsumerAsync(_redis.GetDatabase(), OrderKeys.Stream(dealId), OrderKeys.ConsumerGroup);
+        var pending = await PendingByConsumerAsync(OrderKeys.Stream(dealId));
         return pending.Where(p => p.Key.Contains($"-{victim.ProcessId}-", StringComparison.Ordinal))
             .ToDictionary(p => p.Key, p => p.Value);
     }
+
+    /// <summary>XPENDING's summary: entries delivered and not acknowledged, by consumer name.</summary>
+    private async Task<Dictionary<string, long>> PendingByConsumerAsync(RedisKey stream) =>
+        (await _redis.GetDatabase().StreamPendingAsync(stream, OrderKeys.ConsumerGroup)).Consumers
+            .ToDictionary(c => c.Name.ToString(), c => (long)c.PendingMessageCount);
 }

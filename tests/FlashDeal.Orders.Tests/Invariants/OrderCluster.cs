@@ -1,6 +1,7 @@
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Orders.Tests.Invariants;
 

@@ -1,5 +1,5 @@
-using FlashDeal.Grpc;
 using FlashDeal.TestInfrastructure;
+using Grpc.Core;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -124,12 +124,13 @@ public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServ
     public async Task NothingIsAcceptedOutsideTheWindowWhileItOpensAndCloses(PlacementStrategy strategy)
     {
         await using var cluster = await ClusterAsync(strategy);
-        var start = DateTimeOffset.UtcNow.AddMilliseconds(700);
-        var deal = await new TestDeal { Stock = 100_000, PerUserLimit = 0, Start = start, End = start.AddMilliseconds(700) }
+        // Margins a busy machine keeps: rounds before the opening, in the window, and after the end.
+        var start = DateTimeOffset.UtcNow.AddMilliseconds(1500);
+        var deal = await new TestDeal { Stock = 100_000, PerUserLimit = 0, Start = start, End = start.AddMilliseconds(1500) }
             .WriteAsync(_redis.GetDatabase());
 
         var outcomes = new List<PlaceOutcome>();
-        for (var round = 0; DateTimeOffset.UtcNow < deal.End.AddMilliseconds(300); round++)
+        for (var round = 0; DateTimeOffset.UtcNow < deal.End.AddMilliseconds(500); round++)
         {
             outcomes.AddRange(await cluster.PlaceAllAsync(
                 Enumerable.Range(0, 30).Select(i => ($"edge-{round}-{i}", deal.DealId, "k", 1)).ToList()));

@@ -1,8 +1,9 @@
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Orders.Redis;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
+using Grpc.Core;
 using StackExchange.Redis;
 
 namespace FlashDeal.Orders.Tests.Invariants;

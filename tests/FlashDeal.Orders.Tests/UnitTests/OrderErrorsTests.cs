@@ -1,8 +1,9 @@
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Orders.Grpc;
 using FlashDeal.Orders.Model;
+using FlashDeal.ServiceDefaults;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Orders.Tests.UnitTests;
 

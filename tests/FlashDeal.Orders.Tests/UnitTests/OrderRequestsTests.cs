@@ -1,7 +1,8 @@
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Orders.Grpc;
+using FlashDeal.ServiceDefaults;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Orders.Tests.UnitTests;
 

@@ -1,157 +1,253 @@
 'use strict';
-// Interop cases against the FlashDeal gRPC runtime with @grpc/grpc-js (an independent client implementation).
-// Usage: node grpc-js.js <address>. Prints one JSON line per case; the xunit test asserts them.
+// Interop cases against the real FlashDeal services (auth, catalog, orders) with @grpc/grpc-js, an independent gRPC
+// implementation. The schema is the binary FileDescriptorSet the xunit fixture writes (no protos compiled here).
+// Usage: node grpc-js.js <config.json>. Prints one JSON line per case; the xunit tests assert them.
+const fs = require('node:fs');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 const descriptor = require('protobufjs/ext/descriptor');
-const { protoDirs, hostPort, runCases, decodeStatusDetails } = require('./lib/common');
+const { loadConfig, runCases, schemaTypes, decodeStatus } = require('./lib/common');
 
+const config = loadConfig();
 const loaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
-const definition = protoLoader.loadSync(
-  ['flashdeal/testing/v1/echo.proto', 'grpc/health/v1/health.proto', 'grpc/reflection/v1/reflection.proto'],
-  { ...loaderOptions, includeDirs: protoDirs });
-const proto = grpc.loadPackageDefinition(definition);
+const proto = grpc.loadPackageDefinition(
+  protoLoader.loadFileDescriptorSetFromBuffer(fs.readFileSync(config.schema), loaderOptions));
+const types = schemaTypes(config.schema);
 
-const address = hostPort(process.argv[2] || '127.0.0.1:50051');
 const credentials = grpc.credentials.createInsecure();
-const echo = new proto.flashdeal.testing.v1.EchoService(address, credentials);
+const { CatalogService } = proto.flashdeal.catalog.v1;
+const catalog = new CatalogService(config.catalog, credentials);
 // CompressionAlgorithms.gzip = 2: every request message on this channel is gzip-compressed.
-const gzipEcho = new proto.flashdeal.testing.v1.EchoService(address, credentials,
-  { 'grpc.default_compression_algorithm': 2 });
-const health = new proto.grpc.health.v1.Health(address, credentials);
-const reflection = new proto.grpc.reflection.v1.ServerReflection(address, credentials);
+const gzipCatalog = new CatalogService(config.catalog, credentials, { 'grpc.default_compression_algorithm': 2 });
+const orders = new proto.flashdeal.orders.v1.OrderService(config.orders, credentials);
+const auth = new proto.flashdeal.auth.v1.AuthService(config.auth, credentials);
+const health = new proto.grpc.health.v1.Health(config.catalog, credentials);
+const { ServerReflection } = proto.grpc.reflection.v1;
+const reflection = new ServerReflection(config.catalog, credentials);
+const clients = [catalog, gzipCatalog, orders, auth, health, reflection];
 
-const caseMetadata = (name) => {
+// Generous: on a busy machine only the deadline case is about deadlines.
+const deadline = (ms = 30000) => Date.now() + ms;
+const unknownDealId = '00000000-0000-4000-8000-000000000000';
+
+/** Tags the call for the server-side recorder; optionally adds the bearer token and other headers. */
+function tagged(name, { token, headers = {} } = {}) {
   const metadata = new grpc.Metadata();
-  metadata.set('x-interop-case', name);
+  metadata.set('x-interop-case', `${config.client}/${name}`);
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
   return metadata;
-};
+}
 
-/** Promise form of a unary call; resolves {code, message, response, error}. */
+/** A unary call; resolves {code, details, response, headers, trailers} once the status has arrived. */
 function unary(client, method, request, metadata, options = {}) {
   return new Promise((resolve) => {
-    client[method](request, metadata, options, (error, response) => resolve(error
-      ? { code: error.code, message: error.details, error }
-      : { code: grpc.status.OK, response }));
+    let result;
+    let headers;
+    const call = client[method](request, metadata, { deadline: deadline(), ...options }, (error, response) => {
+      result = error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response };
+    });
+    call.on('metadata', (h) => { headers = h; });
+    call.on('status', (status) => resolve({ ...result, headers, trailers: status.metadata }));
   });
 }
 
-const binaryValue = Buffer.from([0, 1, 2, 255]);
+/** The decoded grpc-status-details-bin of a failed call ({} when there is none). */
+function details(result) {
+  const bytes = result.trailers && result.trailers.get('grpc-status-details-bin');
+  return bytes && bytes.length ? decodeStatus(types, bytes[0]) : {};
+}
+
+/** Sends reflection requests over one ServerReflectionInfo stream at `path` (v1 or v1alpha); resolves the answers. */
+function reflect(path, requests, metadata) {
+  const method = ServerReflection.service.ServerReflectionInfo;
+  return new Promise((resolve, reject) => {
+    const call = reflection.makeBidiStreamRequest(path, method.requestSerialize, method.responseDeserialize, metadata,
+      { deadline: deadline() });
+    const answers = [];
+    call.on('data', (answer) => answers.push(answer));
+    call.on('error', reject);
+    call.on('end', () => resolve(answers));
+    for (const request of requests) call.write(request);
+    call.end();
+  });
+}
+
+const serviceNames = (answer) => answer.list_services_response.service.map((s) => s.name);
 
 runCases({
-  async unary(name) {
-    const { code, response } = await unary(echo, 'Echo', { message: 'hello' }, caseMetadata(name));
-    return { code, message: response && response.message };
+  async reflection(name) {
+    const [list, files] = await reflect('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', [
+      { list_services: '' },
+      { file_containing_symbol: 'flashdeal.catalog.v1.CatalogService' },
+    ], tagged(name));
+    const [v1alpha] = await reflect('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+      [{ list_services: '' }], tagged(name));
+    // The reflected files alone must be enough to build a working client.
+    const fileProtos = files.file_descriptor_response.file_descriptor_proto
+      .map((bytes) => descriptor.FileDescriptorProto.decode(bytes));
+    const set = descriptor.FileDescriptorSet.encode({ file: fileProtos }).finish();
+    const reflected = grpc.loadPackageDefinition(protoLoader.loadFileDescriptorSetFromBuffer(set, loaderOptions));
+    const client = new reflected.flashdeal.catalog.v1.CatalogService(config.catalog, credentials);
+    const deal = await unary(client, 'GetDeal', { deal_id: config.live_deal_id }, tagged(name));
+    client.close();
+    return {
+      services: serviceNames(list),
+      v1alpha_services: serviceNames(v1alpha),
+      files: fileProtos.map((f) => f.name),
+      reflected_title: deal.response ? deal.response.deal.title : `failed: ${deal.code} ${deal.details}`,
+    };
   },
 
-  async error_details(name) {
-    const request = { code: 9, message: 'sold out: café 100%', reason: 'SOLD_OUT', field: 'quantity' };
-    const { code, message, error } = await unary(echo, 'Fail', request, caseMetadata(name));
-    const details = error.metadata.get('grpc-status-details-bin');
-    return { code, message, ...(details.length ? decodeStatusDetails(details[0]) : {}) };
-  },
-
-  async deadline(name) {
-    const started = Date.now();
-    const { code } = await unary(echo, 'Sleep', { delay_ms: 2000, message: 'late' }, caseMetadata(name),
-      { deadline: Date.now() + 200 });
-    return { code, elapsed_ms: Date.now() - started };
-  },
-
-  metadata(name) {
-    const metadata = caseMetadata(name);
-    metadata.set('echo-text', 'hi');
-    metadata.set('echo-data-bin', binaryValue);
-    return new Promise((resolve) => {
-      const result = {};
-      const call = echo.Echo({ message: 'meta' }, metadata, (error) => {
-        result.code = error ? error.code : grpc.status.OK;
-      });
-      call.on('metadata', (headers) => {
-        result.header_text = headers.get('echo-text')[0];
-        result.header_bin = Buffer.from(headers.get('echo-data-bin')[0]).toString('base64');
-      });
-      call.on('status', (status) => {
-        result.trailer_text = status.metadata.get('trailer-echo-text')[0];
-        result.trailer_bin = Buffer.from(status.metadata.get('trailer-echo-data-bin')[0]).toString('base64');
-        resolve(result);
-      });
-    });
-  },
-
-  async oversized(name) {
-    const body = Buffer.alloc(4 * 1024 * 1024 + 1);
-    const { code, message } = await unary(echo, 'Payload', { body }, caseMetadata(name));
-    return { code, message };
-  },
-
-  async gzip(name) {
-    const body = Buffer.alloc(123457, 'a');
-    const { code, response, message } = await unary(gzipEcho, 'Payload', { body }, caseMetadata(name));
-    return { code, message, received_size: response && response.received_size };
-  },
-
-  server_streaming(name) {
-    return new Promise((resolve) => {
-      const messages = [];
-      const call = echo.Expand({ message: 'x', count: 5 }, caseMetadata(name));
-      call.on('data', (m) => messages.push(m.message));
-      call.on('error', (e) => resolve({ code: e.code, messages }));
-      call.on('status', (s) => { if (s.code === grpc.status.OK) resolve({ code: s.code, messages }); });
-    });
-  },
-
-  reflection() {
-    return new Promise((resolve, reject) => {
-      const call = reflection.ServerReflectionInfo();
-      const answers = [];
-      call.on('data', (answer) => {
-        answers.push(answer);
-        if (answers.length === 2) {
-          call.end();
-        }
-      });
-      call.on('error', reject);
-      call.on('end', () => {
-        const services = answers[0].list_services_response.service.map((s) => s.name);
-        const files = answers[1].file_descriptor_response.file_descriptor_proto
-          .map((bytes) => descriptor.FileDescriptorProto.decode(bytes));
-        // The files must be enough for grpc-js tooling to build a client from reflection alone.
-        const set = descriptor.FileDescriptorSet.encode({ file: files }).finish();
-        const reflected = grpc.loadPackageDefinition(protoLoader.loadFileDescriptorSetFromBuffer(set, loaderOptions));
-        const client = new reflected.flashdeal.testing.v1.EchoService(address, credentials);
-        client.Echo({ message: 'via reflection' }, (error, response) => {
-          client.close();
-          resolve({
-            services,
-            files: files.map((f) => f.name),
-            reflected_echo: error ? String(error) : response.message,
-          });
-        });
-      });
-      call.write({ host: '', list_services: '' });
-      call.write({ host: '', file_containing_symbol: 'flashdeal.testing.v1.EchoService' });
-    });
-  },
-
-  async health_check(name) {
-    const overall = await unary(health, 'Check', { service: '' }, caseMetadata(name));
-    const unknown = await unary(health, 'Check', { service: 'no.such.Service' }, caseMetadata(name));
-    return { code: overall.code, status: overall.response && overall.response.status, unknown_code: unknown.code };
+  async health(name) {
+    const check = (service) => unary(health, 'Check', { service }, tagged(name));
+    const overall = await check('');
+    const api = await check('flashdeal.catalog.v1.CatalogService');
+    const unknown = await check('no.such.Service');
+    return {
+      overall: overall.response ? overall.response.status : `failed: ${overall.code} ${overall.details}`,
+      catalog: api.response ? api.response.status : `failed: ${api.code} ${api.details}`,
+      unknown_code: unknown.code,
+    };
   },
 
   health_watch(name) {
     return new Promise((resolve) => {
-      const call = health.Watch({ service: '' }, caseMetadata(name));
+      let done = false;
+      const call = health.Watch({ service: '' }, tagged(name), { deadline: deadline() });
       call.on('data', (m) => {
-        resolve({ first_status: m.status });
-        call.cancel();
+        if (!done) {
+          done = true;
+          resolve({ first_status: m.status });
+          call.cancel();
+        }
       });
-      call.on('error', (e) => resolve({ code: e.code, error: e.details }));
+      call.on('error', (e) => {
+        if (!done) {
+          done = true;
+          resolve({ code: e.code, details: e.details });
+        }
+      });
+    });
+  },
+
+  async get_deal(name) {
+    const { code, details: message, response } = await unary(catalog, 'GetDeal', { deal_id: config.live_deal_id },
+      tagged(name));
+    const deal = response ? response.deal : {};
+    return {
+      code, message, deal_id: deal.deal_id, title: deal.title, state: deal.state, remaining_stock: deal.remaining_stock,
+    };
+  },
+
+  async place_order(name) {
+    const request = { deal_id: config.live_deal_id, quantity: 1, idempotency_key: `interop-${config.client}-order` };
+    const first = await unary(orders, 'PlaceOrder', request, tagged(name, { token: config.access_token }));
+    const replay = await unary(orders, 'PlaceOrder', request, tagged(name, { token: config.access_token }));
+    const order = first.response ? first.response.order : {};
+    return {
+      code: first.code,
+      message: first.details,
+      order_id: order.order_id,
+      deal_id: order.deal_id,
+      status: order.status,
+      replayed: first.response ? first.response.replayed : null,
+      replay_code: replay.code,
+      replay_order_id: replay.response ? replay.response.order.order_id : null,
+      replay_replayed: replay.response ? replay.response.replayed : null,
+    };
+  },
+
+  async deal_not_found(name) {
+    const result = await unary(catalog, 'GetDeal', { deal_id: unknownDealId }, tagged(name));
+    return { code: result.code, message: result.details, ...details(result) };
+  },
+
+  async invalid_argument(name) {
+    const request = { deal_id: 'x', quantity: 1, idempotency_key: `interop-${config.client}-invalid` };
+    const result = await unary(orders, 'PlaceOrder', request, tagged(name, { token: config.access_token }));
+    return { code: result.code, message: result.details, ...details(result) };
+  },
+
+  async unauthenticated(name) {
+    const request = { deal_id: config.live_deal_id, quantity: 1, idempotency_key: `interop-${config.client}-anonymous` };
+    const result = await unary(orders, 'PlaceOrder', request, tagged(name));
+    return { code: result.code, message: result.details, ...details(result) };
+  },
+
+  // The upcoming deal's watch sends its snapshot, then nothing until the deal changes: the deadline ends it.
+  deadline(name) {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let messages = 0;
+      const call = catalog.WatchDeal({ deal_id: config.upcoming_deal_id }, tagged(name),
+        { deadline: Date.now() + config.short_deadline_ms });
+      call.on('data', () => { messages++; });
+      call.on('error', (e) => resolve({ code: e.code, message: e.details, messages, elapsed_ms: Date.now() - started }));
+      call.on('status', (s) => {
+        if (s.code === grpc.status.OK) resolve({ code: s.code, messages, elapsed_ms: Date.now() - started });
+      });
+    });
+  },
+
+  async metadata(name) {
+    const requestId = `interop-${config.client}`;
+    const ok = await unary(catalog, 'GetDeal', { deal_id: config.live_deal_id },
+      tagged(name, { headers: { 'x-request-id': requestId } }));
+    const failed = await unary(catalog, 'GetDeal', { deal_id: unknownDealId }, tagged(name));
+    const statusDetails = details(failed);
+    return {
+      code: ok.code,
+      request_id: ok.headers ? ok.headers.get('x-request-id')[0] : null,
+      stock_source: ok.trailers.get('flashdeal-stock-source')[0],
+      error_code: failed.code,
+      status_code: statusDetails.status_code,
+      reason: statusDetails.reason,
+    };
+  },
+
+  async oversized(name) {
+    const request = { email: 'big@flashdeal.test', password: 'interop-big-password', display_name: 'x'.repeat(5 << 20) };
+    const result = await unary(auth, 'SignUp', request, tagged(name));
+    const next = await unary(auth, 'GetJwks', {}, tagged(name));
+    return { code: result.code, message: result.details, next_code: next.code };
+  },
+
+  async gzip(name) {
+    const result = await unary(gzipCatalog, 'ListProducts', { page_size: 100, query: config.product_query },
+      tagged(name));
+    return { code: result.code, message: result.details, products: result.response && result.response.products.length };
+  },
+
+  // Watches the live deal, places an order after the first snapshot and waits for a snapshot with less stock.
+  watch_deal(name) {
+    return new Promise((resolve) => {
+      const remaining = [];
+      const versions = [];
+      let orderCode = null;
+      let done = false;
+      const finish = (extra) => {
+        if (!done) {
+          done = true;
+          resolve({ remaining, versions, order_code: orderCode, ...extra });
+        }
+      };
+      const call = catalog.WatchDeal({ deal_id: config.live_deal_id }, tagged(name), { deadline: deadline(60000) });
+      call.on('data', async ({ snapshot }) => {
+        remaining.push(snapshot.remaining_stock);
+        versions.push(String(snapshot.version));
+        if (remaining.length === 1) {
+          const request = { deal_id: config.live_deal_id, quantity: 1, idempotency_key: `interop-${config.client}-watch` };
+          orderCode = (await unary(orders, 'PlaceOrder', request, tagged(name, { token: config.access_token }))).code;
+        } else if (snapshot.remaining_stock < remaining[0]) {
+          finish({});
+          call.cancel();
+        }
+      });
+      call.on('error', (e) => finish({ code: e.code, message: e.details }));
+      call.on('status', (s) => finish({ code: s.code }));
     });
   },
 }).finally(() => {
-  for (const client of [echo, gzipEcho, health, reflection]) {
-    client.close();
-  }
+  for (const client of clients) client.close();
 });

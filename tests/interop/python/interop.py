@@ -1,66 +1,49 @@
 #!/usr/bin/python3
-"""Interop cases against the FlashDeal gRPC runtime with Python grpcio (the C-core client).
+"""Interop cases against the real FlashDeal services (auth, catalog, orders) with Python grpcio (the C-core client).
 
-Usage: /usr/bin/python3 interop.py <address>. Prints one JSON line per case; the xunit test asserts them.
-Message classes are built at runtime from a descriptor set that protoc writes to a temp dir, and calls go through
-grpcio's generic multi-callables, so nothing is generated into the source tree or onto the module path.
+Usage: /usr/bin/python3 interop.py <config.json>. Prints one JSON line per case; the xunit tests assert them.
+Message classes come from the binary FileDescriptorSet the xunit fixture writes (nothing is compiled or generated),
+and calls go through grpcio's generic multi-callables.
 """
-import base64
 import json
-import os
-import subprocess
 import sys
-import tempfile
-import time
 import traceback
 
-import grpc
-import grpc_tools
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+try:
+    import grpc
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+except ImportError as e:  # Debian's python3-grpcio and python3-protobuf
+    sys.exit(f"interop.py: {e}. Run tests/interop/setup.sh.")
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-PROTO_FILES = [
-    "flashdeal/testing/v1/echo.proto",
-    "google/rpc/status.proto",
-    "google/rpc/error_details.proto",
-    "grpc/health/v1/health.proto",
-    "grpc/reflection/v1/reflection.proto",
-]
-BINARY_VALUE = bytes([0, 1, 2, 255])
+UNKNOWN_DEAL_ID = "00000000-0000-4000-8000-000000000000"
+TIMEOUT = 30  # seconds; generous: on a busy machine only the deadline case is about deadlines
 
 
-def load_messages():
-    """Returns {full name: message class} for every message in PROTO_FILES and their imports."""
-    # python3-grpc-tools bundles protoc 3.5, too old for proto3 `optional`; the protoc of protobuf-compiler is used.
-    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "interop.pb")
-        subprocess.run(
-            ["protoc", f"-I{REPO}/protos", f"-I{REPO}/tests/protos", f"-I{well_known}",
-             "--include_imports", f"--descriptor_set_out={out}", *PROTO_FILES],
-            check=True)
-        with open(out, "rb") as f:
-            files = descriptor_pb2.FileDescriptorSet.FromString(f.read()).file
+def load_messages(files):
+    """Returns {full name: message class} for every message of `files` (FileDescriptorProtos in any order)."""
     # A private pool: the well-known files in the set may differ from those the protobuf runtime holds.
     pool = descriptor_pool.DescriptorPool()
-    for file in files:  # protoc writes imports before the files that use them
-        pool.Add(file)
+    pending = {f.name: f for f in files}
+    while pending:
+        ready = [f for f in pending.values() if not any(d in pending for d in f.dependency)]
+        if not ready:
+            raise ValueError("files with missing or cyclic dependencies: %s" % sorted(pending))
+        for file in ready:
+            pool.Add(file)
+            del pending[file.name]
     return message_factory.MessageFactory(pool).GetMessages([f.name for f in files])
 
 
-M = load_messages()
-
-
-def msg(name, **fields):
-    return M[name](**fields)
-
-
 class Channel:
-    def __init__(self, target):
-        self.channel = grpc.insecure_channel(target)
+    """A channel with calls by method path and full message names."""
+
+    def __init__(self, target, messages, **options):
+        self.channel = grpc.insecure_channel(target, **options)
+        self.messages = messages
 
     def _args(self, response):
-        return dict(request_serializer=lambda m: m.SerializeToString(), response_deserializer=M[response].FromString)
+        return dict(request_serializer=lambda m: m.SerializeToString(),
+                    response_deserializer=self.messages[response].FromString)
 
     def unary(self, path, response):
         return self.channel.unary_unary(path, **self._args(response))
@@ -71,165 +54,233 @@ class Channel:
     def bidi(self, path, response):
         return self.channel.stream_stream(path, **self._args(response))
 
+    def close(self):
+        self.channel.close()
 
-def case_metadata(name):
-    return [("x-interop-case", name)]
+
+def code_of(error_or_call):
+    return error_or_call.code().value[0]
 
 
 def enum_name(message, field):
     return message.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number[getattr(message, field)].name
 
 
-def decode_status_details(trailers):
-    raw = dict(trailers or ()).get("grpc-status-details-bin")
-    if raw is None:
-        return {}
-    status = M["google.rpc.Status"].FromString(raw)
-    result = {"types": []}
-    for any_detail in status.details:
-        type_name = any_detail.type_url.split("/")[-1]
-        result["types"].append(type_name)
-        detail = M[type_name].FromString(any_detail.value)
-        if type_name == "google.rpc.ErrorInfo":
-            result["reason"] = detail.reason
-            result["domain"] = detail.domain
-        elif type_name == "google.rpc.BadRequest":
-            result["field"] = detail.field_violations[0].field
-    return result
+def run(config):
+    with open(config["schema"], "rb") as f:
+        M = load_messages(descriptor_pb2.FileDescriptorSet.FromString(f.read()).file)
+    client = config["client"]
+    catalog = Channel(config["catalog"], M)
+    orders = Channel(config["orders"], M)
+    auth = Channel(config["auth"], M)
+    channels = [catalog, orders, auth]
 
+    def msg(name, **fields):
+        return M[name](**fields)
 
-def echo_via_reflection(ch, files):
-    """Builds the Echo messages from reflected descriptors alone and makes a call with them."""
-    pool = descriptor_pool.DescriptorPool()
-    pending = {f.name: f for f in files}
-    while pending:
-        ready = [f for f in pending.values() if not any(d in pending for d in f.dependency)]
-        if not ready:
-            raise ValueError("reflected files have missing or cyclic dependencies: %s" % sorted(pending))
-        for file in ready:
-            pool.Add(file)
-            del pending[file.name]
-    factory = message_factory.MessageFactory(pool)
-    request_class = factory.GetPrototype(pool.FindMessageTypeByName("flashdeal.testing.v1.EchoRequest"))
-    response_class = factory.GetPrototype(pool.FindMessageTypeByName("flashdeal.testing.v1.EchoResponse"))
-    echo = ch.channel.unary_unary("/flashdeal.testing.v1.EchoService/Echo",
-                                  request_serializer=lambda m: m.SerializeToString(),
-                                  response_deserializer=response_class.FromString)
-    return echo(request_class(message="via reflection"), timeout=10).message
+    def tagged(name, token=None, **headers):
+        metadata = [("x-interop-case", f"{client}/{name}")]
+        if token:
+            metadata.append(("authorization", f"Bearer {token}"))
+        return metadata + list(headers.items())
 
+    def status_details(trailers):
+        """The decoded grpc-status-details-bin (a google.rpc.Status) of a failed call."""
+        raw = dict(trailers or ()).get("grpc-status-details-bin")
+        if raw is None:
+            return {}
+        status = M["google.rpc.Status"].FromString(raw)
+        result = {"status_code": status.code, "status_message": status.message, "types": []}
+        for any_detail in status.details:
+            type_name = any_detail.type_url.split("/")[-1]
+            result["types"].append(type_name)
+            detail = M[type_name].FromString(any_detail.value)
+            if type_name == "google.rpc.ErrorInfo":
+                result["reason"] = detail.reason
+                result["domain"] = detail.domain
+            elif type_name == "google.rpc.BadRequest":
+                result["fields"] = [v.field for v in detail.field_violations]
+        return result
 
-def code_of(error):
-    return error.code().value[0]
-
-
-def run(address):
-    target = address.replace("http://", "").replace("https://", "").rstrip("/")
-    ch = Channel(target)
-    echo = "/flashdeal.testing.v1.EchoService/"
-    health = "/grpc.health.v1.Health/"
-
-    def unary(name):
-        response = ch.unary(echo + "Echo", "flashdeal.testing.v1.EchoResponse")(
-            msg("flashdeal.testing.v1.EchoRequest", message="hello"), metadata=case_metadata(name), timeout=10)
-        return {"code": 0, "message": response.message}
-
-    def error_details(name):
-        request = msg("flashdeal.testing.v1.FailRequest", code=9, message="sold out: café 100%", reason="SOLD_OUT",
-                      field="quantity")
+    def failure(call, request, metadata):
+        """Makes a call that should fail; returns its code, message and decoded details."""
         try:
-            ch.unary(echo + "Fail", "flashdeal.testing.v1.EchoResponse")(request, metadata=case_metadata(name))
+            call(request, metadata=metadata, timeout=TIMEOUT)
             return {"code": 0}
         except grpc.RpcError as e:
-            return {"code": code_of(e), "message": e.details(), **decode_status_details(e.trailing_metadata())}
+            return {"code": code_of(e), "message": e.details(), **status_details(e.trailing_metadata())}
 
-    def deadline(name):
-        started = time.monotonic()
-        try:
-            ch.unary(echo + "Sleep", "flashdeal.testing.v1.EchoResponse")(
-                msg("flashdeal.testing.v1.SleepRequest", delay_ms=2000, message="late"), metadata=case_metadata(name),
-                timeout=0.2)
-            code = 0
-        except grpc.RpcError as e:
-            code = code_of(e)
-        return {"code": code, "elapsed_ms": int((time.monotonic() - started) * 1000)}
+    get_deal_call = catalog.unary("/flashdeal.catalog.v1.CatalogService/GetDeal", "flashdeal.catalog.v1.GetDealResponse")
+    place_order_call = orders.unary("/flashdeal.orders.v1.OrderService/PlaceOrder",
+                                    "flashdeal.orders.v1.PlaceOrderResponse")
+    check_call = catalog.unary("/grpc.health.v1.Health/Check", "grpc.health.v1.HealthCheckResponse")
 
-    def metadata(name):
-        metadata = case_metadata(name) + [("echo-text", "hi"), ("echo-data-bin", BINARY_VALUE)]
-        _, call = ch.unary(echo + "Echo", "flashdeal.testing.v1.EchoResponse").with_call(
-            msg("flashdeal.testing.v1.EchoRequest", message="meta"), metadata=metadata, timeout=10)
-        headers = dict(call.initial_metadata())
-        trailers = dict(call.trailing_metadata())
-        return {
-            "code": code_of(call),
-            "header_text": headers.get("echo-text"),
-            "header_bin": base64.b64encode(headers.get("echo-data-bin", b"")).decode(),
-            "trailer_text": trailers.get("trailer-echo-text"),
-            "trailer_bin": base64.b64encode(trailers.get("trailer-echo-data-bin", b"")).decode(),
-        }
+    def place_order_request(key, deal_id=None):
+        return msg("flashdeal.orders.v1.PlaceOrderRequest", deal_id=deal_id or config["live_deal_id"], quantity=1,
+                   idempotency_key=f"interop-{client}-{key}")
 
-    def oversized(name):
-        request = msg("flashdeal.testing.v1.PayloadRequest", body=bytes(4 * 1024 * 1024 + 1))
-        try:
-            ch.unary(echo + "Payload", "flashdeal.testing.v1.PayloadResponse")(
-                request, metadata=case_metadata(name), timeout=10)
-            return {"code": 0}
-        except grpc.RpcError as e:
-            return {"code": code_of(e), "message": e.details()}
-
-    def gzip(name):
-        response = ch.unary(echo + "Payload", "flashdeal.testing.v1.PayloadResponse")(
-            msg("flashdeal.testing.v1.PayloadRequest", body=b"a" * 123457), metadata=case_metadata(name),
-            compression=grpc.Compression.Gzip, timeout=10)
-        return {"code": 0, "received_size": response.received_size}
-
-    def server_streaming(name):
-        responses = ch.server_stream(echo + "Expand", "flashdeal.testing.v1.EchoResponse")(
-            msg("flashdeal.testing.v1.ExpandRequest", message="x", count=5), metadata=case_metadata(name), timeout=10)
-        messages = [r.message for r in responses]
-        return {"code": code_of(responses), "messages": messages}
+    def reflect(path, requests, metadata):
+        call = catalog.bidi(path, "grpc.reflection.v1.ServerReflectionResponse")
+        return list(call(iter(requests), metadata=metadata, timeout=TIMEOUT))
 
     def reflection(name):
-        requests = [
-            msg("grpc.reflection.v1.ServerReflectionRequest", list_services=""),
-            msg("grpc.reflection.v1.ServerReflectionRequest", file_containing_symbol="flashdeal.testing.v1.EchoService"),
-        ]
-        answers = list(ch.bidi("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-                               "grpc.reflection.v1.ServerReflectionResponse")(iter(requests), timeout=10))
-        files = [descriptor_pb2.FileDescriptorProto.FromString(b)
-                 for b in answers[1].file_descriptor_response.file_descriptor_proto]
+        request = "grpc.reflection.v1.ServerReflectionRequest"
+        list_v1, files = reflect("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", [
+            msg(request, list_services=""),
+            msg(request, file_containing_symbol="flashdeal.catalog.v1.CatalogService"),
+        ], tagged(name))
+        # v1alpha messages are wire-compatible with v1.
+        (list_v1alpha,) = reflect("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                  [msg(request, list_services="")], tagged(name))
+        # The reflected files alone must be enough to build a working client.
+        file_protos = [descriptor_pb2.FileDescriptorProto.FromString(b)
+                       for b in files.file_descriptor_response.file_descriptor_proto]
+        reflected = load_messages(file_protos)
+        get_deal = catalog.channel.unary_unary(
+            "/flashdeal.catalog.v1.CatalogService/GetDeal", request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=reflected["flashdeal.catalog.v1.GetDealResponse"].FromString)
+        deal = get_deal(reflected["flashdeal.catalog.v1.GetDealRequest"](deal_id=config["live_deal_id"]),
+                        metadata=tagged(name), timeout=TIMEOUT).deal
         return {
-            "services": [s.name for s in answers[0].list_services_response.service],
-            "files": [f.name for f in files],
-            "reflected_echo": echo_via_reflection(ch, files),
+            "services": [s.name for s in list_v1.list_services_response.service],
+            "v1alpha_services": [s.name for s in list_v1alpha.list_services_response.service],
+            "files": [f.name for f in file_protos],
+            "reflected_title": deal.title,
         }
 
-    def health_check(name):
-        check = ch.unary(health + "Check", "grpc.health.v1.HealthCheckResponse")
-        overall = check(msg("grpc.health.v1.HealthCheckRequest", service=""), metadata=case_metadata(name), timeout=5)
-        try:
-            check(msg("grpc.health.v1.HealthCheckRequest", service="no.such.Service"), timeout=5)
-            unknown = 0
-        except grpc.RpcError as e:
-            unknown = code_of(e)
-        return {"code": 0, "status": enum_name(overall, "status"), "unknown_code": unknown}
+    def health(name):
+        def check(service):
+            response = check_call(msg("grpc.health.v1.HealthCheckRequest", service=service), metadata=tagged(name),
+                                  timeout=TIMEOUT)
+            return enum_name(response, "status")
+
+        unknown = failure(check_call, msg("grpc.health.v1.HealthCheckRequest", service="no.such.Service"), tagged(name))
+        return {"overall": check(""), "catalog": check("flashdeal.catalog.v1.CatalogService"),
+                "unknown_code": unknown["code"]}
 
     def health_watch(name):
-        watch = ch.server_stream(health + "Watch", "grpc.health.v1.HealthCheckResponse")(
-            msg("grpc.health.v1.HealthCheckRequest", service=""), metadata=case_metadata(name), timeout=10)
+        watch = catalog.server_stream("/grpc.health.v1.Health/Watch", "grpc.health.v1.HealthCheckResponse")(
+            msg("grpc.health.v1.HealthCheckRequest", service=""), metadata=tagged(name), timeout=TIMEOUT)
         first = next(watch)
         watch.cancel()
         return {"first_status": enum_name(first, "status")}
 
-    cases = [unary, error_details, deadline, metadata, oversized, gzip, server_streaming, reflection, health_check,
-             health_watch]
+    def get_deal(name):
+        deal = get_deal_call(msg("flashdeal.catalog.v1.GetDealRequest", deal_id=config["live_deal_id"]),
+                             metadata=tagged(name), timeout=TIMEOUT).deal
+        return {"code": 0, "deal_id": deal.deal_id, "title": deal.title, "state": enum_name(deal, "state"),
+                "remaining_stock": deal.remaining_stock}
+
+    def place_order(name):
+        request = place_order_request("order")
+        first = place_order_call(request, metadata=tagged(name, config["access_token"]), timeout=TIMEOUT)
+        replay = place_order_call(request, metadata=tagged(name, config["access_token"]), timeout=TIMEOUT)
+        return {
+            "code": 0,
+            "order_id": first.order.order_id,
+            "deal_id": first.order.deal_id,
+            "status": enum_name(first.order, "status"),
+            "replayed": first.replayed,
+            "replay_code": 0,
+            "replay_order_id": replay.order.order_id,
+            "replay_replayed": replay.replayed,
+        }
+
+    def deal_not_found(name):
+        return failure(get_deal_call, msg("flashdeal.catalog.v1.GetDealRequest", deal_id=UNKNOWN_DEAL_ID), tagged(name))
+
+    def invalid_argument(name):
+        return failure(place_order_call, place_order_request("invalid", deal_id="x"),
+                       tagged(name, config["access_token"]))
+
+    def unauthenticated(name):
+        return failure(place_order_call, place_order_request("anonymous"), tagged(name))
+
+    def deadline(name):
+        # The upcoming deal's watch sends its snapshot, then nothing until the deal changes: the deadline ends it.
+        watch = catalog.server_stream("/flashdeal.catalog.v1.CatalogService/WatchDeal",
+                                      "flashdeal.catalog.v1.WatchDealResponse")(
+            msg("flashdeal.catalog.v1.WatchDealRequest", deal_id=config["upcoming_deal_id"]), metadata=tagged(name),
+            timeout=config["short_deadline_ms"] / 1000)
+        messages = 0
+        try:
+            for _ in watch:
+                messages += 1
+            return {"code": code_of(watch), "messages": messages}
+        except grpc.RpcError as e:
+            return {"code": code_of(e), "message": e.details(), "messages": messages}
+
+    def metadata(name):
+        request_id = f"interop-{client}"
+        _, call = get_deal_call.with_call(msg("flashdeal.catalog.v1.GetDealRequest", deal_id=config["live_deal_id"]),
+                                          metadata=tagged(name, **{"x-request-id": request_id}), timeout=TIMEOUT)
+        headers = dict(call.initial_metadata())
+        trailers = dict(call.trailing_metadata())
+        failed = failure(get_deal_call, msg("flashdeal.catalog.v1.GetDealRequest", deal_id=UNKNOWN_DEAL_ID),
+                         tagged(name))
+        return {
+            "code": code_of(call),
+            "request_id": headers.get("x-request-id"),
+            "stock_source": trailers.get("flashdeal-stock-source"),
+            "error_code": failed["code"],
+            "status_code": failed.get("status_code"),
+            "reason": failed.get("reason"),
+        }
+
+    def oversized(name):
+        request = msg("flashdeal.auth.v1.SignUpRequest", email="big@flashdeal.test", password="interop-big-password",
+                      display_name="x" * (5 << 20))
+        result = failure(auth.unary("/flashdeal.auth.v1.AuthService/SignUp", "flashdeal.auth.v1.SignUpResponse"),
+                         request, tagged(name))
+        # The same channel still works.
+        auth.unary("/flashdeal.auth.v1.AuthService/GetJwks", "flashdeal.auth.v1.GetJwksResponse")(
+            msg("flashdeal.auth.v1.GetJwksRequest"), metadata=tagged(name), timeout=TIMEOUT)
+        return {"code": result["code"], "message": result.get("message"), "next_code": 0}
+
+    def gzip(name):
+        response = catalog.unary("/flashdeal.catalog.v1.CatalogService/ListProducts",
+                                 "flashdeal.catalog.v1.ListProductsResponse")(
+            msg("flashdeal.catalog.v1.ListProductsRequest", page_size=100, query=config["product_query"]),
+            metadata=tagged(name), compression=grpc.Compression.Gzip, timeout=TIMEOUT)
+        return {"code": 0, "products": len(response.products)}
+
+    def watch_deal(name):
+        # Watches the live deal, places an order after the first snapshot and waits for a snapshot with less stock.
+        watch = catalog.server_stream("/flashdeal.catalog.v1.CatalogService/WatchDeal",
+                                      "flashdeal.catalog.v1.WatchDealResponse")(
+            msg("flashdeal.catalog.v1.WatchDealRequest", deal_id=config["live_deal_id"]), metadata=tagged(name),
+            timeout=60)
+        remaining, versions, order_code = [], [], None
+        try:
+            for response in watch:
+                remaining.append(response.snapshot.remaining_stock)
+                versions.append(str(response.snapshot.version))
+                if len(remaining) == 1:
+                    place_order_call(place_order_request("watch"), metadata=tagged(name, config["access_token"]),
+                                     timeout=TIMEOUT)
+                    order_code = 0
+                elif remaining[-1] < remaining[0]:
+                    watch.cancel()
+                    break
+            return {"remaining": remaining, "versions": versions, "order_code": order_code}
+        except grpc.RpcError as e:
+            return {"code": code_of(e), "message": e.details(), "remaining": remaining, "versions": versions,
+                    "order_code": order_code}
+
+    cases = [reflection, health, health_watch, get_deal, place_order, deal_not_found, invalid_argument,
+             unauthenticated, deadline, metadata, oversized, gzip, watch_deal]
     for case in cases:
         try:
             result = case(case.__name__)
         except Exception:  # one broken case must not hide the others
             result = {"error": traceback.format_exc()}
         print(json.dumps({"case": case.__name__, **result}), flush=True)
-    ch.channel.close()
+    for channel in channels:
+        channel.close()
 
 
 if __name__ == "__main__":
-    run(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051")
+    if len(sys.argv) != 2:
+        sys.exit("usage: /usr/bin/python3 interop.py <config.json>")
+    with open(sys.argv[1], encoding="utf-8") as config_file:
+        run(json.load(config_file))

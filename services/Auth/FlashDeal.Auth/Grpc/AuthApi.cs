@@ -2,10 +2,11 @@ using FlashDeal.Auth.Accounts;
 using FlashDeal.Auth.Sessions;
 using FlashDeal.Auth.Throttling;
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.ServiceDefaults.RateLimiting;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -13,16 +14,14 @@ using Microsoft.Extensions.Options;
 namespace FlashDeal.Auth.Grpc;
 
 /// <summary>flashdeal.auth.v1.AuthService over gRPC and REST: validates input, calls the domain, maps to proto.</summary>
-[GrpcService("flashdeal.auth.v1.AuthService")]
 [EnableRateLimiting("auth-read")]
 public sealed class AuthApi(
     AccountService accounts,
     RefreshTokenService sessions,
     LogInThrottle throttle,
-    ClientAddressResolver clientAddresses,
     AccessTokenIssuer issuer,
     SigningKeySet signingKeys,
-    IOptions<AuthServiceOptions> options)
+    IOptions<AuthServiceOptions> options) : AuthService.AuthServiceBase
 {
     /// <summary>
     /// Default rate limits per replica (docs/rate-limits.md); RateLimits:Policies:&lt;name&gt; overrides them. Log-in and
@@ -40,7 +39,7 @@ public sealed class AuthApi(
     private const string JwksCacheControl = "public, max-age=300";
 
     [EnableRateLimiting("sign-up")]
-    public async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
+    public override async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
     {
         var violations = new List<(string, string)>();
         var email = EmailAddress.Normalize(request.Email);
@@ -77,7 +76,7 @@ public sealed class AuthApi(
     }
 
     [EnableRateLimiting("log-in")]
-    public async Task<LogInResponse> LogIn(LogInRequest request, ServerCallContext context)
+    public override async Task<LogInResponse> LogIn(LogInRequest request, ServerCallContext context)
     {
         var email = EmailAddress.Normalize(request.Email);
         var violations = new List<(string, string)>();
@@ -102,7 +101,7 @@ public sealed class AuthApi(
             throw AuthApiErrors.InvalidArgument(violations);
         }
 
-        var address = ClientAddress.From(context.GetHttpContext(), clientAddresses);
+        var address = ClientAddress.Key(ClientAddress.Of(context.GetHttpContext()));
         var attempt = await throttle.BeginAsync(email, address);
         if (!attempt.Decision.Allowed)
         {
@@ -115,7 +114,7 @@ public sealed class AuthApi(
     }
 
     [EnableRateLimiting("refresh")]
-    public async Task<RefreshResponse> Refresh(RefreshRequest request, ServerCallContext context)
+    public override async Task<RefreshResponse> Refresh(RefreshRequest request, ServerCallContext context)
     {
         if (request.RefreshToken.Length == 0)
         {
@@ -130,7 +129,7 @@ public sealed class AuthApi(
     }
 
     [EnableRateLimiting("refresh")]
-    public async Task<LogOutResponse> LogOut(LogOutRequest request, ServerCallContext context)
+    public override async Task<LogOutResponse> LogOut(LogOutRequest request, ServerCallContext context)
     {
         if (request.RefreshToken.Length == 0)
         {
@@ -142,25 +141,26 @@ public sealed class AuthApi(
     }
 
     [Authorize]
-    public async Task<GetMeResponse> GetMe(GetMeRequest request, ServerCallContext context)
+    public override async Task<GetMeResponse> GetMe(GetMeRequest request, ServerCallContext context)
     {
         var caller = context.RequireUser();
         var user = Guid.TryParse(caller.UserId, out var userId)
             ? await accounts.FindAsync(userId, context.CancellationToken)
             : null;
         return user is null
-            ? throw new RpcException(StatusCode.NotFound, "The account of this token no longer exists.")
+            ? throw new RpcException(new Status(StatusCode.NotFound, "The account of this token no longer exists."))
             : new GetMeResponse { User = ToProto(user) };
     }
 
-    public async Task<GetJwksResponse> GetJwks(GetJwksRequest request, ServerCallContext context)
+    public override Task<GetJwksResponse> GetJwks(GetJwksRequest request, ServerCallContext context)
     {
-        if (context.IsTranscoded)
+        var http = context.GetHttpContext();
+        if (!ErrorResponses.IsGrpc(http.Request))
         {
             // Validators refresh on their own schedule; a cache in front of auth may serve the set for a few minutes.
-            await context.WriteResponseHeadersAsync(new Metadata { { "cache-control", JwksCacheControl } });
+            http.Response.Headers.CacheControl = JwksCacheControl;
         }
-        return signingKeys.ToJwks();
+        return Task.FromResult(signingKeys.ToJwks());
     }
 
     private async Task<TokenGrant> StartSessionAsync(UserAccount user, ServerCallContext context) =>

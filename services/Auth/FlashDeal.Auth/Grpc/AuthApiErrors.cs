@@ -2,10 +2,10 @@ using System.Globalization;
 using FlashDeal.Auth.Sessions;
 using FlashDeal.Auth.Throttling;
 using FlashDeal.Contracts.Auth.V1;
-using FlashDeal.Grpc;
-using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
+using Grpc.Core;
 
 namespace FlashDeal.Auth.Grpc;
 
@@ -25,8 +25,8 @@ public static class AuthApiErrors
         }
         var detail = string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
         return reason == AuthErrorReason.Unspecified
-            ? RpcException.WithDetails(StatusCode.InvalidArgument, detail, badRequest)
-            : RpcException.WithDetails(StatusCode.InvalidArgument, detail, badRequest, Info(reason));
+            ? RpcErrors.WithDetails(StatusCode.InvalidArgument, detail, badRequest)
+            : RpcErrors.WithDetails(StatusCode.InvalidArgument, detail, badRequest, Info(reason));
     }
 
     public static RpcException EmailAlreadyRegistered() => WithReason(StatusCode.AlreadyExists,
@@ -43,7 +43,7 @@ public static class AuthApiErrors
         info.Metadata["limit"] = decision.LimitedBy == ThrottleScope.Account ? "account" : "address";
         info.Metadata["retry_after_seconds"] = seconds.ToString(CultureInfo.InvariantCulture);
         var retry = new RetryInfo { RetryDelay = Duration.FromTimeSpan(TimeSpan.FromSeconds(seconds)) };
-        return RpcException.WithDetails(StatusCode.ResourceExhausted,
+        return RpcErrors.WithDetails(StatusCode.ResourceExhausted,
             $"Too many failed log-in attempts; retry in {seconds} s.", info, retry);
     }
 
@@ -60,7 +60,7 @@ public static class AuthApiErrors
         AuthErrorReason.RefreshTokenInvalid, "The refresh token is not valid; log in again.");
 
     private static RpcException WithReason(StatusCode code, AuthErrorReason reason, string detail) =>
-        RpcException.WithDetails(code, detail, Info(reason));
+        RpcErrors.WithDetails(code, detail, Info(reason));
 
     private static ErrorInfo Info(AuthErrorReason reason) =>
         new() { Reason = AuthErrors.ReasonName(reason), Domain = AuthErrors.Domain };

@@ -62,6 +62,12 @@ public sealed class LogInThrottle(
     {
         var accountKey = AccountKey(normalizedEmail);
         var addressKey = AddressKey(clientAddress);
+        if (!redis.IsConnected)
+        {
+            // Not even queued: StackExchange.Redis would hold the script while disconnected and run it after
+            // reconnecting, counting an attempt a second time after this process has counted it.
+            return CountInProcess(accountKey, addressKey, "not connected");
+        }
         try
         {
             var result = (RedisResult[]?)await redis.GetDatabase()
@@ -77,10 +83,15 @@ public sealed class LogInThrottle(
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
-            RedisFailed(e);
-            return new LogInAttempt(accountKey, addressKey, countedInProcess: true,
-                _local.TryBegin(accountKey, addressKey, _limits));
+            return CountInProcess(accountKey, addressKey, e.Message);
         }
+    }
+
+    private LogInAttempt CountInProcess(string accountKey, string addressKey, string redisError)
+    {
+        RedisFailed(redisError);
+        return new LogInAttempt(accountKey, addressKey, countedInProcess: true,
+            _local.TryBegin(accountKey, addressKey, _limits));
     }
 
     /// <summary>The password was right: forgive the account's failures and give the address its attempt back.</summary>
@@ -104,7 +115,7 @@ public sealed class LogInThrottle(
 
     private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException;
 
-    private void RedisFailed(Exception e)
+    private void RedisFailed(string error)
     {
         _redisFailing = true;
         lock (_warningGate)
@@ -117,7 +128,7 @@ public sealed class LogInThrottle(
             _lastWarning = now;
         }
         logger.LogWarning("Redis is unavailable for log-in throttling ({Error}); counting attempts in this process " +
-            "until it is back", e.Message);
+            "until it is back", error);
     }
 
     private void RedisIsBack()

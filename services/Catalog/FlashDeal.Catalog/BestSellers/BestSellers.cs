@@ -1,5 +1,6 @@
 using FlashDeal.Catalog.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Data.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -14,8 +15,8 @@ public sealed record Ranking(IReadOnlyList<RankedProduct> Entries, DateTime Comp
 /// <summary>The best-seller rankings in Redis (see <see cref="BestSellerKeys"/>).</summary>
 public sealed class BestSellers(RedisGuard redis, IOptions<CatalogOptions> options, TimeProvider time)
 {
-    private static readonly string RecordScript = LuaScripts.Load("BestSellers", "best_seller_record");
-    private static readonly string ViewScript = LuaScripts.Load("BestSellers", "best_seller_view");
+    private static readonly RedisScript RecordScript = CatalogScripts.Load("BestSellers", "best_seller_record");
+    private static readonly RedisScript ViewScript = CatalogScripts.Load("BestSellers", "best_seller_view");
     private readonly CatalogOptions _options = options.Value;
 
     /// <summary>Counts a paid order without an order id (no protection against counting it twice).</summary>
@@ -30,7 +31,7 @@ public sealed class BestSellers(RedisGuard redis, IOptions<CatalogOptions> optio
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(quantity);
         ArgumentException.ThrowIfNullOrEmpty(orderId);
-        var result = await redis.Database.ScriptEvaluateAsync(RecordScript,
+        var result = await RecordScript.EvaluateAsync(redis.Database,
             [
                 BestSellerKeys.Seen(orderId), BestSellerKeys.AllTime,
                 BestSellerKeys.FiveMinuteBucket(paidAt), BestSellerKeys.HourBucket(paidAt),
@@ -53,7 +54,7 @@ public sealed class BestSellers(RedisGuard redis, IOptions<CatalogOptions> optio
             return top.Ok ? new Ranking(Parse(top.Value.Select(e => (e.Element, e.Score))), now.UtcDateTime) : null;
         }
         var keys = new[] { BestSellerKeys.View(window) }.Concat(BestSellerKeys.Buckets(window, now)).ToArray();
-        var view = await redis.TryAsync(db => db.ScriptEvaluateAsync(ViewScript, keys,
+        var view = await redis.TryAsync(db => ViewScript.EvaluateAsync(db, keys,
             [(long)_options.BestSellerViewTtl.TotalMilliseconds, count]));
         if (!view.Ok)
         {

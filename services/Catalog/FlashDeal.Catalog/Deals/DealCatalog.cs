@@ -2,7 +2,8 @@ using FlashDeal.Catalog.Grpc;
 using FlashDeal.Catalog.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Deals;
 

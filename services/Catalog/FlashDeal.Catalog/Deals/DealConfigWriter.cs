@@ -26,7 +26,7 @@ public enum StockMode
 /// </summary>
 public sealed class DealConfigWriter(RedisGuard redis, IOptions<CatalogOptions> options, ILogger<DealConfigWriter> logger)
 {
-    private static readonly string Script = LuaScripts.Load("Deals", "deal_config_write");
+    private static readonly RedisScript Script = CatalogScripts.Load("Deals", "deal_config_write");
     private readonly TimeSpan _retention = options.Value.DealKeyRetention;
 
     /// <summary>False when Redis could not be reached; the warmer writes the config again before the deal opens.</summary>
@@ -53,7 +53,7 @@ public sealed class DealConfigWriter(RedisGuard redis, IOptions<CatalogOptions> 
             DealConfigFields.Version, row.Version,
         ];
         var outcome = await redis.TryAsync(
-            db => db.ScriptEvaluateAsync(Script, [DealKeys.Config(dealId), DealKeys.Stock(dealId)], args), always: true);
+            db => Script.EvaluateAsync(db, [DealKeys.Config(dealId), DealKeys.Stock(dealId)], args), always: true);
         if (!outcome.Ok)
         {
             logger.LogWarning("Deal {DealId} version {Version}: config not written to Redis (unavailable)", dealId, row.Version);
@@ -61,7 +61,7 @@ public sealed class DealConfigWriter(RedisGuard redis, IOptions<CatalogOptions> 
         }
         if (publish)
         {
-            await redis.TryAsync(db => db.PublishAsync(DealKeys.UpdatesChannel, UpdatedMessage(row)), always: true);
+            await redis.TryAsync(db => db.PublishAsync(RedisChannel.Literal(DealKeys.UpdatesChannel), UpdatedMessage(row)), always: true);
         }
         return true;
     }

@@ -1,6 +1,7 @@
 using FlashDeal.Catalog.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Deals;
 

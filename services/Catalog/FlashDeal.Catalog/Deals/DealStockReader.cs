@@ -15,12 +15,12 @@ public readonly record struct StockReading(DateTime Now, int? Remaining, bool Li
 public sealed class DealStockReader(RedisGuard redis, TimeProvider time)
 {
     private const int MaxRemembered = 10_000;
-    private static readonly string Script = LuaScripts.Load("Deals", "deal_live_state");
+    private static readonly RedisScript Script = CatalogScripts.Load("Deals", "deal_live_state");
     private readonly ConcurrentDictionary<Guid, int> _lastSeen = new();
 
     public async Task<StockReading> ReadAsync(Guid dealId)
     {
-        var outcome = await redis.TryAsync(db => db.ScriptEvaluateAsync(Script, [DealKeys.Stock(dealId)]));
+        var outcome = await redis.TryAsync(db => Script.EvaluateAsync(db, [DealKeys.Stock(dealId)], []));
         if (!outcome.Ok)
         {
             return new StockReading(Times.Now(time), LastSeen(dealId), Live: false);

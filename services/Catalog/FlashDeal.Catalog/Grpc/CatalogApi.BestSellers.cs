@@ -1,6 +1,7 @@
 using FlashDeal.Catalog.Products;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -12,7 +13,7 @@ public sealed partial class CatalogApi
 
     [AllowAnonymous]
     [EnableRateLimiting("catalog-read")]
-    public async Task<ListBestSellersResponse> ListBestSellers(ListBestSellersRequest request, ServerCallContext context)
+    public override async Task<ListBestSellersResponse> ListBestSellers(ListBestSellersRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations()
             .Check(request.Window is >= BestSellerWindow.Unspecified and <= BestSellerWindow.AllTime, "window",

@@ -2,7 +2,8 @@ using FlashDeal.Catalog.Deals;
 using FlashDeal.Catalog.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -13,11 +14,11 @@ public sealed partial class CatalogApi
     private const int MaxCancelReasonLength = 500;
     private static readonly IReadOnlySet<string> ImmutableDealPaths = new HashSet<string>(["deal_id", "product_id"]);
 
-    public async Task<CreateDealResponse> CreateDeal(CreateDealRequest request, ServerCallContext context)
+    public override async Task<CreateDealResponse> CreateDeal(CreateDealRequest request, ServerCallContext context)
     {
         if (request.Deal is null)
         {
-            throw RpcException.InvalidArgument(("deal", "is required"));
+            throw RpcErrors.InvalidArgument(("deal", "is required"));
         }
         DealRules.Check(request.Deal, Now).ThrowIfAny();
         if (!Ids.TryParse(request.Deal.ProductId, out var productId))
@@ -28,11 +29,11 @@ public sealed partial class CatalogApi
         return new CreateDealResponse { Deal = Respond(deal, context) };
     }
 
-    public async Task<UpdateDealResponse> UpdateDeal(UpdateDealRequest request, ServerCallContext context)
+    public override async Task<UpdateDealResponse> UpdateDeal(UpdateDealRequest request, ServerCallContext context)
     {
         if (request.Deal is null)
         {
-            throw RpcException.InvalidArgument(("deal", "is required"));
+            throw RpcErrors.InvalidArgument(("deal", "is required"));
         }
         var dealId = RequireId(request.Deal.DealId, "deal.deal_id", CatalogErrors.DealNotFound);
         var violations = new FieldViolations();
@@ -43,7 +44,7 @@ public sealed partial class CatalogApi
         return new UpdateDealResponse { Deal = Respond(deal, context) };
     }
 
-    public async Task<CancelDealResponse> CancelDeal(CancelDealRequest request, ServerCallContext context)
+    public override async Task<CancelDealResponse> CancelDeal(CancelDealRequest request, ServerCallContext context)
     {
         var dealId = RequireId(request.DealId, "deal_id", CatalogErrors.DealNotFound);
         new FieldViolations().MaxLength(request.Reason, MaxCancelReasonLength, "reason").ThrowIfAny();
@@ -53,7 +54,7 @@ public sealed partial class CatalogApi
 
     [AllowAnonymous]
     [EnableRateLimiting("catalog-read")]
-    public async Task<GetDealResponse> GetDeal(GetDealRequest request, ServerCallContext context)
+    public override async Task<GetDealResponse> GetDeal(GetDealRequest request, ServerCallContext context)
     {
         var dealId = RequireId(request.DealId, "deal_id", CatalogErrors.DealNotFound);
         var deal = await deals.GetAsync(dealId, context.CancellationToken) ?? throw CatalogErrors.DealNotFound(request.DealId);
@@ -62,7 +63,7 @@ public sealed partial class CatalogApi
 
     [AllowAnonymous]
     [EnableRateLimiting("catalog-read")]
-    public async Task<ListDealsResponse> ListDeals(ListDealsRequest request, ServerCallContext context)
+    public override async Task<ListDealsResponse> ListDeals(ListDealsRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations();
         var pageSize = PageSize(request.PageSize, violations);
@@ -97,19 +98,27 @@ public sealed partial class CatalogApi
 
     [AllowAnonymous]
     [EnableRateLimiting("catalog-watch")]
-    public async Task WatchDeal(WatchDealRequest request, IServerStreamWriter<WatchDealResponse> responseStream,
+    public override async Task WatchDeal(WatchDealRequest request, IServerStreamWriter<WatchDealResponse> responseStream,
         ServerCallContext context)
     {
         var dealId = RequireId(request.DealId, "deal_id", CatalogErrors.DealNotFound);
+        // A stopping replica ends the feed; ServiceInterceptor answers that with UNAVAILABLE (watch again elsewhere).
         await foreach (var snapshot in watches.WatchAsync(dealId, context.CancellationToken))
         {
             await responseStream.WriteAsync(new WatchDealResponse { Snapshot = snapshot }, context.CancellationToken);
         }
     }
 
+    /// <summary>Says where remaining_stock came from: a gRPC trailer, and for REST callers a response header.</summary>
     private static Deal Respond(LiveDeal deal, ServerCallContext context)
     {
-        context.ResponseTrailers.Add(StockSourceHeader, deal.LiveStock ? "redis" : "fallback");
+        var source = deal.LiveStock ? "redis" : "fallback";
+        context.ResponseTrailers.Add(StockSourceHeader, source);
+        var http = context.GetHttpContext();
+        if (!ErrorResponses.IsGrpc(http.Request))
+        {
+            http.Response.Headers[StockSourceHeader] = source;
+        }
         return deal.Deal;
     }
 }

@@ -1,7 +1,8 @@
 using FlashDeal.Catalog.Products;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -12,21 +13,21 @@ public sealed partial class CatalogApi
     private const int MaxQueryLength = 200;
     private static readonly IReadOnlySet<string> ImmutableProductPaths = new HashSet<string>(["product_id", "currency"]);
 
-    public async Task<CreateProductResponse> CreateProduct(CreateProductRequest request, ServerCallContext context)
+    public override async Task<CreateProductResponse> CreateProduct(CreateProductRequest request, ServerCallContext context)
     {
         if (request.Product is null)
         {
-            throw RpcException.InvalidArgument(("product", "is required"));
+            throw RpcErrors.InvalidArgument(("product", "is required"));
         }
         ProductRules.Check(request.Product, "product").ThrowIfAny();
         return new CreateProductResponse { Product = await products.CreateAsync(request.Product, context.CancellationToken) };
     }
 
-    public async Task<UpdateProductResponse> UpdateProduct(UpdateProductRequest request, ServerCallContext context)
+    public override async Task<UpdateProductResponse> UpdateProduct(UpdateProductRequest request, ServerCallContext context)
     {
         if (request.Product is null)
         {
-            throw RpcException.InvalidArgument(("product", "is required"));
+            throw RpcErrors.InvalidArgument(("product", "is required"));
         }
         var productId = RequireId(request.Product.ProductId, "product.product_id", CatalogErrors.ProductNotFound);
         var violations = new FieldViolations();
@@ -39,7 +40,7 @@ public sealed partial class CatalogApi
         };
     }
 
-    public async Task<ArchiveProductResponse> ArchiveProduct(ArchiveProductRequest request, ServerCallContext context)
+    public override async Task<ArchiveProductResponse> ArchiveProduct(ArchiveProductRequest request, ServerCallContext context)
     {
         var productId = RequireId(request.ProductId, "product_id", CatalogErrors.ProductNotFound);
         return new ArchiveProductResponse { Product = await products.ArchiveAsync(productId, context.CancellationToken) };
@@ -47,7 +48,7 @@ public sealed partial class CatalogApi
 
     [AllowAnonymous]
     [EnableRateLimiting("catalog-read")]
-    public async Task<GetProductResponse> GetProduct(GetProductRequest request, ServerCallContext context)
+    public override async Task<GetProductResponse> GetProduct(GetProductRequest request, ServerCallContext context)
     {
         var productId = RequireId(request.ProductId, "product_id", CatalogErrors.ProductNotFound);
         var product = await products.GetAsync(productId, context.CancellationToken)
@@ -57,7 +58,7 @@ public sealed partial class CatalogApi
 
     [AllowAnonymous]
     [EnableRateLimiting("catalog-read")]
-    public async Task<ListProductsResponse> ListProducts(ListProductsRequest request, ServerCallContext context)
+    public override async Task<ListProductsResponse> ListProducts(ListProductsRequest request, ServerCallContext context)
     {
         var violations = new FieldViolations()
             .MaxLength(request.Query, MaxQueryLength, "query")

@@ -2,11 +2,13 @@ using FlashDeal.Catalog.BestSellers;
 using FlashDeal.Catalog.Deals;
 using FlashDeal.Catalog.Infrastructure;
 using FlashDeal.Catalog.Products;
+using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
-using FlashDeal.Grpc;
 using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.ServiceDefaults.RateLimiting;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -17,11 +19,11 @@ namespace FlashDeal.Catalog.Grpc;
 /// catalog, shapes the response. Writes need an admin; reads are public. The RPCs are split over partial files by
 /// resource (Products, Deals, BestSellers).
 /// </summary>
-[GrpcService("flashdeal.catalog.v1.CatalogService")]
-[Authorize(Roles = Roles.Admin)]
+[Authorize(Policy = AuthPolicies.Admin)]
 [EnableRateLimiting("catalog-admin")]
 public sealed partial class CatalogApi(
     ProductCatalog products, DealCatalog deals, DealWatchHub watches, BestSellerRanking bestSellers, TimeProvider time)
+    : CatalogService.CatalogServiceBase
 {
     /// <summary>
     /// Default rate limits per user (anonymous readers: per client address) and replica (docs/rate-limits.md);
@@ -57,7 +59,7 @@ public sealed partial class CatalogApi(
     {
         if (string.IsNullOrWhiteSpace(value))
         {
-            throw RpcException.InvalidArgument((field, "is required"));
+            throw RpcErrors.InvalidArgument((field, "is required"));
         }
         return Ids.TryParse(value, out var id) ? id : throw notFound(value);
     }
@@ -70,7 +72,7 @@ public sealed partial class CatalogApi(
         }
         catch (InvalidPageTokenException e)
         {
-            throw RpcException.InvalidArgument((e.Field, e.Description));
+            throw RpcErrors.InvalidArgument((e.Field, e.Description));
         }
     }
 

@@ -1,5 +1,6 @@
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Grpc;
 
@@ -37,5 +38,5 @@ public static class CatalogErrors
             .FindValueByNumber((int)reason).Name;
 
     private static RpcException Error(StatusCode code, CatalogErrorReason reason, string detail, string key, string id) =>
-        RpcException.WithReason(code, ReasonName(reason), Domain, detail, new Dictionary<string, string> { [key] = id });
+        RpcErrors.WithReason(code, ReasonName(reason), Domain, detail, new Dictionary<string, string> { [key] = id });
 }

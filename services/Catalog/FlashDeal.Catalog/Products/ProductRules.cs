@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using FlashDeal.Contracts.Catalog.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 
 namespace FlashDeal.Catalog.Products;
 

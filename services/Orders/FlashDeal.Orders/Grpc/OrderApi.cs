@@ -1,12 +1,12 @@
 using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Data;
-using FlashDeal.Grpc;
 using FlashDeal.Orders.Lifecycle;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Placement;
-using FlashDeal.Security;
+using FlashDeal.ServiceDefaults;
 using FlashDeal.ServiceDefaults.RateLimiting;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -14,7 +14,6 @@ using Microsoft.Extensions.Options;
 namespace FlashDeal.Orders.Grpc;
 
 /// <summary>flashdeal.orders.v1.OrderService over gRPC and REST: validate, call the domain, map to proto.</summary>
-[GrpcService("flashdeal.orders.v1.OrderService")]
 [Authorize]
 [EnableRateLimiting("orders-read")]
 public sealed class OrderApi(
@@ -23,7 +22,7 @@ public sealed class OrderApi(
     OrderStore store,
     OrderLifecycle lifecycle,
     OrdersMetrics metrics,
-    IOptions<OrdersOptions> options)
+    IOptions<OrdersOptions> options) : OrderService.OrderServiceBase
 {
     /// <summary>
     /// Default rate limits per user and replica (docs/rate-limits.md); RateLimits:Policies:&lt;name&gt; overrides them.
@@ -40,7 +39,7 @@ public sealed class OrderApi(
     private readonly OrdersOptions _options = options.Value;
 
     [EnableRateLimiting("place-order")]
-    public async Task<PlaceOrderResponse> PlaceOrder(PlaceOrderRequest request, ServerCallContext context)
+    public override async Task<PlaceOrderResponse> PlaceOrder(PlaceOrderRequest request, ServerCallContext context)
     {
         var (dealId, quantity) = OrderRequests.Validate(request, _options.MaxQuantity);
         var user = context.RequireUser();
@@ -64,7 +63,7 @@ public sealed class OrderApi(
         return new PlaceOrderResponse { Order = result.Order!.ToProto(), Replayed = result.Replayed };
     }
 
-    public async Task<GetOrderResponse> GetOrder(GetOrderRequest request, ServerCallContext context)
+    public override async Task<GetOrderResponse> GetOrder(GetOrderRequest request, ServerCallContext context)
     {
         var orderId = OrderRequests.OrderId(request.OrderId);
         var user = context.RequireUser();
@@ -81,7 +80,7 @@ public sealed class OrderApi(
         }
     }
 
-    public async Task<ListMyOrdersResponse> ListMyOrders(ListMyOrdersRequest request, ServerCallContext context)
+    public override async Task<ListMyOrdersResponse> ListMyOrders(ListMyOrdersRequest request, ServerCallContext context)
     {
         var (pageSize, dealId, statuses) = OrderRequests.Validate(request);
         var user = context.RequireUser();
@@ -93,7 +92,7 @@ public sealed class OrderApi(
         }
         catch (InvalidPageTokenException e)
         {
-            throw RpcException.InvalidArgument((e.Field, e.Description));
+            throw RpcErrors.InvalidArgument((e.Field, e.Description));
         }
         try
         {
@@ -116,7 +115,7 @@ public sealed class OrderApi(
     }
 
     [EnableRateLimiting("orders-write")]
-    public async Task<PayOrderResponse> PayOrder(PayOrderRequest request, ServerCallContext context)
+    public override async Task<PayOrderResponse> PayOrder(PayOrderRequest request, ServerCallContext context)
     {
         var orderId = OrderRequests.ValidatePay(request);
         var user = context.RequireUser();
@@ -133,7 +132,7 @@ public sealed class OrderApi(
     }
 
     [EnableRateLimiting("orders-write")]
-    public async Task<CancelOrderResponse> CancelOrder(CancelOrderRequest request, ServerCallContext context)
+    public override async Task<CancelOrderResponse> CancelOrder(CancelOrderRequest request, ServerCallContext context)
     {
         var orderId = OrderRequests.OrderId(request.OrderId);
         var user = context.RequireUser();

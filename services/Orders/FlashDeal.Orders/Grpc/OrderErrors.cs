@@ -1,6 +1,7 @@
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
 using FlashDeal.Orders.Model;
+using FlashDeal.ServiceDefaults;
+using Grpc.Core;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -16,7 +17,7 @@ public static class OrderErrors
     public const string Domain = "orders.flashdeal.dev";
 
     public static RpcException ToRpcException(OrderRefusal refusal) =>
-        RpcException.WithReason(CodeOf(refusal.Reason), ReasonName(refusal.Reason), Domain, refusal.Message,
+        RpcErrors.WithReason(CodeOf(refusal.Reason), ReasonName(refusal.Reason), Domain, refusal.Message,
             refusal.Metadata);
 
     public static StatusCode CodeOf(OrderErrorReason reason) => reason switch
@@ -37,10 +38,10 @@ public static class OrderErrors
     public static RpcException? Translate(Exception exception) => exception switch
     {
         OrderRefusalException refusal => ToRpcException(refusal.Refusal),
-        RedisException or TimeoutException => new RpcException(StatusCode.Unavailable,
-            "The order store did not answer in time; the outcome is unknown. Retry with the same idempotency_key."),
-        NpgsqlException => new RpcException(StatusCode.Unavailable, "The order database is unavailable; retry later."),
-        NotSupportedException => new RpcException(StatusCode.Unimplemented, exception.Message),
+        RedisException or TimeoutException => new RpcException(new Status(StatusCode.Unavailable,
+            "The order store did not answer in time; the outcome is unknown. Retry with the same idempotency_key.")),
+        NpgsqlException => new RpcException(new Status(StatusCode.Unavailable, "The order database is unavailable; retry later.")),
+        NotSupportedException => new RpcException(new Status(StatusCode.Unimplemented, exception.Message)),
         _ => null,
     };
 }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using FlashDeal.Contracts.Orders.V1;
-using FlashDeal.Grpc;
+using FlashDeal.ServiceDefaults;
 
 namespace FlashDeal.Orders.Grpc;
 

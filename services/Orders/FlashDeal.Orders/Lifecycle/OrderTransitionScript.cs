@@ -20,7 +20,7 @@ public enum TransitionAction
 public static class OrderTransitionScript
 {
     public static RedisScript Script { get; } =
-        RedisScript.FromResource<TransitionAction>("FlashDeal.Orders.Lifecycle.order_transition.lua");
+        RedisScript.FromResource(typeof(TransitionAction).Assembly, "FlashDeal.Orders.Lifecycle.order_transition.lua");
 
     /// <summary>The script's outcome word and the order as it is after the call (null when not found).</summary>
     public readonly record struct Reply(string Outcome, OrderRecord? Order);

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
+using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Redis;
 using Microsoft.Extensions.Hosting;
@@ -12,10 +12,11 @@ namespace FlashDeal.Orders.Persistence;
 
 /// <summary>
 /// Drains every deal's order stream (<see cref="OrderKeys.Stream"/>) into PostgreSQL. Each replica is one consumer of
-/// the group <see cref="OrderKeys.ConsumerGroup"/>: it reads batches of new entries (and, every ClaimInterval, takes
-/// over entries another consumer left pending longer than ClaimMinIdle: that replica is presumed dead), writes each
-/// batch in one transaction, announces paid orders on <see cref="OrderKeys.PaidStream"/>, and only then acknowledges
-/// and deletes the entries. PostgreSQL down: the batch is retried with backoff and the streams grow; nothing is lost.
+/// the group <see cref="OrderKeys.ConsumerGroup"/> (a <see cref="StreamGroupReader"/> per deal): it reads batches of new
+/// entries (and, every ClaimInterval, takes over entries another consumer left pending longer than ClaimMinIdle: that
+/// replica is presumed dead), writes each batch in one transaction, announces paid orders on
+/// <see cref="PaidOrdersStream"/>, and only then acknowledges and deletes the entries. PostgreSQL down: the batch is
+/// retried with backoff and the streams grow; nothing is lost.
 /// </summary>
 public sealed partial class OrderStreamConsumer(
     IConnectionMultiplexer redis,
@@ -28,7 +29,7 @@ public sealed partial class OrderStreamConsumer(
     ILogger<OrderStreamConsumer> logger) : BackgroundService
 {
     private readonly OrderStreamOptions _options = options.Value.Stream;
-    private readonly HashSet<Guid> _groupsCreated = [];
+    private readonly Dictionary<Guid, StreamGroupReader> _readers = [];
     private IReadOnlyList<Guid> _deals = [];
     private long? _registryReadAt;
     private long? _cleanedAt;
@@ -39,38 +40,10 @@ public sealed partial class OrderStreamConsumer(
         $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(DrainLoopAsync(stoppingToken), MeasureLoopAsync(stoppingToken));
-
-    private async Task DrainLoopAsync(CancellationToken stoppingToken)
-    {
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var worked = await RunRoundAsync(stoppingToken).ConfigureAwait(false);
-                failures = 0;
-                if (!worked)
-                {
-                    await Task.Delay(_options.PollInterval, stoppingToken).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                failures++;
-                if (failures == 1 || failures % 20 == 0)
-                {
-                    logger.LogWarning("Order stream consumer cannot reach Redis ({Failures} attempts): {Error}", failures,
-                        e.Message);
-                }
-                await Delay(failures, stoppingToken).ConfigureAwait(false);
-            }
-        }
-    }
+        Task.WhenAll(
+            StreamConsumerLoop.RunAsync("Order stream consumer", RunRoundAsync, _options.PollInterval, _options.MaxRetryDelay,
+                logger, stoppingToken),
+            MeasureLoopAsync(stoppingToken));
 
     /// <summary>One pass over every registered deal; true when any entry was persisted.</summary>
     public async Task<bool> RunRoundAsync(CancellationToken cancellationToken)
@@ -102,33 +75,12 @@ public sealed partial class OrderStreamConsumer(
 
     private async Task<int> DrainAsync(IDatabaseAsync database, Guid dealId, bool claim, CancellationToken cancellationToken)
     {
-        var stream = OrderKeys.Stream(dealId);
-        if (!_groupsCreated.Contains(dealId))
+        var reader = Reader(dealId);
+        var claimedBefore = reader.Claimed;
+        var entries = await reader.ReadAsync(database, claim).ConfigureAwait(false);
+        if (reader.Claimed > claimedBefore)
         {
-            await StreamCommands.CreateGroupAsync(database, stream, OrderKeys.ConsumerGroup).ConfigureAwait(false);
-            _groupsCreated.Add(dealId);
-        }
-        var entries = new List<StreamEntry>();
-        try
-        {
-            if (claim)
-            {
-                var claimed = await StreamCommands.ClaimIdleAsync(database, stream, OrderKeys.ConsumerGroup, ConsumerName,
-                    _options.ClaimMinIdle, _options.BatchSize).ConfigureAwait(false);
-                if (claimed.Count > 0)
-                {
-                    LogClaimed(claimed.Count, dealId);
-                    entries.AddRange(claimed);
-                }
-            }
-            entries.AddRange(await StreamCommands.ReadNewAsync(database, stream, OrderKeys.ConsumerGroup, ConsumerName,
-                _options.BatchSize).ConfigureAwait(false));
-        }
-        catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
-        {
-            // Redis lost the group (restart without persistence): create it again on the next round.
-            _groupsCreated.Remove(dealId);
-            return 0;
+            LogClaimed(reader.Claimed - claimedBefore, dealId);
         }
         if (entries.Count == 0)
         {
@@ -140,15 +92,15 @@ public sealed partial class OrderStreamConsumer(
         {
             try
             {
-                orders.Add(OrderSnapshot.FromFlatArray(entry.Fields));
+                orders.Add(OrderSnapshot.FromStreamEntry(entry.Values));
             }
             catch (FormatException e)
             {
                 // Only a bug writes such an entry; keep it for inspection rather than block the stream forever.
                 logger.LogError("Order stream {Stream} entry {EntryId} is malformed and moved aside: {Error}",
-                    (string?)stream, entry.Id, e.Message);
-                await database.ExecuteAsync("XADD", OrderKeys.DeadLetters(dealId), "*", "entry_id", entry.Id,
-                    "error", e.Message).ConfigureAwait(false);
+                    (string?)reader.Stream, (string?)entry.Id, e.Message);
+                await database.StreamAddAsync(OrderKeys.DeadLetters(dealId),
+                    [new NameValueEntry("entry_id", entry.Id), new NameValueEntry("error", e.Message)]).ConfigureAwait(false);
             }
         }
         if (orders.Count > 0)
@@ -156,9 +108,18 @@ public sealed partial class OrderStreamConsumer(
             await PersistAsync(orders, cancellationToken).ConfigureAwait(false);
             await AnnouncePaidAsync(database, orders).ConfigureAwait(false);
         }
-        await StreamCommands.AcknowledgeAndDeleteAsync(database, stream, OrderKeys.ConsumerGroup, entries.Select(e => e.Id))
-            .ConfigureAwait(false);
+        await reader.AcknowledgeAsync(database, [.. entries.Select(e => e.Id)]).ConfigureAwait(false);
         return entries.Count;
+    }
+
+    private StreamGroupReader Reader(Guid dealId)
+    {
+        if (!_readers.TryGetValue(dealId, out var reader))
+        {
+            _readers[dealId] = reader = new StreamGroupReader(OrderKeys.Stream(dealId), OrderKeys.ConsumerGroup, ConsumerName,
+                new StreamGroupOptions(_options.BatchSize, _options.ClaimMinIdle, DeleteAcknowledged: true));
+        }
+        return reader;
     }
 
     /// <summary>Keeps the per-poll work proportional to live deals, not to every deal ever sold.</summary>
@@ -170,7 +131,7 @@ public sealed partial class OrderStreamConsumer(
             if (await registry.RemoveIfFinishedAsync(dealId, time.GetUtcNow(), _options.RegistryCleanupGrace).ConfigureAwait(false))
             {
                 removed.Add(dealId);
-                _groupsCreated.Remove(dealId);
+                _readers.Remove(dealId);
             }
         }
         if (removed.Count > 0)
@@ -201,7 +162,8 @@ public sealed partial class OrderStreamConsumer(
                     logger.LogWarning("Writing {Count} orders to PostgreSQL failed (attempt {Attempt}); retrying: {Error}",
                         orders.Count, attempt, e.Message);
                 }
-                await Delay(attempt, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(StreamConsumerLoop.Backoff(attempt, _options.MaxRetryDelay), cancellationToken)
+                    .ConfigureAwait(false);
             }
         }
     }
@@ -214,12 +176,8 @@ public sealed partial class OrderStreamConsumer(
     {
         foreach (var order in orders.Where(o => o is { Status: Contracts.Orders.V1.OrderStatus.Paid, PaidTime: not null }))
         {
-            await StreamCommands.AddAsync(database, OrderKeys.PaidStream,
-                ("order_id", order.OrderId.ToString("D")),
-                ("product_id", order.ProductId),
-                ("quantity", order.Quantity.ToString(CultureInfo.InvariantCulture)),
-                ("paid_at_ms", order.PaidTime!.Value.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)))
-                .ConfigureAwait(false);
+            var paid = new PaidOrder(order.OrderId.ToString("D"), order.ProductId, order.Quantity, order.PaidTime!.Value);
+            await PaidOrdersStream.AddAsync(database, paid).ConfigureAwait(false);
         }
     }
 
@@ -227,57 +185,43 @@ public sealed partial class OrderStreamConsumer(
     private async Task MeasureLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.RegistryRefreshInterval);
-        do
+        try
         {
-            try
+            do
             {
-                await MeasureLagAsync(redis.GetDatabase()).ConfigureAwait(false);
+                try
+                {
+                    await MeasureLagAsync(redis.GetDatabase()).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    logger.LogDebug("Measuring the order stream lag failed: {Error}", e.Message);
+                }
             }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                logger.LogDebug("Measuring the order stream lag failed: {Error}", e.Message);
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task MeasureLagAsync(IDatabaseAsync database)
     {
         // Entries are deleted once persisted, so a stream's length is exactly what PostgreSQL does not have yet.
         var deals = await registry.ListAsync().ConfigureAwait(false);
-        var lengths = await Task.WhenAll(deals.Select(d => StreamCommands.LengthAsync(database, OrderKeys.Stream(d))))
+        var lengths = await Task.WhenAll(deals.Select(d => database.StreamLengthAsync(OrderKeys.Stream(d))))
             .ConfigureAwait(false);
-        var pending = await Task.WhenAll(deals.Select(d => PendingAsync(database, d))).ConfigureAwait(false);
+        var pending = await Task.WhenAll(deals.Select(d => new StreamGroupReader(OrderKeys.Stream(d), OrderKeys.ConsumerGroup,
+            ConsumerName, new StreamGroupOptions(1, TimeSpan.Zero, true)).PendingAsync(database))).ConfigureAwait(false);
         var lag = lengths.Sum();
         metrics.StreamLag = lag;
         metrics.StreamPending = pending.Sum();
         status.Measured(deals.Count, lag, pending.Sum());
     }
 
-    private static async Task<long> PendingAsync(IDatabaseAsync database, Guid dealId)
-    {
-        try
-        {
-            var byConsumer = await StreamCommands.PendingByConsumerAsync(database, OrderKeys.Stream(dealId),
-                OrderKeys.ConsumerGroup).ConfigureAwait(false);
-            return byConsumer.Values.Sum();
-        }
-        catch (RedisServerException e) when (e.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
-        {
-            return 0;
-        }
-    }
-
     private static bool Due(long? last, long now, TimeSpan interval) =>
         last is not { } at || Stopwatch.GetElapsedTime(at, now) >= interval;
 
-    private Task Delay(int attempt, CancellationToken cancellationToken)
-    {
-        var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds,
-            50 * Math.Pow(2, Math.Min(attempt, 10))));
-        return Task.Delay(delay, cancellationToken);
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Claimed {Count} idle order stream entries of deal {DealId}")]
-    private partial void LogClaimed(int count, Guid dealId);
+    private partial void LogClaimed(long count, Guid dealId);
 }

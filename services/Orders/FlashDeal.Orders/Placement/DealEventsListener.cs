@@ -24,8 +24,8 @@ public sealed partial class DealEventsListener(IConnectionMultiplexer redis, IEn
         var subscriber = redis.GetSubscriber();
         try
         {
-            await subscriber.SubscribeAsync(DealKeys.UpdatesChannel, (_, message) => OnMessage(message)).ConfigureAwait(false);
-            await subscriber.SubscribeAsync(OrderKeys.StockReturnedChannel, (_, message) => OnMessage(message))
+            await subscriber.SubscribeAsync(RedisChannel.Literal(DealKeys.UpdatesChannel), (_, message) => OnMessage(message)).ConfigureAwait(false);
+            await subscriber.SubscribeAsync(RedisChannel.Literal(OrderKeys.StockReturnedChannel), (_, message) => OnMessage(message))
                 .ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)

@@ -9,7 +9,7 @@ namespace FlashDeal.Orders.Placement;
 public sealed class DealReservationScript
 {
     public static RedisScript Script { get; } =
-        RedisScript.FromResource<DealReservationScript>("FlashDeal.Orders.Placement.place_order.lua");
+        RedisScript.FromResource(typeof(DealReservationScript).Assembly, "FlashDeal.Orders.Placement.place_order.lua");
 
     /// <summary>The script's reply: a status word and its values (see the header of place_order.lua).</summary>
     public readonly record struct Reply(string Status, string[] Values);

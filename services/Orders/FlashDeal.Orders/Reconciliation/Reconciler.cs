@@ -70,7 +70,7 @@ public sealed class Reconciler(IConnectionMultiplexer redis, NpgsqlDataSource da
             return null;
         }
         var buyers = await database.HashValuesAsync(OrderKeys.Buyers(dealId)).ConfigureAwait(false);
-        var unpersisted = await StreamCommands.LengthAsync(database, OrderKeys.Stream(dealId)).ConfigureAwait(false);
+        var unpersisted = await database.StreamLengthAsync(OrderKeys.Stream(dealId)).ConfigureAwait(false);
         var (units, orders) = await store.HeldByDealAsync(dealId, cancellationToken).ConfigureAwait(false);
         var initialStock = Number(initial);
         var remainingStock = Number(remaining);

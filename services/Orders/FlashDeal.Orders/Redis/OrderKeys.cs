@@ -12,9 +12,6 @@ public static class OrderKeys
     /// <summary>SET of deal ids whose stream may hold entries (read by the stream consumer and the expiry sweeper).</summary>
     public const string StreamRegistry = "flashdeal:orders:streams";
 
-    /// <summary>STREAM of paid orders for catalog's best sellers (order_id, product_id, quantity, paid_at_ms).</summary>
-    public const string PaidStream = "flashdeal:orders:paid";
-
     /// <summary>Pub/sub channel: a deal id whose stock grew (cancel, expiry), so sold-out flags can drop.</summary>
     public const string StockReturnedChannel = "flashdeal:stock-returned";
 

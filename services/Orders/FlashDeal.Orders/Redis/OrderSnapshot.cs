@@ -13,7 +13,18 @@ public static class OrderSnapshot
     public static OrderRecord? FromHash(HashEntry[] entries) =>
         entries.Length == 0 ? null : FromFields(entries.ToDictionary(e => (string)e.Name!, e => (string?)e.Value ?? ""));
 
-    /// <summary>A flat array of alternating names and values (a stream entry or an HGETALL inside a script).</summary>
+    /// <summary>A stream entry's field/value pairs.</summary>
+    public static OrderRecord FromStreamEntry(NameValueEntry[] values)
+    {
+        var fields = new Dictionary<string, string>(values.Length);
+        foreach (var value in values)
+        {
+            fields[(string)value.Name!] = (string?)value.Value ?? "";
+        }
+        return FromFields(fields);
+    }
+
+    /// <summary>A flat array of alternating names and values (an HGETALL inside a script).</summary>
     public static OrderRecord FromFlatArray(RedisResult[] fieldsAndValues)
     {
         var fields = new Dictionary<string, string>(fieldsAndValues.Length / 2);

@@ -38,7 +38,7 @@ public sealed class StreamRegistry(IConnectionMultiplexer redis)
             || long.Parse((string)config[0]!, CultureInfo.InvariantCulture) < (now - grace).ToUnixTimeMilliseconds();
         if (!ended
             || await database.SortedSetLengthAsync(OrderKeys.Deadlines(dealId)).ConfigureAwait(false) > 0
-            || await StreamCommands.LengthAsync(database, OrderKeys.Stream(dealId)).ConfigureAwait(false) > 0)
+            || await database.StreamLengthAsync(OrderKeys.Stream(dealId)).ConfigureAwait(false) > 0)
         {
             return false;
         }

@@ -18,7 +18,7 @@ public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthChec
         }
         try
         {
-            // 1.2.6 takes no cancellation token: bound the wait here (a paused or wedged server never answers).
+            // PING takes no cancellation token: bound the wait here (a paused or wedged server never answers).
             var latency = await redis.GetDatabase().PingAsync().WaitAsync(Timeout, cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:F1} ms");
         }

@@ -7,7 +7,7 @@ namespace FlashDeal.Security;
 /// The issuer's keys: all of them are published (rotation keeps the previous key until its tokens have expired), one
 /// of them signs. Also the key source of the auth service itself, which needs no HTTP round trip to its own JWKS.
 /// </summary>
-public sealed class SigningKeySet : ISigningKeySource
+public sealed class SigningKeySet
 {
     private readonly Dictionary<string, SigningKey> _byId;
 
@@ -38,9 +38,6 @@ public sealed class SigningKeySet : ISigningKeySource
 
     /// <summary>Every published key, ordered by id.</summary>
     public IReadOnlyList<SigningKey> Keys { get; }
-
-    public ValueTask<SigningKey?> FindAsync(string keyId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_byId.GetValueOrDefault(keyId));
 
     /// <summary>The JWKS document (served at /.well-known/jwks.json): public keys only.</summary>
     public GetJwksResponse ToJwks()

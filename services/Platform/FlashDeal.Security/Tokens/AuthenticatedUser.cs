@@ -8,6 +8,18 @@ public sealed record AuthenticatedUser(string UserId, string Email, Role Role)
 {
     public const string AuthenticationType = "Bearer";
 
+    /// <summary>The user of an authenticated principal (JwtBearer's HttpContext.User), or null when there is none.</summary>
+    public static AuthenticatedUser? FromPrincipal(ClaimsPrincipal? principal)
+    {
+        if (principal?.Identity is not { IsAuthenticated: true } || principal.FindFirst(JwtClaims.Subject)?.Value is not
+            { Length: > 0 } subject)
+        {
+            return null;
+        }
+        return new AuthenticatedUser(subject, principal.FindFirst(JwtClaims.Email)?.Value ?? "",
+            Roles.FromClaimValue(principal.FindFirst(JwtClaims.Role)?.Value));
+    }
+
     public bool IsAdmin => Role == Role.Admin;
 
     public bool IsInRole(string role) => Roles.ToClaimValue(Role) == role;

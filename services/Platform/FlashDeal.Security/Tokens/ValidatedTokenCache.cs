@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
+using Microsoft.IdentityModel.Tokens;
 
 namespace FlashDeal.Security;
 
@@ -14,23 +16,26 @@ internal sealed class ValidatedTokenCache(int capacity)
 
     public int Count => _entries.Count;
 
-    public bool TryGet(string token, DateTime now, out AuthenticatedUser user)
+    public bool TryGet(string token, DateTime now, out ClaimsIdentity identity, out SecurityToken securityToken)
     {
         if (_entries.TryGetValue(token, out var entry))
         {
             if (now <= entry.ValidUntil)
             {
-                user = entry.User;
+                // A copy per call: ASP.NET Core may add claims to the principal of one request.
+                identity = entry.Identity.Clone();
+                securityToken = entry.Token;
                 return true;
             }
             _entries.TryRemove(token, out _);
         }
-        user = null!;
+        identity = null!;
+        securityToken = null!;
         return false;
     }
 
-    /// <summary>Keeps the user until <paramref name="validUntil"/> (exp plus clock skew).</summary>
-    public void Add(string token, AuthenticatedUser user, DateTime validUntil, DateTime now)
+    /// <summary>Keeps the identity until <paramref name="validUntil"/> (exp plus clock skew).</summary>
+    public void Add(string token, ClaimsIdentity identity, SecurityToken securityToken, DateTime validUntil, DateTime now)
     {
         if (capacity <= 0)
         {
@@ -40,7 +45,7 @@ internal sealed class ValidatedTokenCache(int capacity)
         {
             Evict(now);
         }
-        _entries[token] = new Entry(user, validUntil);
+        _entries[token] = new Entry(identity.Clone(), securityToken, validUntil);
     }
 
     // Rare (only when full): drop expired entries; if that frees too little, start over rather than track recency.
@@ -59,5 +64,5 @@ internal sealed class ValidatedTokenCache(int capacity)
         }
     }
 
-    private sealed record Entry(AuthenticatedUser User, DateTime ValidUntil);
+    private sealed record Entry(ClaimsIdentity Identity, SecurityToken Token, DateTime ValidUntil);
 }

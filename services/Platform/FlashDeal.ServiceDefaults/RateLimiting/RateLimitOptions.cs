@@ -5,32 +5,21 @@ public sealed class RateLimitOptions
 {
     public const string Section = "RateLimits";
 
-    /// <summary>Off: no interceptor is installed at all (benchmarks; the local mesh with FLASHDEAL_SERVICE_RATE_LIMITS=off).</summary>
+    /// <summary>Off: no limiter at all (benchmarks; the local mesh with FLASHDEAL_SERVICE_RATE_LIMITS=off).</summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary>ErrorInfo domain of a refusal; defaults to "&lt;service&gt;.flashdeal.dev".</summary>
     public string? Domain { get; set; }
 
-    /// <summary>Most (policy, caller) buckets one replica keeps; callers beyond it share one bucket per policy.</summary>
-    public int MaxTrackedKeys { get; set; } = 100_000;
-
-    /// <summary>How often buckets that have filled up again are dropped.</summary>
-    public TimeSpan IdleSweepInterval { get; set; } = TimeSpan.FromSeconds(10);
-
     /// <summary>
-    /// Peers (addresses or CIDR networks) whose X-Forwarded-For is believed. Unset: loopback only, where the local edge
-    /// (nginx) runs. In Kubernetes list the ingress pods' network. Read even when rate limits are off: auth's
-    /// failed-log-in throttle uses the same <see cref="ClientAddressResolver"/>.
+    /// Peers (addresses or CIDR networks) whose X-Forwarded-For is believed (ASP.NET Core's forwarded headers, read
+    /// right to left, stopping at the first hop that is not trusted). Unset: loopback only, where the local edge (nginx)
+    /// runs. In Kubernetes list the ingress pods' network. Read even when rate limits are off: auth's failed-log-in
+    /// throttle keys callers by the same client address.
     /// </summary>
     public List<string>? TrustedProxies { get; set; }
 
     public Dictionary<string, RateLimitPolicyOptions> Policies { get; set; } = new(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// Policy per RPC, overriding the [EnableRateLimiting] attributes: key "PlaceOrder" or
-    /// "flashdeal.orders.v1.OrderService.PlaceOrder", value a policy name or "none".
-    /// </summary>
-    public Dictionary<string, string> Methods { get; set; } = [];
 }
 
 public sealed class RateLimitPolicyOptions
@@ -54,29 +43,5 @@ public enum RateLimitPartition
     Address,
 }
 
-/// <summary>A configured policy, resolved for the limiter's clock.</summary>
-public sealed class RateLimitPolicy
-{
-    internal RateLimitPolicy(string name, int index, RateLimitPolicyOptions options, long ticksPerSecond)
-    {
-        Name = name;
-        Index = index;
-        PermitsPerSecond = options.PermitsPerSecond;
-        Burst = options.Burst;
-        Partition = options.Partition;
-        Limits = BucketLimits.From(options.PermitsPerSecond, options.Burst, ticksPerSecond);
-    }
-
-    public string Name { get; }
-
-    /// <summary>Position among the limiter's policies (part of <see cref="RateLimitKey"/>).</summary>
-    public int Index { get; }
-
-    public double PermitsPerSecond { get; }
-
-    public int Burst { get; }
-
-    public RateLimitPartition Partition { get; }
-
-    public BucketLimits Limits { get; }
-}
+/// <summary>Default policies a service registers with <see cref="RateLimitingExtensions.AddRateLimitPolicies"/>.</summary>
+public sealed record RateLimitPolicyDefaults(IReadOnlyDictionary<string, RateLimitPolicyOptions> Policies);

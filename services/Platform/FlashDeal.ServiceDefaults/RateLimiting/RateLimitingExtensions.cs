@@ -1,56 +1,85 @@
-using FlashDeal.Grpc;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Threading.RateLimiting;
 using FlashDeal.Security;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace FlashDeal.ServiceDefaults.RateLimiting;
 
+/// <summary>
+/// Per-user and per-address limits on ASP.NET Core's in-box rate limiter: one partitioned token bucket per policy,
+/// keyed by the token's subject after authentication (policies with <see cref="RateLimitPartition.User"/>) or by the
+/// client address before it (anonymous callers, log-in, sign-up). Policies are named by the standard
+/// <c>[EnableRateLimiting("place-order")]</c> attributes on the service class and its methods; their numbers come from
+/// the service's defaults in code, overridden field by field by <c>RateLimits:Policies:&lt;name&gt;</c>. A refusal is
+/// RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMITED and RetryInfo over gRPC, HTTP 429 with Retry-After over REST.
+/// </summary>
 public static class RateLimitingExtensions
 {
+    public const string Reason = "RATE_LIMITED";
+
+    /// <summary>Where the local edge (nginx) runs: the default trusted proxies.</summary>
+    public static readonly IReadOnlyList<string> DefaultTrustedProxies = ["127.0.0.0/8", "::1/128"];
+
     /// <summary>
-    /// The <see cref="ClientAddressResolver"/> for <c>RateLimits:TrustedProxies</c>, whatever <c>RateLimits:Enabled</c>
-    /// says: auth's failed-log-in throttle keys callers by it too. Built here, so a bad entry fails start-up.
+    /// X-Forwarded-For from <c>RateLimits:TrustedProxies</c> only, whatever <c>RateLimits:Enabled</c> says: auth's
+    /// failed-log-in throttle keys callers by the same address. A bad entry fails start-up.
     /// </summary>
-    public static IServiceCollection AddClientAddressResolver(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddTrustedProxies(this IServiceCollection services, IConfiguration configuration)
     {
-        var trustedProxies = configuration.GetSection(RateLimitOptions.Section)
-            .GetSection(nameof(RateLimitOptions.TrustedProxies)).Get<List<string>>();
-        services.TryAddSingleton(new ClientAddressResolver(trustedProxies ?? [.. ClientAddressResolver.DefaultTrustedProxies]));
+        var trusted = configuration.GetSection(RateLimitOptions.Section).GetSection(nameof(RateLimitOptions.TrustedProxies))
+            .Get<List<string>>() ?? [.. DefaultTrustedProxies];
+        var networks = trusted.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => ParseNetwork(p.Trim())).ToList();
+        services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            // Every trusted hop is peeled off, right to left; the first untrusted one is the client.
+            o.ForwardLimit = null;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
+            foreach (var network in networks)
+            {
+                o.KnownIPNetworks.Add(network);
+            }
+        });
         return services;
     }
 
-    /// <summary>
-    /// Per-user / per-address rate limits from the "RateLimits" section, enforced by <see cref="RateLimitInterceptor"/>
-    /// right after the auth interceptor. With <c>RateLimits:Enabled=false</c> nothing is registered but the
-    /// <see cref="ClientAddressResolver"/> (<see cref="AddClientAddressResolver"/>): no cost per call at all.
-    /// </summary>
     public static IServiceCollection AddFlashDealRateLimiting(this IServiceCollection services, IConfiguration configuration,
         string serviceName)
     {
-        services.AddClientAddressResolver(configuration);
+        services.AddTrustedProxies(configuration);
         var section = configuration.GetSection(RateLimitOptions.Section);
-        if (!section.GetValue(nameof(RateLimitOptions.Enabled), true))
+        var enabled = section.GetValue(nameof(RateLimitOptions.Enabled), true);
+        services.AddSingleton(new RateLimitSwitch(enabled));
+        if (!enabled)
         {
             return services;
         }
-        // Read when first needed, so the service's AddRateLimitPolicies may come after AddServiceDefaults.
-        services.TryAddSingleton(sp => Read(section, sp.GetServices<RateLimitPolicyDefaults>()));
-        services.TryAddSingleton(sp =>
-            new RateLimitDomain(sp.GetRequiredService<RateLimitOptions>().Domain ?? $"{serviceName}.flashdeal.dev"));
-        services.TryAddKeyedSingleton(RateLimiter.ClockKey, TimeProvider.System);
-        services.TryAddSingleton(sp => new RateLimiter(sp.GetRequiredService<RateLimitOptions>(),
-            sp.GetRequiredKeyedService<TimeProvider>(RateLimiter.ClockKey)));
-        services.TryAddSingleton<GrpcServiceRegistry>();
-        services.TryAddSingleton<MethodRateLimits>();
-        services.TryAddSingleton<RateLimitInterceptor>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceEndpointContributor, RateLimitEndpointContributor>());
-        // After authentication, whatever order the Add… calls came in: the limiter needs the validated user.
-        services.PostConfigure<GrpcServerOptions>(grpc =>
+        services.AddSingleton<RateLimitRefusals>();
+        services.AddHostedService<RateLimitPolicyCheck>();
+        // Read when the limiter is first built, so the service's AddRateLimitPolicies may come after AddServiceDefaults.
+        services.AddSingleton(sp => Read(section, sp.GetServices<RateLimitPolicyDefaults>()));
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<RateLimitOptions, RateLimitRefusals>((limiter, options, refusals) =>
         {
-            grpc.Interceptors.Remove(typeof(RateLimitInterceptor));
-            var auth = grpc.Interceptors.IndexOf(typeof(AuthInterceptor));
-            grpc.Interceptors.Insert(auth < 0 ? grpc.Interceptors.Count : auth + 1, typeof(RateLimitInterceptor));
+            var domain = options.Domain ?? $"{serviceName}.flashdeal.dev";
+            foreach (var (name, policy) in options.Policies)
+            {
+                Validate(name, policy);
+                limiter.AddPolicy(name, http => PartitionOf(http, name, policy));
+            }
+            limiter.OnRejected = (context, _) => refusals.WriteAsync(context, domain);
         });
         return services;
     }
@@ -65,6 +94,10 @@ public static class RateLimitingExtensions
         services.AddSingleton(new RateLimitPolicyDefaults(policies));
         return services;
     }
+
+    /// <summary>The limiter middleware, after authentication (user partitions) and routing (policy metadata).</summary>
+    public static IApplicationBuilder UseFlashDealRateLimiting(this IApplicationBuilder app) =>
+        app.ApplicationServices.GetRequiredService<RateLimitSwitch>().Enabled ? app.UseRateLimiter() : app;
 
     /// <summary>The section, with each policy bound field by field over the service's default of the same name.</summary>
     public static RateLimitOptions Read(IConfiguration section, IEnumerable<RateLimitPolicyDefaults> defaults)
@@ -91,7 +124,141 @@ public static class RateLimitingExtensions
         options.Policies = policies;
         return options;
     }
+
+    /// <summary>
+    /// The token bucket of a rate: whole tokens per replenishment period, the period at least 100 ms (the partitioned
+    /// limiter replenishes on a 100 ms heartbeat). 3/s is 1 token every 333 ms, 50/s 5 every 100 ms, 0.5/s 1 every 2 s.
+    /// </summary>
+    public static TokenBucketRateLimiterOptions Bucket(RateLimitPolicyOptions policy)
+    {
+        var rate = policy.PermitsPerSecond;
+        var (tokens, period) = rate * 0.1 >= 1
+            ? ((int)Math.Round(rate * 0.1), TimeSpan.FromMilliseconds(100))
+            : (1, TimeSpan.FromSeconds(1 / rate));
+        return new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = policy.Burst,
+            TokensPerPeriod = tokens,
+            ReplenishmentPeriod = period,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
+    }
+
+    /// <summary>The bucket a call takes its permit from: per user ("u:&lt;sub&gt;") or per client address ("a:&lt;address&gt;").</summary>
+    public static RateLimitPartition<string> PartitionOf(HttpContext http, string name, RateLimitPolicyOptions policy)
+    {
+        var user = policy.Partition == RateLimitPartition.User ? AuthenticatedUser.FromPrincipal(http.User)?.UserId : null;
+        var key = user is not null ? "u:" + user : "a:" + ClientAddress.Key(ClientAddress.Of(http));
+        return System.Threading.RateLimiting.RateLimitPartition.GetTokenBucketLimiter(key, _ => Bucket(policy));
+    }
+
+    internal static void Validate(string name, RateLimitPolicyOptions policy)
+    {
+        if (!(policy.PermitsPerSecond > 0) || double.IsInfinity(policy.PermitsPerSecond) || policy.Burst < 1)
+        {
+            throw new InvalidOperationException(
+                $"RateLimits:Policies:{name}: PermitsPerSecond must be positive and Burst at least 1 " +
+                $"(got {policy.PermitsPerSecond} and {policy.Burst}).");
+        }
+    }
+
+    private static System.Net.IPNetwork ParseNetwork(string value)
+    {
+        if (System.Net.IPNetwork.TryParse(value, out var network))
+        {
+            return network;
+        }
+        if (IPAddress.TryParse(value, out var address))
+        {
+            address = ClientAddress.Normalize(address);
+            return new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+        }
+        throw new InvalidOperationException(
+            $"RateLimits:TrustedProxies: '{value}' is neither an IP address nor a CIDR network (e.g. 10.0.0.0/8).");
+    }
+
+    /// <summary>Whether the limiter is on (RateLimits:Enabled).</summary>
+    internal sealed record RateLimitSwitch(bool Enabled);
 }
 
-/// <summary>Default policies a service registers with <see cref="RateLimitingExtensions.AddRateLimitPolicies"/>.</summary>
-public sealed record RateLimitPolicyDefaults(IReadOnlyDictionary<string, RateLimitPolicyOptions> Policies);
+/// <summary>
+/// At start-up, once the endpoints are built: every policy an endpoint names in [EnableRateLimiting] must exist and be
+/// possible, or the service does not start (a typo must not turn a limit off, nor fail every call of an RPC).
+/// </summary>
+internal sealed class RateLimitPolicyCheck(EndpointDataSource endpoints, RateLimitOptions options) : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (name, policy) in options.Policies)
+        {
+            RateLimitingExtensions.Validate(name, policy);
+        }
+        // The middleware looks policies up by exact name.
+        var missing = endpoints.Endpoints
+            .Select(e => (Endpoint: e, Policy: e.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName))
+            .Where(e => e.Policy is not null && !options.Policies.Keys.Contains(e.Policy, StringComparer.Ordinal))
+            .Select(e => $"{e.Endpoint.DisplayName}: '{e.Policy}'")
+            .Distinct()
+            .ToList();
+        return missing.Count == 0
+            ? Task.CompletedTask
+            : throw new InvalidOperationException(
+                $"Rate-limit policies are not configured (RateLimits:Policies:<name>): {string.Join("; ", missing)}");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Writes a refusal and counts it (flashdeal.rate_limit.refused by policy and partition).</summary>
+public sealed class RateLimitRefusals
+{
+    private readonly Counter<long> _refused;
+    private readonly ILogger<RateLimitRefusals> _logger;
+    private readonly RateLimitOptions _options;
+
+    public RateLimitRefusals(IMeterFactory meters, RateLimitOptions options, ILogger<RateLimitRefusals> logger)
+    {
+        _logger = logger;
+        _options = options;
+        _refused = meters.Create("FlashDeal.RateLimiting").CreateCounter<long>("flashdeal.rate_limit.refused",
+            unit: "{call}", description: "Calls refused by a per-replica rate limit, by policy and partition (user, address).");
+    }
+
+    public ValueTask WriteAsync(OnRejectedContext context, string domain)
+    {
+        var http = context.HttpContext;
+        var policy = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName ?? "";
+        // The bucket the call was counted in: an Address policy counts by address even when the caller sent a token.
+        var byUser = _options.Policies.TryGetValue(policy, out var options) && options.Partition == RateLimitPartition.User
+            && AuthenticatedUser.FromPrincipal(http.User) is not null;
+        var partition = byUser ? "user" : "address";
+        var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var delay) && delay > TimeSpan.Zero
+            ? delay
+            : TimeSpan.FromSeconds(1);
+        _refused.Add(1, new KeyValuePair<string, object?>("flashdeal.rate_limit.policy", policy),
+            new KeyValuePair<string, object?>("flashdeal.rate_limit.partition", partition));
+        // Neither the token nor the caller's identity: the policy and the path say enough.
+        _logger.LogDebug("Rate limited {Path} ({Policy}, per {Partition})", http.Request.Path, policy, partition);
+
+        var seconds = ErrorResponses.RetryAfterSeconds(retryAfter);
+        var info = RpcErrors.ErrorInfo(RateLimitingExtensions.Reason, domain, new Dictionary<string, string>
+        {
+            ["policy"] = policy,
+            ["partition"] = partition,
+            ["retry_after_seconds"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var status = RpcErrors.Status(StatusCode.ResourceExhausted,
+            $"Too many calls (limit '{policy}'); retry in {Math.Ceiling(retryAfter.TotalMilliseconds)} ms.",
+            info, RpcErrors.RetryInfo(retryAfter));
+        return new ValueTask(ErrorResponses.WriteAsync(http, status, retryAfter: retryAfter));
+    }
+}

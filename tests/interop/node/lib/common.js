@@ -1,14 +1,20 @@
 'use strict';
-// Shared by the Node interop drivers: repository paths, address parsing, result printing, status-details decoding.
-const path = require('node:path');
+// Shared by the Node interop drivers: the run's configuration, the schema (a binary FileDescriptorSet the xunit
+// fixture writes from the services' own descriptors), result printing and google.rpc.Status decoding.
+const fs = require('node:fs');
 const protobuf = require('protobufjs');
+require('protobufjs/ext/descriptor'); // adds Root.fromDescriptor
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
-const protoDirs = [path.join(repoRoot, 'protos'), path.join(repoRoot, 'tests', 'protos')];
-
-/** Accepts "http://127.0.0.1:5000/" or "127.0.0.1:5000" and returns "127.0.0.1:5000". */
-function hostPort(address) {
-  return address.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+/**
+ * The run's configuration (argv[2], a JSON file): client, auth/catalog/orders ("127.0.0.1:port"), schema (path),
+ * live_deal_id, upcoming_deal_id, access_token (the customer's), product_query (matches every product),
+ * short_deadline_ms.
+ */
+function loadConfig() {
+  if (!process.argv[2]) {
+    throw new Error(`usage: node ${process.argv[1]} <config.json>`);
+  }
+  return JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 }
 
 /** Runs each case in turn and prints one JSON line per case; a thrown error becomes {"error": ...}. */
@@ -24,37 +30,35 @@ async function runCases(cases) {
   }
 }
 
-let rpcRoot;
-function rpcTypes() {
-  if (!rpcRoot) {
-    rpcRoot = new protobuf.Root();
-    rpcRoot.resolvePath = (origin, target) => path.join(protoDirs[0], target);
-    rpcRoot.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
-  }
-  return rpcRoot;
+/** protobufjs types of every message in the schema file (for google.rpc.* details). */
+function schemaTypes(schemaFile) {
+  return protobuf.Root.fromDescriptor(fs.readFileSync(schemaFile));
 }
 
-/** Decodes grpc-status-details-bin (a google.rpc.Status) into {reason, domain, field, types}. */
-function decodeStatusDetails(bytes) {
-  const root = rpcTypes();
-  const status = root.lookupType('google.rpc.Status').decode(bytes);
-  return decodeDetails(status.details.map((any) => ({ type: any.type_url.split('/').pop(), value: any.value })));
+/**
+ * Decodes grpc-status-details-bin (a google.rpc.Status) into {status_code, status_message, types, reason, domain,
+ * fields}: the details' type names, ErrorInfo's reason and domain, and BadRequest's field names.
+ */
+function decodeStatus(types, bytes) {
+  const status = types.lookupType('google.rpc.Status').decode(bytes);
+  return { status_code: status.code, status_message: status.message, ...decodeDetails(types, status.details) };
 }
 
-/** Decodes [{type: 'google.rpc.ErrorInfo', value: bytes}] into the fields the interop tests check. */
-function decodeDetails(details) {
-  const root = rpcTypes();
-  const result = { types: details.map((d) => d.type) };
-  for (const detail of details) {
-    const message = root.lookupType(detail.type).decode(detail.value);
-    if (detail.type === 'google.rpc.ErrorInfo') {
-      result.reason = message.reason;
-      result.domain = message.domain;
-    } else if (detail.type === 'google.rpc.BadRequest') {
-      result.field = message.field_violations[0].field;
+/** Decodes google.protobuf.Any details ({type_url, value}) into {types, reason, domain, fields}. */
+function decodeDetails(types, details) {
+  const result = { types: [] };
+  for (const any of details) {
+    const typeName = any.type_url.split('/').pop();
+    result.types.push(typeName);
+    const detail = types.lookupType(typeName).decode(any.value);
+    if (typeName === 'google.rpc.ErrorInfo') {
+      result.reason = detail.reason;
+      result.domain = detail.domain;
+    } else if (typeName === 'google.rpc.BadRequest') {
+      result.fields = detail.field_violations.map((v) => v.field);
     }
   }
   return result;
 }
 
-module.exports = { repoRoot, protoDirs, hostPort, runCases, decodeStatusDetails, decodeDetails };
+module.exports = { loadConfig, runCases, schemaTypes, decodeStatus, decodeDetails };
