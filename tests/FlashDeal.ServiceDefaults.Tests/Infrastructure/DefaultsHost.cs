@@ -18,10 +18,15 @@ namespace FlashDeal.ServiceDefaults.Tests;
 /// </summary>
 public sealed class DefaultsHost : IAsyncDisposable
 {
+    /// <summary>
+    /// The buckets refill once every 1000 s, so a refusal stays a refusal however slow a busy machine runs the test;
+    /// "test-refill" refills once a second, for the one test that waits for it.
+    /// </summary>
     public static readonly Dictionary<string, RateLimitPolicyOptions> Policies = new()
     {
-        ["test-user"] = new() { PermitsPerSecond = 1, Burst = 2 },
-        ["test-address"] = new() { PermitsPerSecond = 1, Burst = 2, Partition = RateLimitPartition.Address },
+        ["test-user"] = new() { PermitsPerSecond = 0.001, Burst = 2 },
+        ["test-address"] = new() { PermitsPerSecond = 0.001, Burst = 2, Partition = RateLimitPartition.Address },
+        ["test-refill"] = new() { PermitsPerSecond = 1, Burst = 2 },
     };
 
     private static readonly SigningKey Key = SigningKey.Generate("defaults-test");
@@ -73,6 +78,7 @@ public sealed class DefaultsHost : IAsyncDisposable
         app.MapGet("/v1/things/{id}", (string id) => id);
         app.MapGet("/v1/limited/user", () => "ok").RequireRateLimiting("test-user");
         app.MapGet("/v1/limited/address", () => "ok").RequireRateLimiting("test-address");
+        app.MapGet("/v1/limited/refill", () => "ok").RequireRateLimiting("test-refill");
         app.MapGet("/v1/admin", () => "ok").RequireAuthorization(AuthPolicies.Admin);
         app.MapPost("/v1/echo", async (HttpContext http) =>
         {
