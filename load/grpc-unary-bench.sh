@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A service's unary gRPC call against its physical ceiling, under h2load: the catalog's GetDeal (a cached deal) straight
-# to the catalog's h2c port, then the same call answered by Kestrel alone with the reply bytes the catalog sent
-# (load/FlashDeal.Bench.Ceiling). The ratio of the two is what the gRPC stack and the handler cost.
+# to the catalog's h2c port, the same call answered by bare Grpc.AspNetCore (AddGrpc() and the generated base class
+# returning the reply the catalog sent, nothing of FlashDeal's wiring), and by Kestrel alone writing those reply bytes
+# (both load/FlashDeal.Bench.Ceiling). service/ceiling is what the gRPC stack and FlashDeal's handler cost together;
+# bare/ceiling is the gRPC framework's share.
 #
 #   load/grpc-unary-bench.sh [--checkout DIR] [--runs 3] [--requests 200000] [--connections 4] [--streams 16]
 #                            [--warmup 100000] [--no-build] [--label NAME]
@@ -10,7 +12,7 @@
 # checkout's ceiling server and script: before/after comparisons on one machine in one session.
 # The mesh of that checkout is started in a temporary data folder on ports 27xxx with rate limits off and ASP.NET Core
 # logging at Warning, and stopped on exit. Loopback only; every h2load run is bounded in requests and time.
-# Prints one Markdown table row per target: medians over the runs of req/s and mean latency, and the ratio.
+# Prints one Markdown table row: medians over the runs of req/s and mean latency per target, and the ratios.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -37,7 +39,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 work=$(mktemp -d)
 chmod 755 "$work" # the postgres user must reach the data folder
-ceiling_pid=""
+ceiling_pid="" bare_pid=""
 export FLASHDEAL_DATA="$work/mesh"
 export FLASHDEAL_PG_PORT=27432 FLASHDEAL_REDIS_PORT=27379
 export FLASHDEAL_AUTH_GRPC_PORT=27051 FLASHDEAL_AUTH_REST_PORT=27081
@@ -51,6 +53,7 @@ export FLASHDEAL_CATALOG_SETTINGS="$quiet" FLASHDEAL_AUTH_SETTINGS="$quiet" FLAS
 
 cleanup() {
   [[ -n $ceiling_pid ]] && kill "$ceiling_pid" 2>/dev/null
+  [[ -n $bare_pid ]] && kill "$bare_pid" 2>/dev/null
   (cd "$checkout" && ./flashdeal down --purge >/dev/null 2>&1) || true
   rm -rf "$work"
 }
@@ -76,14 +79,21 @@ printf '\x00\x00\x00\x00\x26\x0a\x24%s' "$deal" >"$frame"
 catalog=http://127.0.0.1:$FLASHDEAL_CATALOG_GRPC_PORT
 headers=$(curl -s --http2-prior-knowledge -m 10 -X POST -H 'content-type: application/grpc' -H 'te: trailers' \
   --data-binary @"$frame" -D "$work/reply.headers" -o "$work/reply.bin" "$catalog$method" -w '%{http_code}')
-grep -qi '^grpc-status: 0' "$work/reply.headers" && [[ $headers == 200 && -s $work/reply.bin ]] ||
-  { echo "grpc-unary-bench.sh: GetDeal did not answer OK:" >&2; cat "$work/reply.headers" >&2; exit 1; }
+if ! grep -qi '^grpc-status: 0' "$work/reply.headers" || [[ $headers != 200 || ! -s $work/reply.bin ]]; then
+  echo "grpc-unary-bench.sh: GetDeal did not answer OK:" >&2; cat "$work/reply.headers" >&2; exit 1
+fi
 
 dotnet "$ceiling_dll" --path "$method" --reply "$work/reply.bin" >"$work/ceiling.out" 2>&1 &
 ceiling_pid=$!
-for _ in $(seq 100); do grep -q '^gRPC ' "$work/ceiling.out" && break; sleep 0.1; done
-ceiling=$(sed -n 's/^gRPC //p' "$work/ceiling.out")
-[[ -n $ceiling ]] || { cat "$work/ceiling.out" >&2; exit 1; }
+dotnet "$ceiling_dll" --path "$method" --reply "$work/reply.bin" --grpc >"$work/bare.out" 2>&1 &
+bare_pid=$!
+started() { # name: the address the server printed, after up to 10 s
+  for _ in $(seq 100); do grep -q '^gRPC ' "$work/$1.out" && break; sleep 0.1; done
+  sed -n 's/^gRPC //p' "$work/$1.out"
+}
+ceiling=$(started ceiling) bare=$(started bare)
+[[ -n $ceiling ]] || { echo "grpc-unary-bench.sh: the ceiling server did not start:" >&2; cat "$work/ceiling.out" >&2; exit 1; }
+[[ -n $bare ]] || { echo "grpc-unary-bench.sh: the bare Grpc.AspNetCore server did not start:" >&2; cat "$work/bare.out" >&2; exit 1; }
 
 # h2load RESULT: prints "req/s mean-latency-ms failed"; a run with any failed or errored request counts as failed.
 h2() { # url count
@@ -99,12 +109,14 @@ h2() { # url count
 
 log "warm-up: $warmup calls to each (tiered JIT and PGO need traffic)"
 h2 "$catalog" "$warmup" >/dev/null
+h2 "$bare" "$warmup" >/dev/null
 h2 "$ceiling" "$warmup" >/dev/null
-declare -A rps=() lat=()
+declare -A rps=() lat=() url=([service]=$catalog [bare]=$bare [ceiling]=$ceiling)
 for ((run = 1; run <= runs; run++)); do
-  for target in service ceiling; do
-    url=$catalog; [[ $target == ceiling ]] && url=$ceiling
-    read -r r l failed < <(h2 "$url" "$requests")
+  targets=(service bare ceiling)
+  ((run % 2 == 0)) && targets=(ceiling bare service) # alternate the order: drift on a shared box hits every target
+  for target in "${targets[@]}"; do
+    read -r r l failed < <(h2 "${url[$target]}" "$requests")
     ((failed == 0)) || { echo "grpc-unary-bench.sh: $failed failed requests against $target" >&2; exit 1; }
     rps[$target]+="$r " lat[$target]+="$l "
     log "run $run/$runs $target: $r req/s, mean $l ms"
@@ -112,7 +124,11 @@ for ((run = 1; run <= runs; run++)); do
 done
 
 median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-service_rps=$(median "${rps[service]}") ceiling_rps=$(median "${rps[ceiling]}")
-printf '| %s | %s × %s, %s calls, median of %s | %.0f | %.2f | %.0f | %.2f | %.2f |\n' "$label" "$connections" "$streams" \
-  "$requests" "$runs" "$service_rps" "$(median "${lat[service]}")" "$ceiling_rps" "$(median "${lat[ceiling]}")" \
-  "$(awk -v a="$service_rps" -v b="$ceiling_rps" 'BEGIN { print a / b }')"
+service_rps=$(median "${rps[service]}") bare_rps=$(median "${rps[bare]}") ceiling_rps=$(median "${rps[ceiling]}")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "| checkout | load | service req/s | mean ms | bare Grpc.AspNetCore req/s | mean ms | Kestrel alone req/s | mean ms | service / Kestrel | bare / Kestrel | service / bare |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '| %s | %s × %s, %s calls, median of %s | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %s | %s | %s |\n' "$label" \
+  "$connections" "$streams" "$requests" "$runs" "$service_rps" "$(median "${lat[service]}")" "$bare_rps" \
+  "$(median "${lat[bare]}")" "$ceiling_rps" "$(median "${lat[ceiling]}")" "$(ratio "$service_rps" "$ceiling_rps")" \
+  "$(ratio "$bare_rps" "$ceiling_rps")" "$(ratio "$service_rps" "$bare_rps")"

@@ -88,6 +88,10 @@ public static class ServiceDefaultsExtensions
     {
         // The console provider the builder already has gets our format; providers a caller added (tests) stay.
         builder.Logging.AddFilter("Npgsql.Command", LogLevel.Warning);
+        // AddAuthentication registers ASP.NET Core data protection (for cookie handlers) and its key ring is created at
+        // start; FlashDeal protects nothing with it (bearer tokens only), so its warnings about where keys are kept are
+        // noise in a container without a home folder.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
         {
             builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
