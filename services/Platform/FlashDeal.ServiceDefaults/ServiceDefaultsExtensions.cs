@@ -92,6 +92,14 @@ public static class ServiceDefaultsExtensions
         // start; FlashDeal protects nothing with it (bearer tokens only), so its warnings about where keys are kept are
         // noise in a container without a home folder.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // Grpc.AspNetCore logs every call that ends with a non-OK status at Information ("Error status code … raised"):
+        // in a flash sale that is a line per SOLD_OUT answer, thousands a second, for what the caller already got as
+        // its answer. Handler failures stay logged (at Error); the category's level can still be set in configuration.
+        const string callHandler = "Grpc.AspNetCore.Server.ServerCallHandler";
+        if (builder.Configuration[$"Logging:LogLevel:{callHandler}"] is null)
+        {
+            builder.Logging.AddFilter(callHandler, LogLevel.Warning);
+        }
         if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
         {
             builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
