@@ -22,6 +22,16 @@ ORDERS_REPLICAS="${FLASHDEAL_ORDERS_REPLICAS:-2}"
 EDGE_REST_PORT="${FLASHDEAL_EDGE_REST_PORT:-8080}"
 EDGE_GRPC_PORT="${FLASHDEAL_EDGE_GRPC_PORT:-50050}"
 READY_TIMEOUT="${FLASHDEAL_READY_TIMEOUT:-60}"
+# Observability (docs/observability.md): Prometheus with FlashDeal's rules, scraping every service, the edge (nginx
+# stub_status through prometheus-nginx-exporter), Redis and PostgreSQL (their Debian exporters). FLASHDEAL_PROMETHEUS=off
+# skips all of it; where the packages cannot be installed, `up` says so and goes on without them.
+PROMETHEUS="${FLASHDEAL_PROMETHEUS:-on}"
+PROMETHEUS_PORT="${FLASHDEAL_PROMETHEUS_PORT:-9090}"
+EDGE_STATUS_PORT="${FLASHDEAL_EDGE_STATUS_PORT:-18080}"
+NGINX_EXPORTER_PORT="${FLASHDEAL_NGINX_EXPORTER_PORT:-19113}"
+REDIS_EXPORTER_PORT="${FLASHDEAL_REDIS_EXPORTER_PORT:-19121}"
+PG_EXPORTER_PORT="${FLASHDEAL_PG_EXPORTER_PORT:-19187}"
+PROMETHEUS_RULES="$ROOT/charts/flashdeal/files/prometheus/flashdeal-rules.yaml"
 
 ADMIN_EMAIL="${FLASHDEAL_ADMIN_EMAIL:-admin@flashdeal.local}" ADMIN_PASSWORD="${FLASHDEAL_ADMIN_PASSWORD:-flashdeal-admin-demo}"
 CUSTOMERS=("ada@flashdeal.local" "grace@flashdeal.local") CUSTOMER_PASSWORD="flashdeal-customer-demo"
@@ -32,7 +42,8 @@ RELEASE=bin/Release/net10.0
 # The ports `up` used, for `status` and `down` run later without the same environment.
 PORTS_FILE="$RUN/mesh.ports"
 PORT_VARS=(PG_PORT REDIS_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT
-  ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT EDGE_GRPC_PORT)
+  ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT EDGE_GRPC_PORT PROMETHEUS PROMETHEUS_PORT EDGE_STATUS_PORT
+  NGINX_EXPORTER_PORT REDIS_EXPORTER_PORT PG_EXPORTER_PORT)
 
 # >>> Service rate limits: FLASHDEAL_SERVICE_RATE_LIMITS=off passes these settings to every service. The only place
 # >>> that names the services' configuration key ("RateLimits:Enabled", docs/rate-limits.md of the service limits).
@@ -102,7 +113,11 @@ validate_settings() {
       [[ $pair =~ ^[A-Za-z][A-Za-z0-9_.-]*=.*$ ]] || die "$var: '$pair' is not Key__Path=value"
     done
   done
-  for var in "${PORT_VARS[@]}"; do [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number (got '${!var}')"; done
+  [[ $PROMETHEUS == on || $PROMETHEUS == off ]] || die "FLASHDEAL_PROMETHEUS must be on or off (got '$PROMETHEUS')"
+  for var in "${PORT_VARS[@]}"; do
+    [[ $var == PROMETHEUS ]] && continue
+    [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number (got '${!var}')"
+  done
 }
 load_ports() {
   [[ -f $PORTS_FILE ]] || return 0
@@ -128,6 +143,8 @@ running() {
   [[ $name == orders-* ]] && program=FlashDeal.Orders.dll
   [[ $name == redis ]] && program=redis-server
   [[ $name == edge ]] && program=nginx
+  [[ $name == prometheus ]] && program=prometheus
+  [[ $name == *-exporter ]] && program=$name
   [[ ! -r /proc/$pid/cmdline ]] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qi -- "$program"
 }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -171,6 +188,29 @@ ensure_prerequisites() {
   ((OWN_REDIS)) && ! command -v redis-server >/dev/null && missing+=(redis-server)
   # Debian 12's "nginx" package has everything the edge needs built in (http_v2, grpc, limit_req, map).
   [[ -n "$(nginx_bin)" ]] || missing+=(nginx)
+  local observability=()
+  if [[ $PROMETHEUS == on ]]; then
+    for tool in prometheus prometheus-nginx-exporter prometheus-redis-exporter prometheus-postgres-exporter; do
+      command -v "$tool" >/dev/null || observability+=("$tool")
+    done
+  fi
+  if ((${#observability[@]} > 0)); then
+    if is_root && command -v apt-get >/dev/null; then
+      log "installing ${observability[*]}"
+      # No recommends: Debian's prometheus would bring its node exporter and a web UI package along.
+      { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${observability[@]}" >/dev/null 2>&1 ||
+        { apt-get update -q >/dev/null 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${observability[@]}" >/dev/null 2>&1; }; } ||
+        echo "flashdeal: could not install ${observability[*]}; going on without the local Prometheus" >&2
+      stop_package_servers
+    fi
+    if ! command -v prometheus >/dev/null; then
+      echo "flashdeal: prometheus is not installed, so there is no local Prometheus (as root: apt-get install prometheus" \
+        "prometheus-nginx-exporter prometheus-redis-exporter prometheus-postgres-exporter; or FLASHDEAL_PROMETHEUS=off)." \
+        "Each service still serves /metrics on its REST port." >&2
+      PROMETHEUS=off
+    fi
+  fi
   ((${#missing[@]} == 0)) && return 0
   if is_root && command -v apt-get >/dev/null; then
     log "installing ${missing[*]}"
@@ -189,7 +229,10 @@ ensure_prerequisites() {
 stop_package_servers() {
   command -v service >/dev/null || return 0
   local unit
-  for unit in postgresql redis-server nginx; do command service "$unit" stop >/dev/null 2>&1 || true; done
+  for unit in postgresql redis-server nginx prometheus prometheus-nginx-exporter prometheus-redis-exporter \
+    prometheus-postgres-exporter; do
+    command service "$unit" stop >/dev/null 2>&1 || true
+  done
 }
 
 check_ports() {
@@ -198,7 +241,9 @@ check_ports() {
   ((OWN_PG)) && wanted+=("postgres:$PG_PORT")
   ((OWN_REDIS)) && wanted+=("redis:$REDIS_PORT")
   for name in "${SERVICE_NAMES[@]}"; do wanted+=("$name-grpc:${SERVICE_GRPC[$name]}" "$name-rest:${SERVICE_REST[$name]}"); done
-  wanted+=("edge-rest:$EDGE_REST_PORT" "edge-grpc:$EDGE_GRPC_PORT")
+  wanted+=("edge-rest:$EDGE_REST_PORT" "edge-grpc:$EDGE_GRPC_PORT" "edge-status:$EDGE_STATUS_PORT")
+  [[ $PROMETHEUS == on ]] && wanted+=("prometheus:$PROMETHEUS_PORT" "nginx-exporter:$NGINX_EXPORTER_PORT"
+    "redis-exporter:$REDIS_EXPORTER_PORT" "postgres-exporter:$PG_EXPORTER_PORT")
   for label in "${wanted[@]}"; do
     port=${label##*:}
     if port_busy "$port"; then
@@ -208,7 +253,7 @@ check_ports() {
   done
   if ((${#busy[@]} > 0)); then
     printf 'flashdeal: ports busy:\n' >&2; printf '%s\n' "${busy[@]}" >&2
-    die "stop what uses them, or move FlashDeal with FLASHDEAL_{PG,REDIS,AUTH_GRPC,AUTH_REST,CATALOG_GRPC,CATALOG_REST,ORDERS_GRPC,ORDERS_REST,EDGE_REST,EDGE_GRPC}_PORT (docs/local-mesh.md)."
+    die "stop what uses them, or move FlashDeal with FLASHDEAL_{PG,REDIS,AUTH_GRPC,AUTH_REST,CATALOG_GRPC,CATALOG_REST,ORDERS_GRPC,ORDERS_REST,EDGE_REST,EDGE_GRPC,EDGE_STATUS,PROMETHEUS,NGINX_EXPORTER,REDIS_EXPORTER,PG_EXPORTER}_PORT (docs/local-mesh.md)."
   fi
 }
 
@@ -303,7 +348,9 @@ start_service() {
   local name=$1 settings=()
   IFS=$'\x1f' read -r -a settings <<<"${SERVICE_ENV[$name]}"
   log "starting $name (gRPC $name 127.0.0.1:${SERVICE_GRPC[$name]}, REST 127.0.0.1:${SERVICE_REST[$name]})"
-  spawn "$name" env ASPNETCORE_ENVIRONMENT=Development DOTNET_NOLOGO=1 \
+  # The content root is the build folder, so each service reads its appsettings*.json (log levels among them: without
+  # them every request would be logged at Information).
+  spawn "$name" env ASPNETCORE_ENVIRONMENT=Development DOTNET_NOLOGO=1 ASPNETCORE_CONTENTROOT="$(dirname "$(service_dll "$name")")" \
     "ConnectionStrings__Postgres=$PG_CONN" "ConnectionStrings__Redis=$REDIS_CONN" \
     Service__BindAddress=127.0.0.1 "Service__GrpcPort=${SERVICE_GRPC[$name]}" "Service__RestPort=${SERVICE_REST[$name]}" \
     Database__MigrateOnStart=false "${settings[@]}" dotnet "$(service_dll "$name")"
@@ -340,6 +387,7 @@ write_edge_config() {
     for kind in rest grpc; do export "EDGE_UPSTREAM_${service^^}_${kind^^}=$(edge_upstreams "$service" "$kind")"; done
   done
   EDGE_DIR="$EDGE" EDGE_LOGS="$LOGS" FLASHDEAL_EDGE_REST_PORT=$EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT=$EDGE_GRPC_PORT \
+    FLASHDEAL_EDGE_STATUS_PORT=$EDGE_STATUS_PORT \
     bash "$ROOT/scripts/edge/nginx-conf.sh" >"$EDGE/nginx.conf.new" || die "cannot write the edge configuration"
   mv "$EDGE/nginx.conf.new" "$EDGE/nginx.conf"
   "$(nginx_bin)" -t -q -p "$EDGE" -c "$EDGE/nginx.conf" -e "$LOGS/edge.log" 2>>"$LOGS/edge.log" ||
@@ -357,6 +405,94 @@ start_edge() {
     ((SECONDS >= deadline)) && { log_tail edge; echo "flashdeal: the edge is not answering after 15 s" >&2; return 1; }
     sleep 0.2
   done
+}
+
+# --- observability (Prometheus and exporters) ----------------------------------------------------------------------
+PROM_DIR_NAME=prometheus
+# Every process Prometheus scrapes, by job: the services on their REST port's /metrics (jobs named as the chart's
+# Services, so rules and dashboards read the same locally and in Kubernetes), the edge, Redis and PostgreSQL exporters.
+write_prometheus_config() {
+  local dir="$DATA/$PROM_DIR_NAME" service name targets
+  mkdir -p "$dir/data"
+  {
+    cat <<YAML
+# Generated by scripts/local-mesh.sh (./flashdeal up): edit the script, not this file.
+global:
+  scrape_interval: 2s
+  scrape_timeout: 2s
+  evaluation_interval: 5s
+  external_labels: {mesh: local}
+rule_files:
+  - $PROMETHEUS_RULES
+scrape_configs:
+YAML
+    for service in auth catalog orders; do
+      targets=()
+      for name in "${SERVICE_NAMES[@]}"; do
+        [[ $name == "$service" || $name == "$service"-* ]] && targets+=("'127.0.0.1:${SERVICE_REST[$name]}'")
+      done
+      printf '  - job_name: flashdeal-%s
+    metrics_path: /metrics
+    static_configs:
+      - targets: [%s]
+        labels: {service: %s}
+' \
+        "$service" "$(IFS=,; echo "${targets[*]}")" "$service"
+    done
+    printf '  - job_name: flashdeal-edge
+    static_configs:
+      - targets: [%s]
+' "'127.0.0.1:$NGINX_EXPORTER_PORT'"
+    printf '  - job_name: redis
+    static_configs:
+      - targets: [%s]
+' "'127.0.0.1:$REDIS_EXPORTER_PORT'"
+    ((OWN_PG)) && printf '  - job_name: postgres
+    static_configs:
+      - targets: [%s]
+' "'127.0.0.1:$PG_EXPORTER_PORT'"
+    printf '  - job_name: prometheus
+    static_configs:
+      - targets: [%s]
+' "'127.0.0.1:$PROMETHEUS_PORT'"
+  } >"$dir/prometheus.yml"
+  if command -v promtool >/dev/null; then
+    promtool check config "$dir/prometheus.yml" >"$LOGS/promtool.log" 2>&1 || { cat "$LOGS/promtool.log" >&2; die "promtool rejects $dir/prometheus.yml"; }
+  fi
+}
+
+start_observability() {
+  [[ $PROMETHEUS == on ]] || return 0
+  log "starting Prometheus on http://127.0.0.1:$PROMETHEUS_PORT (rules: ${PROMETHEUS_RULES#"$ROOT/"}) and the exporters"
+  write_prometheus_config
+  local exporter
+  if exporter="$(command -v prometheus-nginx-exporter)"; then
+    spawn nginx-exporter "$exporter" -nginx.scrape-uri "http://127.0.0.1:$EDGE_STATUS_PORT/stub_status" \
+      -web.listen-address "127.0.0.1:$NGINX_EXPORTER_PORT"
+  fi
+  if exporter="$(command -v prometheus-redis-exporter)"; then
+    spawn redis-exporter "$exporter" -redis.addr "redis://$REDIS_CONN" -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
+  fi
+  if ((OWN_PG)) && exporter="$(command -v prometheus-postgres-exporter)"; then
+    spawn postgres-exporter env DATA_SOURCE_NAME="postgresql://app@127.0.0.1:$PG_PORT/flashdeal?sslmode=disable" \
+      "$exporter" --web.listen-address="127.0.0.1:$PG_EXPORTER_PORT"
+  fi
+  spawn prometheus "$(command -v prometheus)" --config.file="$DATA/$PROM_DIR_NAME/prometheus.yml" \
+    --storage.tsdb.path="$DATA/$PROM_DIR_NAME/data" --storage.tsdb.retention.time=7d \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle
+  local deadline=$((SECONDS + 30))
+  until curl -fsS -m 1 "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1; do
+    alive "$(pid_of prometheus)" || { log_tail prometheus; echo "flashdeal: Prometheus exited during start-up" >&2; return 1; }
+    ((SECONDS >= deadline)) && { log_tail prometheus; echo "flashdeal: Prometheus not ready after 30 s" >&2; return 1; }
+    sleep 0.3
+  done
+}
+
+# "up/total" targets of the local Prometheus (for status).
+prometheus_targets() {
+  curl -fsS -m 2 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets?state=active" 2>/dev/null |
+    jq -r '[.data.activeTargets[] | .health] | "\(map(select(. == "up")) | length)/\(length) targets up"' 2>/dev/null ||
+    echo "targets unknown"
 }
 
 # --- stop --------------------------------------------------------------------------------------------------------
@@ -386,7 +522,10 @@ stop_postgres() {
 
 stop_all() {
   local i name
-  # The edge first: no new calls reach services that are about to stop.
+  # Prometheus and the exporters first (they would only log scrape errors), then the edge: no new calls reach services
+  # that are about to stop.
+  stop_pid prometheus
+  for name in nginx-exporter redis-exporter postgres-exporter; do stop_pid "$name"; done
   stop_pid edge
   for ((i = ${#SERVICE_NAMES[@]} - 1; i >= 0; i--)); do stop_pid "${SERVICE_NAMES[i]}"; done
   # Pid files of processes this version does not know (a newer script started them) go before the data stores.
@@ -476,6 +615,7 @@ write_mesh_env() {
       echo "FLASHDEAL_ADMIN_EMAIL=$ADMIN_EMAIL"
       echo "FLASHDEAL_ADMIN_PASSWORD=$ADMIN_PASSWORD"
       echo "FLASHDEAL_ORDERS_REPLICAS=$ORDERS_REPLICAS"
+      [[ $PROMETHEUS == on ]] && echo "FLASHDEAL_PROMETHEUS=http://127.0.0.1:$PROMETHEUS_PORT"
     } >"$DATA/mesh.env.new"
   )
   chmod 600 "$DATA/mesh.env.new"
@@ -530,6 +670,10 @@ MSG
     printf '  %-9s 127.0.0.1:%-7s http://127.0.0.1:%s\n' "$name" "${SERVICE_GRPC[$name]}" "${SERVICE_REST[$name]}"
   done
   printf '  %-9s %s\n  %-9s %s\n' postgres "$PG_CONN" redis "$REDIS_CONN"
+  if [[ $PROMETHEUS == on ]]; then
+    printf '\nPrometheus: http://127.0.0.1:%s (FlashDeal'"'"'s rules and alerts loaded; graph e.g. flashdeal:placements:rate1m)\n' "$PROMETHEUS_PORT"
+    printf 'Live view of a sale in the terminal: ./flashdeal top\n'
+  fi
   printf '\nEndpoints for tools: %s (KEY=value lines). ./flashdeal status: health, ports, stream lag.\n\n' "$DATA/mesh.env"
 }
 
@@ -580,6 +724,7 @@ cmd_up() {
   done
   for name in $(orders_names); do wait_ready "$name" || reported_exit; done
   start_edge || reported_exit
+  start_observability || reported_exit
   seed_demo
   write_mesh_env
   print_endpoints
@@ -592,7 +737,8 @@ cmd_up() {
   STARTED=1
   echo "Ctrl-C stops everything."
   while true; do
-    for name in edge "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres); do
+    for name in edge "${SERVICE_NAMES[@]}" $( ((OWN_REDIS)) && echo redis) $( ((OWN_PG)) && echo postgres) \
+      $([[ $PROMETHEUS == on ]] && echo prometheus); do
       if ! running "$name"; then
         log_tail "$name"; echo "flashdeal: $name exited" >&2
         reported_exit
@@ -652,8 +798,8 @@ cmd_status() {
   define_services
   compgen -G "$RUN/*.pid" >/dev/null || { echo "nothing started from $DATA (./flashdeal up)"; return 3; }
   local name pid state health ports detail rc=0
-  printf '%-10s %-8s %-6s %-10s %-26s %s\n' process pid alive health ports detail
-  for name in edge "${SERVICE_NAMES[@]}" redis postgres; do
+  printf '%-17s %-8s %-6s %-10s %-26s %s\n' process pid alive health ports detail
+  for name in edge "${SERVICE_NAMES[@]}" redis postgres prometheus nginx-exporter redis-exporter postgres-exporter; do
     pid="$(pid_of "$name")"
     [[ -n $pid ]] || continue
     state=no health=down detail=""
@@ -665,6 +811,19 @@ cmd_status() {
       postgres)
         ports=$PG_PORT
         [[ $state == yes ]] && { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && health=ready || health=down; } ;;
+      prometheus)
+        ports=$PROMETHEUS_PORT
+        if [[ $state == yes ]]; then
+          curl -fsS -m 2 "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1 && health=ready || health=not-ready
+        fi
+        detail="http://127.0.0.1:$PROMETHEUS_PORT, $(prometheus_targets)" ;;
+      *-exporter)
+        case $name in
+          nginx-*) ports=$NGINX_EXPORTER_PORT ;; redis-*) ports=$REDIS_EXPORTER_PORT ;; *) ports=$PG_EXPORTER_PORT ;;
+        esac
+        if [[ $state == yes ]]; then
+          curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$ports/metrics" && health=ready || health=not-ready
+        fi ;;
       edge)
         ports="rest $EDGE_REST_PORT, grpc $EDGE_GRPC_PORT"
         [[ $state == yes ]] && health="$(edge_health)"
@@ -678,7 +837,7 @@ cmd_status() {
         [[ $name == orders-* && $state == yes ]] && detail="$(stream_lag "${SERVICE_REST[$name]}")" ;;
     esac
     [[ $state == yes && ($health == ready || $health == PONG) ]] || rc=1
-    printf '%-10s %-8s %-6s %-10s %-26s %s\n' "$name" "$pid" "$state" "$health" "$ports" "$detail"
+    printf '%-17s %-8s %-6s %-10s %-26s %s\n' "$name" "$pid" "$state" "$health" "$ports" "$detail"
   done
   if [[ -f "$DATA/demo.env" ]]; then
     local PRODUCT_ID="" DEAL_ID="" deal

@@ -4,13 +4,14 @@ using System.Threading.RateLimiting;
 using BenchmarkDotNet.Attributes;
 using FlashDeal.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace FlashDeal.Benchmarks;
 
 /// <summary>
-/// What the services' rate limiting adds to a limited call (docs/rate-limits.md): ASP.NET Core's partitioned token
-/// bucket, partitioned as the services do (the token's subject, else the client address). The policy is generous, so
-/// every call is allowed and the full path is measured; "Refused" is a caller over its limit.
+/// What the services' rate limiting adds to a limited call (docs/rate-limits.md): <see cref="CallerBuckets"/>, the
+/// limiter the middleware asks, with a bucket per caller (the token's subject, else the client address). The policy is
+/// generous, so every call is allowed and the full path is measured; "Refused" is a caller over its limit.
 /// </summary>
 [MemoryDiagnoser]
 public class RateLimitBenchmarks
@@ -21,24 +22,31 @@ public class RateLimitBenchmarks
     private PartitionedRateLimiter<HttpContext> _strict = null!;
     private HttpContext[] _users = null!;
     private HttpContext _anonymous = null!;
+    private HttpContext _strictUser = null!;
     private int _next;
 
     [GlobalSetup]
     public void Setup()
     {
-        var generous = new RateLimitPolicyOptions { PermitsPerSecond = 1e6, Burst = 1_000_000 };
-        var strict = new RateLimitPolicyOptions { PermitsPerSecond = 0.001, Burst = 1 };
-        _generous = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-            RateLimitingExtensions.PartitionOf(http, "generous", generous));
-        _strict = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-            RateLimitingExtensions.PartitionOf(http, "strict", strict));
-        _users = Enumerable.Range(0, Users).Select(_ => User(Guid.NewGuid().ToString("D"))).ToArray();
+        var options = new RateLimitOptions
+        {
+            Policies = new Dictionary<string, RateLimitPolicyOptions>
+            {
+                ["generous"] = new() { PermitsPerSecond = 1e6, Burst = 1_000_000 },
+                ["strict"] = new() { PermitsPerSecond = 0.001, Burst = 1 },
+            },
+        };
+        _generous = new CallerBuckets(options);
+        _strict = new CallerBuckets(options);
+        _users = Enumerable.Range(0, Users).Select(_ => User(Guid.NewGuid().ToString("D"), "generous")).ToArray();
         foreach (var user in _users)
         {
             _generous.AttemptAcquire(user).Dispose();
         }
-        _strict.AttemptAcquire(_users[0]).Dispose();
+        _strictUser = User(Guid.NewGuid().ToString("D"), "strict");
+        _strict.AttemptAcquire(_strictUser).Dispose();
         _anonymous = new DefaultHttpContext();
+        _anonymous.SetEndpoint(Limited("generous"));
         _anonymous.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.7");
     }
 
@@ -68,7 +76,7 @@ public class RateLimitBenchmarks
     [Benchmark]
     public bool Refused()
     {
-        using var lease = _strict.AttemptAcquire(_users[0]);
+        using var lease = _strict.AttemptAcquire(_strictUser);
         return lease.IsAcquired;
     }
 
@@ -80,12 +88,16 @@ public class RateLimitBenchmarks
         return lease.IsAcquired;
     }
 
-    private static DefaultHttpContext User(string subject)
+    private static Endpoint Limited(string policy) =>
+        new(null, new EndpointMetadataCollection(new EnableRateLimitingAttribute(policy)), policy);
+
+    private static DefaultHttpContext User(string subject, string policy)
     {
         var http = new DefaultHttpContext
         {
             User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", subject)], "Bearer", "sub", "role")),
         };
+        http.SetEndpoint(Limited(policy));
         http.Connection.RemoteIpAddress = IPAddress.Loopback;
         return http;
     }

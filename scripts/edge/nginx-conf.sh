@@ -11,6 +11,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 : "${EDGE_DIR:?}" "${EDGE_LOGS:?}"
 rest_port="${FLASHDEAL_EDGE_REST_PORT:-8080}" grpc_port="${FLASHDEAL_EDGE_GRPC_PORT:-50050}"
+# nginx's own counters (stub_status) for prometheus-nginx-exporter, on a loopback listener of their own; 0 = none.
+status_port="${FLASHDEAL_EDGE_STATUS_PORT:-0}"
+[[ $status_port =~ ^[0-9]+$ ]] || { echo "nginx-conf.sh: FLASHDEAL_EDGE_STATUS_PORT must be a port number (got '$status_port')" >&2; exit 1; }
 limits="${FLASHDEAL_EDGE_RATE_LIMITS:-on}"
 auth_rate="${FLASHDEAL_EDGE_AUTH_RATE:-20r/s}" auth_burst="${FLASHDEAL_EDGE_AUTH_BURST:-50}"
 order_rate="${FLASHDEAL_EDGE_ORDER_RATE:-5r/s}" order_burst="${FLASHDEAL_EDGE_ORDER_BURST:-10}"
@@ -79,7 +82,7 @@ http {
     '"grpc_status":"\$upstream_trailer_grpc_status\$sent_http_grpc_status","bytes_sent":\$bytes_sent,'
     '"request_time":\$request_time,"upstream":"\$upstream_addr","upstream_status":"\$upstream_status",'
     '"upstream_connect_time":"\$upstream_connect_time","upstream_response_time":"\$upstream_response_time",'
-    '"request_id":"\$edge_request_id","traceparent":"\$http_traceparent","user_agent":"\$http_user_agent"}';
+    '"request_id":"\$edge_request_id","traceparent":"\$edge_traceparent","user_agent":"\$http_user_agent"}';
   access_log $EDGE_LOGS/edge-access.log edge_json;
 
   # Whole request bodies stay in memory (never a temp file); larger than the limit → 413.
@@ -93,6 +96,17 @@ http {
   map_hash_bucket_size 128;
   keepalive_timeout 75s;
   http2_max_concurrent_streams 1000;
+
+  # W3C trace context: a caller's valid traceparent goes upstream as is; otherwise the edge starts the trace, with its
+  # request id (32 hex digits) as the trace id and its first 16 digits as the edge's span id, sampled. The services
+  # continue it (their spans are children of the edge's), and the access log records it.
+  map \$request_id \$edge_span_id {
+    "~^(?<span>[0-9a-f]{16})" \$span;
+  }
+  map \$http_traceparent \$edge_traceparent {
+    "~^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\$" \$http_traceparent;
+    default "00-\$request_id-\$edge_span_id-01";
+  }
 
   # X-Request-Id: the client's, or one generated here; sent upstream and back to the client.
   map \$http_x_request_id \$edge_request_id {
@@ -179,6 +193,7 @@ $(limit_lines)
     proxy_set_header X-Forwarded-For \$remote_addr;
     proxy_set_header X-Forwarded-Proto \$scheme;
     proxy_set_header X-Request-Id \$edge_request_id;
+    proxy_set_header traceparent \$edge_traceparent;
     proxy_connect_timeout $connect_timeout;
     proxy_send_timeout $read_timeout;
     proxy_read_timeout $read_timeout;
@@ -258,6 +273,7 @@ cat <<CONF
 $(limit_lines)
     grpc_set_header X-Forwarded-For \$remote_addr;
     grpc_set_header X-Request-Id \$edge_request_id;
+    grpc_set_header traceparent \$edge_traceparent;
     grpc_connect_timeout $connect_timeout;
     grpc_send_timeout $stream_timeout;
     # Long enough for WatchDeal's server stream; unary calls end at the client's deadline.
@@ -295,5 +311,20 @@ $(grpc_error 8 "$too_large_msg" REQUEST_TOO_LARGE)
 $(grpc_error 14 "$unavailable_msg" UPSTREAM_UNAVAILABLE)
     }
   }
-}
 CONF
+if [[ $status_port != 0 ]]; then
+  cat <<CONF
+
+  server {
+    listen 127.0.0.1:$status_port;
+    access_log off;
+    location = /stub_status {
+      stub_status;
+    }
+    location / {
+      return 404;
+    }
+  }
+CONF
+fi
+echo "}"

@@ -24,7 +24,7 @@ public abstract class InteropTests<TFixture>(TFixture fixture) : IClassFixture<T
     /// <summary>Every case tags its calls, reflection included (buf: --reflect-header).</summary>
     public static readonly string[] TaggedCases =
     [
-        "reflection", "health", "health_watch", "get_deal", "place_order", "deal_not_found", "invalid_argument",
+        "reflection", "health", "health_watch", "get_deal", "place_order", "sold_out", "deal_not_found", "invalid_argument",
         "unauthenticated", "deadline", "metadata", "oversized", "gzip", "watch_deal",
     ];
 
@@ -78,6 +78,28 @@ public abstract class InteropTests<TFixture>(TFixture fixture) : IClassFixture<T
         var calls = Fixture.CallsOf("place_order");
         Assert.Equal(2, calls.Count);
         Assert.All(calls, c => Assert.Equal("/flashdeal.orders.v1.OrderService/PlaceOrder", c.Path));
+    }
+
+    /// <summary>
+    /// PlaceOrder's refusals end the call through its status (a placeholder message goes before the trailers instead of
+    /// an exception in the server): every client must still see only the error, with its ErrorInfo, and no response.
+    /// </summary>
+    [Fact]
+    public void SoldOutIsTheCallsErrorWithErrorInfoAndNoResponse()
+    {
+        var result = Fixture.Case("sold_out");
+        Assert.Equal((int)StatusCode.FailedPrecondition, Code(result));
+        Assert.Equal("SOLD_OUT", Text(result, "reason"));
+        Assert.Equal("orders.flashdeal.dev", Text(result, "domain"));
+        Assert.Equal((int)StatusCode.FailedPrecondition, Int(result, "second_code"));
+        Assert.Equal("SOLD_OUT", Text(result, "second_reason"));
+        Assert.Equal(0, Int(result, "next_code"));
+        foreach (var field in new[] { "response", "second_response" })
+        {
+            Assert.True(!result.TryGetProperty(field, out var response) || response.ValueKind == JsonValueKind.Null,
+                $"{field} should be absent: {result}");
+        }
+        Assert.Equal(3, Fixture.CallsOf("sold_out").Count(c => c.Path == "/flashdeal.orders.v1.OrderService/PlaceOrder"));
     }
 
     [Fact]

@@ -20,25 +20,33 @@ pick_ports() {
 }
 
 # A fresh mesh for one e2e script: a temporary folder ($DATA, deleted on exit after `flashdeal down`), FLASHDEAL_DATA in
-# it, and every port not already set in the environment taken from FLASHDEAL_E2E_PORT_BASE or a free block of 12
-# (pg, redis, auth grpc/rest, catalog grpc/rest, orders grpc ×2, orders rest ×2, edge rest, edge grpc); PORTS lists them.
+# it, and every port not already set in the environment taken from FLASHDEAL_E2E_PORT_BASE or a free block of 17
+# (pg, redis, auth grpc/rest, catalog grpc/rest, orders grpc ×2, orders rest ×2, edge rest, edge grpc, edge status,
+# Prometheus, nginx/redis/postgres exporters); PORTS lists them.
 mesh_setup() { # name (for the temporary folder and messages)
   DATA="$(mktemp -d "/tmp/flashdeal-$1.XXXXXX")"
   chmod 755 "$DATA"
   local base="${FLASHDEAL_E2E_PORT_BASE:-}"
-  [[ -n $base ]] || base="$(pick_ports 12)" || { echo "e2e $1: no free ports"; exit 1; }
+  [[ -n $base ]] || base="$(pick_ports 17)" || { echo "e2e $1: no free ports"; exit 1; }
   export FLASHDEAL_DATA="$DATA/data"
   : "${FLASHDEAL_PG_PORT:=$base}" "${FLASHDEAL_REDIS_PORT:=$((base + 1))}"
   : "${FLASHDEAL_AUTH_GRPC_PORT:=$((base + 2))}" "${FLASHDEAL_AUTH_REST_PORT:=$((base + 3))}"
   : "${FLASHDEAL_CATALOG_GRPC_PORT:=$((base + 4))}" "${FLASHDEAL_CATALOG_REST_PORT:=$((base + 5))}"
   : "${FLASHDEAL_ORDERS_GRPC_PORT:=$((base + 6))}" "${FLASHDEAL_ORDERS_REST_PORT:=$((base + 8))}"
   : "${FLASHDEAL_EDGE_REST_PORT:=$((base + 10))}" "${FLASHDEAL_EDGE_GRPC_PORT:=$((base + 11))}"
+  : "${FLASHDEAL_EDGE_STATUS_PORT:=$((base + 12))}" "${FLASHDEAL_PROMETHEUS_PORT:=$((base + 13))}"
+  : "${FLASHDEAL_NGINX_EXPORTER_PORT:=$((base + 14))}" "${FLASHDEAL_REDIS_EXPORTER_PORT:=$((base + 15))}"
+  : "${FLASHDEAL_PG_EXPORTER_PORT:=$((base + 16))}"
   export FLASHDEAL_PG_PORT FLASHDEAL_REDIS_PORT FLASHDEAL_AUTH_GRPC_PORT FLASHDEAL_AUTH_REST_PORT FLASHDEAL_CATALOG_GRPC_PORT \
-    FLASHDEAL_CATALOG_REST_PORT FLASHDEAL_ORDERS_GRPC_PORT FLASHDEAL_ORDERS_REST_PORT FLASHDEAL_EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT
+    FLASHDEAL_CATALOG_REST_PORT FLASHDEAL_ORDERS_GRPC_PORT FLASHDEAL_ORDERS_REST_PORT FLASHDEAL_EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT \
+    FLASHDEAL_EDGE_STATUS_PORT FLASHDEAL_PROMETHEUS_PORT FLASHDEAL_NGINX_EXPORTER_PORT FLASHDEAL_REDIS_EXPORTER_PORT \
+    FLASHDEAL_PG_EXPORTER_PORT
   unset FLASHDEAL_POSTGRES FLASHDEAL_REDIS
   PORTS=("$FLASHDEAL_PG_PORT" "$FLASHDEAL_REDIS_PORT" "$FLASHDEAL_AUTH_GRPC_PORT" "$FLASHDEAL_AUTH_REST_PORT"
     "$FLASHDEAL_CATALOG_GRPC_PORT" "$FLASHDEAL_CATALOG_REST_PORT" "$FLASHDEAL_ORDERS_GRPC_PORT" $((FLASHDEAL_ORDERS_GRPC_PORT + 1))
-    "$FLASHDEAL_ORDERS_REST_PORT" $((FLASHDEAL_ORDERS_REST_PORT + 1)) "$FLASHDEAL_EDGE_REST_PORT" "$FLASHDEAL_EDGE_GRPC_PORT")
+    "$FLASHDEAL_ORDERS_REST_PORT" $((FLASHDEAL_ORDERS_REST_PORT + 1)) "$FLASHDEAL_EDGE_REST_PORT" "$FLASHDEAL_EDGE_GRPC_PORT"
+    "$FLASHDEAL_EDGE_STATUS_PORT" "$FLASHDEAL_PROMETHEUS_PORT" "$FLASHDEAL_NGINX_EXPORTER_PORT" "$FLASHDEAL_REDIS_EXPORTER_PORT"
+    "$FLASHDEAL_PG_EXPORTER_PORT")
   trap mesh_cleanup EXIT
   trap 'exit 143' TERM INT
 }

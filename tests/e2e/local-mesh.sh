@@ -4,8 +4,8 @@
 # independent clients (curl, buf curl, Python grpcio, nghttp), then stopped without leftovers.
 #
 # Ports: every FLASHDEAL_*_PORT already set in the environment is used as is; the others come from
-# FLASHDEAL_E2E_PORT_BASE (12 consecutive ports: pg, redis, auth grpc/rest, catalog grpc/rest, orders grpc ×2,
-# orders rest ×2, edge rest, edge grpc), else from a random free block in 20000-29999. The data folder is always a fresh
+# FLASHDEAL_E2E_PORT_BASE (17 consecutive ports: pg, redis, auth grpc/rest, catalog grpc/rest, orders grpc ×2,
+# orders rest ×2, edge rest, edge grpc, edge status, Prometheus, three exporters), else from a random free block in 20000-29999. The data folder is always a fresh
 # temporary one (FLASHDEAL_DATA is ignored: the test deletes its folder at the end).
 # Set FLASHDEAL_SKIP_BUILD=1 when the Release build is fresh (./flashdeal test does).
 set -euo pipefail

@@ -48,6 +48,9 @@ public static class CatalogApp
         services.AddSingleton<DealWatchHub>();
         services.AddSingleton<DealWarmer>();
         services.AddHostedService(sp => sp.GetRequiredService<DealWarmer>());
+        services.AddSingleton<CatalogMetrics>();
+        services.AddSingleton<DealStockMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<DealStockMonitor>());
 
         services.AddSingleton<BestSellers.BestSellers>();
         services.AddSingleton<BestSellerStore>();

@@ -27,6 +27,9 @@ public sealed class CatalogOptions
     /// <summary>How often the warmer rewrites the Redis config of deals that open soon or are open.</summary>
     public TimeSpan WarmInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often each open deal's stock is read for the per-deal gauges (zero turns the monitor off).</summary>
+    public TimeSpan StockMetricsInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Deals starting within this horizon are warmed.</summary>
     public TimeSpan WarmAhead { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -1,8 +1,13 @@
 using System.Diagnostics.Metrics;
+using FlashDeal.Orders.Lifecycle;
+using FlashDeal.ServiceDefaults;
 
 namespace FlashDeal.Orders;
 
-/// <summary>Meter "FlashDeal.Orders": placement outcomes, sold-out flag hits, and the stream consumer's progress and lag.</summary>
+/// <summary>
+/// Meter "FlashDeal.Orders": placement outcomes, sold-out flag hits, order transitions, and the stream consumer's
+/// progress, lag and dead letters (names in <see cref="FlashDealMetrics"/>).
+/// </summary>
 public sealed class OrdersMetrics : IDisposable
 {
     public const string MeterName = "FlashDeal.Orders";
@@ -10,6 +15,8 @@ public sealed class OrdersMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _placements;
     private readonly Counter<long> _soldOutFlagHits;
+    private readonly Counter<long> _transitions;
+    private readonly Counter<long> _deadLetters;
     private readonly Counter<long> _persisted;
     private readonly Histogram<double> _batchDuration;
     private long _streamLag;
@@ -18,17 +25,30 @@ public sealed class OrdersMetrics : IDisposable
     public OrdersMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _placements = _meter.CreateCounter<long>("flashdeal.orders.placements", "{call}",
-            "PlaceOrder outcomes by reason (ACCEPTED, REPLAYED or an OrderErrorReason).");
-        _soldOutFlagHits = _meter.CreateCounter<long>("flashdeal.orders.sold_out_flag_hits", "{call}",
+        _placements = _meter.CreateCounter<long>(FlashDealMetrics.Placements, "{call}",
+            "PlaceOrder answers by outcome (ACCEPTED, REPLAYED, an OrderErrorReason, UNAVAILABLE), strategy and live deal.");
+        _soldOutFlagHits = _meter.CreateCounter<long>(FlashDealMetrics.SoldOutFlagHits, "{call}",
             "PlaceOrder calls answered SOLD_OUT from the in-process flag, without Redis.");
-        _persisted = _meter.CreateCounter<long>("flashdeal.orders.stream.persisted", "{entry}",
+        _transitions = _meter.CreateCounter<long>(FlashDealMetrics.OrderTransitions, "{order}",
+            "Orders that changed status after placement, by transition (paid, cancelled, expired).");
+        _persisted = _meter.CreateCounter<long>(FlashDealMetrics.StreamPersisted, "{entry}",
             "Stream entries written to PostgreSQL and acknowledged.");
-        _batchDuration = _meter.CreateHistogram<double>("flashdeal.orders.stream.batch.duration", "s",
-            "Time to write one batch of stream entries to PostgreSQL.");
-        _meter.CreateObservableGauge("flashdeal.orders.stream.lag", () => Interlocked.Read(ref _streamLag), "{entry}",
+        _deadLetters = _meter.CreateCounter<long>(FlashDealMetrics.StreamDeadLetters, "{entry}",
+            "Order stream entries moved aside to the dead-letter stream (malformed).");
+        // Zero from the start, so a dashboard shows "none yet" and an alert on their increase has a series to read.
+        _deadLetters.Add(0);
+        foreach (var transition in (string[])["paid", "cancelled", "expired"])
+        {
+            _transitions.Add(0, new KeyValuePair<string, object?>("transition", transition));
+        }
+        _batchDuration = _meter.CreateHistogram(FlashDealMetrics.StreamBatchDuration, "s",
+            "Time to write one batch of stream entries to PostgreSQL.", advice: new InstrumentAdvice<double>
+            {
+                HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+            });
+        _meter.CreateObservableGauge(FlashDealMetrics.StreamLag, () => Interlocked.Read(ref _streamLag), "{entry}",
             "Order stream entries not yet in PostgreSQL (unread plus pending), summed over deals.");
-        _meter.CreateObservableGauge("flashdeal.orders.stream.pending", () => Interlocked.Read(ref _streamPending), "{entry}",
+        _meter.CreateObservableGauge(FlashDealMetrics.StreamPending, () => Interlocked.Read(ref _streamPending), "{entry}",
             "Order stream entries delivered to a consumer but not yet acknowledged.");
     }
 
@@ -44,9 +64,29 @@ public sealed class OrdersMetrics : IDisposable
         set => Interlocked.Exchange(ref _streamPending, value);
     }
 
-    public void Placement(string outcome, PlacementStrategy strategy) =>
+    /// <param name="dealId">The deal, when the answer is about a live deal (accepted, replayed, sold out, limits);
+    /// null for answers about deals that are not live or do not exist, so ids callers make up never become series.</param>
+    public void Placement(string outcome, PlacementStrategy strategy, Guid? dealId = null) =>
         _placements.Add(1, new KeyValuePair<string, object?>("outcome", outcome),
-            new KeyValuePair<string, object?>("strategy", strategy.ToString()));
+            new KeyValuePair<string, object?>("strategy", strategy == PlacementStrategy.RedisLua ? "RedisLua" : "PostgresRowLock"),
+            new KeyValuePair<string, object?>("deal_id", dealId is { } id ? id.ToString("D") : ""));
+
+    public void Transition(TransitionAction action)
+    {
+        var name = action switch
+        {
+            TransitionAction.Cancel => "cancelled",
+            TransitionAction.Expire => "expired",
+            TransitionAction.CompletePay => "paid",
+            _ => null,
+        };
+        if (name is not null)
+        {
+            _transitions.Add(1, new KeyValuePair<string, object?>("transition", name));
+        }
+    }
+
+    public void DeadLetter() => _deadLetters.Add(1);
 
     public void SoldOutFlagHit() => _soldOutFlagHits.Add(1);
 

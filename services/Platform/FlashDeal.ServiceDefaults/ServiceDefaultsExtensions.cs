@@ -66,12 +66,14 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// The middleware every service runs, in order (forwarded headers, request id, REST conventions, routing, authentication,
-    /// authorization, rate limits), then health (gRPC and /healthz, /readyz) and reflection (v1 and v1alpha).
+    /// The middleware every service runs, in order (RPC metrics, forwarded headers, request id, REST conventions, routing,
+    /// authentication, authorization, rate limits), then health (gRPC and /healthz, /readyz), /metrics and reflection
+    /// (v1 and v1alpha).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<ServiceOptions>();
+        app.UseRpcMetrics();
         app.UseForwardedHeaders();
         app.UseRequestId();
         app.UseRestConventions(options.MaxRequestBodySize);
@@ -80,6 +82,7 @@ public static class ServiceDefaultsExtensions
         app.UseAuthorization();
         app.UseFlashDealRateLimiting();
         app.MapHealthEndpoints();
+        app.MapMetricsEndpoint();
         app.MapGrpcReflectionService();
         return app;
     }

@@ -64,6 +64,7 @@ public abstract class InteropClientFixture(InteropMesh mesh) : IAsyncLifetime
             ["schema"] = mesh.SchemaFile,
             ["live_deal_id"] = mesh.LiveDeal.DealId,
             ["upcoming_deal_id"] = mesh.UpcomingDeal.DealId,
+            ["sold_out_deal_id"] = mesh.SoldOutDeal.DealId,
             ["access_token"] = mesh.CustomerToken,
             ["product_query"] = InteropMesh.ProductQuery,
             ["short_deadline_ms"] = (int)ShortDeadline.TotalMilliseconds,

@@ -4,6 +4,7 @@ using FlashDeal.Auth.Accounts;
 using FlashDeal.Catalog;
 using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Orders;
 using FlashDeal.TestInfrastructure;
 using Google.Protobuf.WellKnownTypes;
@@ -66,6 +67,9 @@ public sealed class InteropMesh : IAsyncLifetime
     public Deal LiveDeal { get; private set; } = null!;
 
     public Deal UpcomingDeal { get; private set; } = null!;
+
+    /// <summary>A live deal whose one unit the admin bought during seeding: every other buyer is refused SOLD_OUT.</summary>
+    public Deal SoldOutDeal { get; private set; } = null!;
 
     /// <summary>How many products ListProducts returns (all of them fit on one page of 100).</summary>
     public int ProductCount { get; private set; }
@@ -181,13 +185,15 @@ public sealed class InteropMesh : IAsyncLifetime
         // A deal can only be created in the future: the live one opens in a few seconds, while the rest is seeded.
         var liveProduct = await CreateProductAsync("Interop headphones", "Live deal product. " + Description);
         LiveDeal = await CreateDealAsync(liveProduct, DateTime.UtcNow.AddSeconds(5), LiveDealStock, perUserLimit: 100);
+        var soldOutProduct = await CreateProductAsync("Interop earbuds", "Sold-out deal product. " + Description);
+        SoldOutDeal = await CreateDealAsync(soldOutProduct, DateTime.UtcNow.AddSeconds(5), stock: 1, perUserLimit: 1);
         var upcomingProduct = await CreateProductAsync("Interop speaker", "Upcoming deal product. " + Description);
         UpcomingDeal = await CreateDealAsync(upcomingProduct, DateTime.UtcNow.AddDays(1), stock: 10, perUserLimit: 1);
         for (var i = 0; i < ExtraProducts; i++)
         {
             await CreateProductAsync($"Interop product {i:D2}", $"Product {i:D2} of the interop catalog. " + Description);
         }
-        ProductCount = ExtraProducts + 2;
+        ProductCount = ExtraProducts + 3;
 
         var customer = await auth.SignUpAsync(new SignUpRequest
         {
@@ -197,11 +203,19 @@ public sealed class InteropMesh : IAsyncLifetime
         }, cancellationToken: cancellationToken);
         CustomerToken = customer.Token.AccessToken;
 
-        while ((await catalog.GetDealAsync(new GetDealRequest { DealId = LiveDeal.DealId },
+        while ((await catalog.GetDealAsync(new GetDealRequest { DealId = SoldOutDeal.DealId },
+                   cancellationToken: cancellationToken)).Deal.State != DealState.Live
+               || (await catalog.GetDealAsync(new GetDealRequest { DealId = LiveDeal.DealId },
                    cancellationToken: cancellationToken)).Deal.State != DealState.Live)
         {
             await Task.Delay(100, cancellationToken);
         }
+        await new OrderService.OrderServiceClient(Orders.Grpc).PlaceOrderAsync(new PlaceOrderRequest
+        {
+            DealId = SoldOutDeal.DealId,
+            Quantity = 1,
+            IdempotencyKey = "interop-sell-out",
+        }, asAdmin, cancellationToken: cancellationToken);
     }
 }
 

@@ -15,8 +15,8 @@ using StackExchange.Redis;
 namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>
-/// The per-user limits of the orders service (docs/rate-limits.md) on a real host with ASP.NET Core's partitioned token
-/// buckets, which run on the real clock: place-order gets a burst of 3 and one permit per 64 s here, so nothing comes
+/// The per-user limits of the orders service (docs/rate-limits.md) on a real host with its token buckets, which run on
+/// the real clock: place-order gets a burst of 3 and one permit per 64 s here, so nothing comes
 /// back while a test runs unless the test asks for a faster rate. The deal's own per-user limit is far away.
 /// </summary>
 [Collection(DataServers.Name)]
@@ -59,7 +59,8 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
         Assert.Equal((RateLimitingExtensions.Reason, "orders.flashdeal.dev"), (info.Reason, info.Domain));
         Assert.Equal(("place-order", "user", "64"),
             (info.Metadata["policy"], info.Metadata["partition"], info.Metadata["retry_after_seconds"]));
-        Assert.Equal(Period, e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
+        // The time until the next permit: a whole period, less what the bucket refilled since the burst.
+        Assert.InRange(e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan(), Period - TimeSpan.FromSeconds(10), Period);
         // Refused before the handler: the fourth call reserved nothing.
         Assert.Equal(97, await TestDeal.RemainingAsync(Redis, deal.DealId));
         Assert.Equal(1, refusals.Count("place-order", "user"));
@@ -128,7 +129,8 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
             {
-                Assert.Equal(TimeSpan.FromMilliseconds(500), e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
+                Assert.InRange(e.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan(), TimeSpan.FromTicks(1),
+                    TimeSpan.FromMilliseconds(500));
                 return false;
             }
         }
@@ -174,6 +176,7 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
         using (last)
         {
             Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+            // Whole seconds, rounded up: the time until the next permit is a little under a period.
             Assert.Equal(Period, last.Headers.RetryAfter?.Delta);
             using var json = JsonDocument.Parse(await last.Content.ReadAsStringAsync());
             Assert.Equal((int)StatusCode.ResourceExhausted, json.RootElement.GetProperty("code").GetInt32());
@@ -182,7 +185,9 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
             Assert.Equal("RATE_LIMITED", info.GetProperty("reason").GetString());
             Assert.Equal("place-order", info.GetProperty("metadata").GetProperty("policy").GetString());
             var retry = details.Single(d => d.GetProperty("@type").GetString()!.EndsWith("google.rpc.RetryInfo"));
-            Assert.Equal("64s", retry.GetProperty("retryDelay").GetString());
+            var delay = retry.GetProperty("retryDelay").GetString()!;
+            Assert.EndsWith("s", delay);
+            Assert.InRange(double.Parse(delay[..^1], System.Globalization.CultureInfo.InvariantCulture), 54, 64);
         }
     }
 

@@ -107,9 +107,18 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
         Assert.Equal(0, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
     }
 
-    /// <summary>Kills the victim and returns the entries its consumer held (by consumer name) at that moment.</summary>
+    /// <summary>
+    /// Kills the victim once its consumer holds entries (on a busy machine its consumer may not have read any yet when
+    /// half the stock is sold: wait for that, bounded) and returns those entries (by consumer name) at that moment.
+    /// </summary>
     private async Task<IReadOnlyDictionary<string, long>> KillAsync(OrdersProcess victim, Guid dealId)
     {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline && !(await PendingByConsumerAsync(OrderKeys.Stream(dealId)))
+                   .Any(p => p.Key.Contains($"-{victim.ProcessId}-", StringComparison.Ordinal) && p.Value > 0))
+        {
+            await Task.Delay(10);
+        }
         victim.Kill();
         var pending = await PendingByConsumerAsync(OrderKeys.Stream(dealId));
         return pending.Where(p => p.Key.Contains($"-{victim.ProcessId}-", StringComparison.Ordinal))

@@ -52,25 +52,6 @@ public sealed class RateLimitOptionsTests
         Assert.Equal(3, options.Policies.Count);
     }
 
-    [Theory]
-    [InlineData(3, 5, 1, 333)]
-    [InlineData(50, 100, 5, 100)]
-    [InlineData(5000, 5000, 500, 100)]
-    [InlineData(0.5, 1, 1, 2000)]
-    [InlineData(20, 40, 2, 100)]
-    [InlineData(1, 1, 1, 1000)]
-    public void ARateBecomesWholeTokensPerPeriodOfAtLeast100Ms(double rate, int burst, int tokens, int periodMs)
-    {
-        var bucket = RateLimitingExtensions.Bucket(new RateLimitPolicyOptions { PermitsPerSecond = rate, Burst = burst });
-
-        Assert.Equal(burst, bucket.TokenLimit);
-        Assert.Equal(tokens, bucket.TokensPerPeriod);
-        Assert.Equal(periodMs, (int)bucket.ReplenishmentPeriod.TotalMilliseconds);
-        Assert.Equal(0, bucket.QueueLimit);
-        // The rate the bucket really grants is the configured one (within rounding to whole tokens per 100 ms).
-        Assert.InRange(tokens / bucket.ReplenishmentPeriod.TotalSeconds, rate * 0.9, rate * 1.1);
-    }
-
     private static RateLimitOptions Read(Dictionary<string, string?> settings) =>
         RateLimitingExtensions.Read(
             new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(RateLimitOptions.Section),

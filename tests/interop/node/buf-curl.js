@@ -179,6 +179,22 @@ runCases({
     };
   },
 
+  // The deal's one unit was sold during seeding: two refusals (the second may come from the service's sold-out flag),
+  // each the call's error with its ErrorInfo and nothing printed as a response, then an order on the live deal.
+  async sold_out(name) {
+    const request = (key) => ({ dealId: config.sold_out_deal_id, quantity: 1,
+      idempotencyKey: `interop-${config.client}-${key}` });
+    const first = await call(name, ordersUrl('PlaceOrder'), request('sold-out-1'), { headers: [bearer()] });
+    const second = await call(name, ordersUrl('PlaceOrder'), request('sold-out-2'), { headers: [bearer()] });
+    const next = await call(name, ordersUrl('PlaceOrder'), { ...request('sold-out-next'), dealId: config.live_deal_id },
+      { headers: [bearer()] });
+    return {
+      ...printedError(first), response: jsonDocuments(first.stdout)[0] ?? null,
+      second_code: second.code, second_reason: printedError(second).reason,
+      second_response: jsonDocuments(second.stdout)[0] ?? null, next_code: next.code,
+    };
+  },
+
   async deal_not_found(name) {
     return printedError(await call(name, catalogUrl('GetDeal'), { dealId: unknownDealId }));
   },

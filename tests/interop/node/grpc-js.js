@@ -158,6 +158,23 @@ runCases({
     };
   },
 
+  // The deal's one unit was sold during seeding: two refusals (the second may come from the service's sold-out flag),
+  // each the call's status with its ErrorInfo and no response, then an order on the live deal over the same channel.
+  async sold_out(name) {
+    const request = (key) => ({ deal_id: config.sold_out_deal_id, quantity: 1,
+      idempotency_key: `interop-${config.client}-${key}` });
+    const metadata = () => tagged(name, { token: config.access_token });
+    const first = await unary(orders, 'PlaceOrder', request('sold-out-1'), metadata());
+    const second = await unary(orders, 'PlaceOrder', request('sold-out-2'), metadata());
+    const next = await unary(orders, 'PlaceOrder', { ...request('sold-out-next'), deal_id: config.live_deal_id },
+      metadata());
+    return {
+      code: first.code, message: first.details, response: first.response ?? null, ...details(first),
+      second_code: second.code, second_reason: details(second).reason, second_response: second.response ?? null,
+      next_code: next.code,
+    };
+  },
+
   async deal_not_found(name) {
     const result = await unary(catalog, 'GetDeal', { deal_id: unknownDealId }, tagged(name));
     return { code: result.code, message: result.details, ...details(result) };

@@ -186,6 +186,19 @@ def run(config):
             "replay_replayed": replay.replayed,
         }
 
+    def sold_out(name):
+        # The deal's one unit was sold during seeding: two refusals (the second may come from the service's sold-out
+        # flag), each the call's error with its ErrorInfo, then an order on the live deal over the same channel.
+        metadata = tagged(name, config["access_token"])
+        first = failure(place_order_call, place_order_request("sold-out-1", deal_id=config["sold_out_deal_id"]), metadata)
+        second = failure(place_order_call, place_order_request("sold-out-2", deal_id=config["sold_out_deal_id"]), metadata)
+        try:
+            place_order_call(place_order_request("sold-out-next"), metadata=metadata, timeout=TIMEOUT)
+            next_code = 0
+        except grpc.RpcError as e:
+            next_code = code_of(e)
+        return {**first, "second_code": second["code"], "second_reason": second.get("reason"), "next_code": next_code}
+
     def deal_not_found(name):
         return failure(get_deal_call, msg("flashdeal.catalog.v1.GetDealRequest", deal_id=UNKNOWN_DEAL_ID), tagged(name))
 
@@ -267,7 +280,7 @@ def run(config):
             return {"code": code_of(e), "message": e.details(), "remaining": remaining, "versions": versions,
                     "order_code": order_code}
 
-    cases = [reflection, health, health_watch, get_deal, place_order, deal_not_found, invalid_argument,
+    cases = [reflection, health, health_watch, get_deal, place_order, sold_out, deal_not_found, invalid_argument,
              unauthenticated, deadline, metadata, oversized, gzip, watch_deal]
     for case in cases:
         try:

@@ -9,7 +9,7 @@ namespace FlashDeal.Catalog.Infrastructure;
 /// read; writers delete the key after their commit. A failure is never an error: a miss, and the caller reads
 /// PostgreSQL.
 /// </summary>
-public sealed class ProtoCache(RedisGuard redis, IOptions<CatalogOptions> options)
+public sealed class ProtoCache(RedisGuard redis, IOptions<CatalogOptions> options, CatalogMetrics metrics)
 {
     private readonly TimeSpan _ttl = options.Value.CacheTtl;
     private readonly bool _enabled = options.Value.CacheEnabled;
@@ -25,7 +25,9 @@ public sealed class ProtoCache(RedisGuard redis, IOptions<CatalogOptions> option
             return null;
         }
         var cached = await redis.TryAsync(db => db.StringGetAsync(key));
-        return cached is { Ok: true, Value.HasValue: true } ? parser.ParseFrom((byte[])cached.Value!) : null;
+        var hit = cached is { Ok: true, Value.HasValue: true };
+        metrics.CacheLookup(typeof(T).Name == "Deal" ? "deal" : typeof(T).Name == "Product" ? "product" : "other", hit);
+        return hit ? parser.ParseFrom((byte[])cached.Value!) : null;
     }
 
     public Task SetAsync(RedisKey key, IMessage value) =>

@@ -36,6 +36,7 @@ public sealed class OrderApi(
         ["orders-read"] = new() { PermitsPerSecond = 20, Burst = 40 },
     };
 
+    private static readonly PlaceOrderResponse RefusedPlaceholder = new();
     private readonly OrdersOptions _options = options.Value;
 
     [EnableRateLimiting("place-order")]
@@ -45,13 +46,16 @@ public sealed class OrderApi(
         var user = context.RequireUser();
         var placing = placement.PlaceAsync(new PlaceOrderCommand(dealId, user.UserId, request.IdempotencyKey, quantity),
             context.CancellationToken);
-        // The flood after a sell-out is answered from memory and completes synchronously: its refusal leaves as a faulted
-        // task instead of a throw, because every throw and rethrow of an exception costs microseconds of CPU on the
-        // call most buyers make (docs/benchmarks.md).
-        return placing.IsCompletedSuccessfully ? Answer(placing.Result) : AnswerAsync(placing);
+        // The flood after a sell-out is answered from memory and completes synchronously, and a gRPC caller's refusal ends
+        // the call through its status instead of an exception: every throw and rethrow costs microseconds of CPU on the
+        // call most buyers make (RpcErrors.Refuse, docs/benchmarks.md).
+        return placing.IsCompletedSuccessfully
+            ? Answer(placing.Result, dealId, context)
+            : AnswerAsync(placing, dealId, context);
     }
 
-    private async Task<PlaceOrderResponse> AnswerAsync(Task<PlacementResult> placing)
+    private async Task<PlaceOrderResponse> AnswerAsync(Task<PlacementResult> placing, Guid dealId,
+        ServerCallContext context)
     {
         PlacementResult result;
         try
@@ -63,19 +67,25 @@ public sealed class OrderApi(
             metrics.Placement("UNAVAILABLE", _options.Strategy);
             throw status;
         }
-        return await Answer(result).ConfigureAwait(false);
+        return await Answer(result, dealId, context).ConfigureAwait(false);
     }
 
-    private Task<PlaceOrderResponse> Answer(PlacementResult result)
+    private Task<PlaceOrderResponse> Answer(PlacementResult result, Guid dealId, ServerCallContext context)
     {
         if (result.Refusal is { } refusal)
         {
-            metrics.Placement(OrderErrors.ReasonName(refusal.Reason), _options.Strategy);
-            return Task.FromException<PlaceOrderResponse>(OrderErrors.ToRpcException(refusal));
+            metrics.Placement(OrderErrors.ReasonName(refusal.Reason), _options.Strategy,
+                IsAboutLiveDeal(refusal.Reason) ? dealId : null);
+            return RpcErrors.Refuse(context, OrderErrors.ToStatus(refusal), RefusedPlaceholder);
         }
-        metrics.Placement(result.Replayed ? "REPLAYED" : "ACCEPTED", _options.Strategy);
+        metrics.Placement(result.Replayed ? "REPLAYED" : "ACCEPTED", _options.Strategy, dealId);
         return Task.FromResult(new PlaceOrderResponse { Order = result.Order!.ToProto(), Replayed = result.Replayed });
     }
+
+    /// <summary>Refusals only a live deal gives (its stock, its per-user limit); any other refusal may name a deal id
+    /// the caller made up.</summary>
+    private static bool IsAboutLiveDeal(OrderErrorReason reason) => reason is OrderErrorReason.SoldOut
+        or OrderErrorReason.InsufficientStock or OrderErrorReason.PerUserLimitReached;
 
     public override async Task<GetOrderResponse> GetOrder(GetOrderRequest request, ServerCallContext context)
     {

@@ -16,8 +16,11 @@ public static class OrderErrors
 {
     public const string Domain = "orders.flashdeal.dev";
 
-    public static RpcException ToRpcException(OrderRefusal refusal) =>
-        RpcErrors.WithReason(CodeOf(refusal.Reason), ReasonName(refusal.Reason), Domain, refusal.Message,
+    public static RpcException ToRpcException(OrderRefusal refusal) => ToStatus(refusal).ToRpcException();
+
+    /// <summary>The refusal as a google.rpc.Status (code, message, ErrorInfo).</summary>
+    public static Google.Rpc.Status ToStatus(OrderRefusal refusal) =>
+        RpcErrors.ReasonStatus(CodeOf(refusal.Reason), ReasonName(refusal.Reason), Domain, refusal.Message,
             refusal.Metadata);
 
     public static StatusCode CodeOf(OrderErrorReason reason) => reason switch

@@ -20,6 +20,7 @@ public sealed class OrderLifecycle(
     OrderReader reader,
     IPaymentProvider payments,
     IOptions<OrdersOptions> options,
+    OrdersMetrics metrics,
     ILogger<OrderLifecycle> logger)
 {
     private readonly OrdersOptions _options = options.Value;
@@ -120,10 +121,17 @@ public sealed class OrderLifecycle(
             : throw new OrderRefusalException(Refusals.OrderNotFound(orderId.ToString("D")));
     }
 
-    private Task<OrderTransitionScript.Reply> RunAsync(Guid dealId, Guid orderId, TransitionAction action,
-        string userId = "", string tokenHash = "", string paymentReference = "") =>
-        OrderTransitionScript.RunAsync(redis.GetDatabase(), dealId, orderId, action, _settings, userId, tokenHash,
-            paymentReference).WaitAsync(_options.RedisTimeout);
+    private async Task<OrderTransitionScript.Reply> RunAsync(Guid dealId, Guid orderId, TransitionAction action,
+        string userId = "", string tokenHash = "", string paymentReference = "")
+    {
+        var reply = await OrderTransitionScript.RunAsync(redis.GetDatabase(), dealId, orderId, action, _settings, userId,
+            tokenHash, paymentReference).WaitAsync(_options.RedisTimeout).ConfigureAwait(false);
+        if (reply.Outcome == "CHANGED")
+        {
+            metrics.Transition(action);
+        }
+        return reply;
+    }
 
     /// <summary>
     /// The Redis hash of a final order is gone after its retention; PostgreSQL then answers. A pending order whose hash

@@ -101,6 +101,7 @@ public sealed partial class OrderStreamConsumer(
                     (string?)reader.Stream, (string?)entry.Id, e.Message);
                 await database.StreamAddAsync(OrderKeys.DeadLetters(dealId),
                     [new NameValueEntry("entry_id", entry.Id), new NameValueEntry("error", e.Message)]).ConfigureAwait(false);
+                metrics.DeadLetter();
             }
         }
         if (orders.Count > 0)

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -10,10 +11,18 @@ namespace FlashDeal.Security;
 /// names, iss, aud, exp/nbf), a token with critical header parameters or without `sub` is refused too. Tokens that
 /// passed are remembered until they expire (<see cref="ValidatedTokenCache"/>).
 /// </summary>
-public sealed class AccessTokenHandler(AuthOptions options, TimeProvider? time = null) : JsonWebTokenHandler
+public sealed class AccessTokenHandler(AuthOptions options, TimeProvider? time = null, IMeterFactory? meters = null)
+    : JsonWebTokenHandler
 {
+    /// <summary>Counter of validated-token cache lookups by result (hit, miss): FlashDealMetrics.TokenCacheLookups.</summary>
+    public const string CacheLookupsMetric = "flashdeal.auth.token_cache.lookups";
+
+    private static readonly KeyValuePair<string, object?> Hit = new("result", "hit");
+    private static readonly KeyValuePair<string, object?> Miss = new("result", "miss");
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ValidatedTokenCache _validated = new(options.ValidatedTokenCacheSize);
+    private readonly Counter<long>? _lookups = meters?.Create("FlashDeal.Authentication").CreateCounter<long>(
+        CacheLookupsMetric, "{lookup}", "Validated-token cache lookups by result (hit, miss).");
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token,
         TokenValidationParameters validationParameters)
@@ -30,8 +39,10 @@ public sealed class AccessTokenHandler(AuthOptions options, TimeProvider? time =
         var now = _time.GetUtcNow().UtcDateTime;
         if (_validated.TryGet(token, now, out var cachedIdentity, out var cachedToken))
         {
+            _lookups?.Add(1, Hit);
             return new TokenValidationResult { IsValid = true, ClaimsIdentity = cachedIdentity, SecurityToken = cachedToken };
         }
+        _lookups?.Add(1, Miss);
 
         var result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
         if (!result.IsValid)

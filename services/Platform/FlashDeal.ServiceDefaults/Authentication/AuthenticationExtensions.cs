@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FlashDeal.Security;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
@@ -33,7 +34,8 @@ public static class AuthenticationExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new AccessTokenHandler(sp.GetRequiredService<IOptions<AuthOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<TokenRejections>();
         // The keys validators trust: auth's JWKS over HTTP. The auth service replaces this with its own key set.
         services.TryAddSingleton<IConfigurationManager<OpenIdConnectConfiguration>>(sp =>
         {
@@ -68,6 +70,7 @@ public static class AuthenticationExtensions
         jwt.RefreshOnIssuerKeyNotFound = true;
         jwt.IncludeErrorDetails = false;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("FlashDeal.Authentication");
+        var rejections = services.GetRequiredService<TokenRejections>();
         jwt.Events = new JwtBearerEvents
         {
             OnMessageReceived = context =>
@@ -92,6 +95,7 @@ public static class AuthenticationExtensions
             {
                 context.HandleResponse();
                 var status = AuthErrors.Unauthenticated(context.AuthenticateFailure);
+                rejections.Count(status);
                 if (status.Code == (int)Grpc.Core.StatusCode.Unauthenticated && !ErrorResponses.IsGrpc(context.Request))
                 {
                     context.Response.Headers.WWWAuthenticate = context.AuthenticateFailure is null

@@ -45,7 +45,12 @@ public static class RpcErrors
     /// <summary>An error with a machine-readable reason (google.rpc.ErrorInfo) and optional metadata (ids, numbers).</summary>
     public static RpcException WithReason(StatusCode code, string reason, string domain, string message,
         IReadOnlyDictionary<string, string>? metadata = null, params IMessage[] more) =>
-        WithDetails(code, message, [ErrorInfo(reason, domain, metadata), .. more]);
+        ReasonStatus(code, reason, domain, message, metadata, more).ToRpcException();
+
+    /// <summary>The google.rpc.Status of <see cref="WithReason"/> (for <see cref="Refuse{TResponse}"/>).</summary>
+    public static Status ReasonStatus(StatusCode code, string reason, string domain, string message,
+        IReadOnlyDictionary<string, string>? metadata = null, params IMessage[] more) =>
+        Status(code, message, [ErrorInfo(reason, domain, metadata), .. more]);
 
     public static ErrorInfo ErrorInfo(string reason, string domain, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -61,6 +66,26 @@ public static class RpcErrors
     }
 
     public static RetryInfo RetryInfo(TimeSpan retryAfter) => new() { RetryDelay = Duration.FromTimeSpan(retryAfter) };
+
+    /// <summary>
+    /// Ends a unary call with <paramref name="status"/> without throwing, for refusals a handler answers by the thousand
+    /// (PlaceOrder's SOLD_OUT after a sell-out). On Grpc.AspNetCore an error is an exception rethrown at each async frame of
+    /// the framework, microseconds of CPU apiece; setting <see cref="ServerCallContext.Status"/> and the details trailer
+    /// and returning a placeholder message ends the call with the same status, message and grpc-status-details-bin
+    /// without one (every gRPC client reports a non-OK status as the call's error and drops the message; the framework
+    /// logs and counts it as a failed call). A REST caller gets the thrown path: JSON transcoding renders details only
+    /// from an exception.
+    /// </summary>
+    public static Task<TResponse> Refuse<TResponse>(ServerCallContext context, Status status, TResponse placeholder)
+    {
+        if (!ErrorResponses.IsGrpc(context.GetHttpContext().Request))
+        {
+            return Task.FromException<TResponse>(status.ToRpcException());
+        }
+        context.Status = new Grpc.Core.Status((StatusCode)status.Code, status.Message);
+        context.ResponseTrailers.SetRpcStatus(status);
+        return Task.FromResult(placeholder);
+    }
 
     /// <summary>The first detail of type <typeparamref name="T"/> in the error's google.rpc.Status, or null.</summary>
     public static T? GetDetail<T>(this RpcException exception) where T : class, IMessage<T>, new() =>

@@ -53,7 +53,13 @@ public sealed class ServiceInterceptor(ServiceOptions options, ILogger<ServiceIn
         }
         if (call.IsFaulted && call.Exception!.InnerException is { } error)
         {
-            return Translate(error, context) is { } status ? Task.FromException<TResponse>(status) : call;
+            if (Translate(error, context) is { } status)
+            {
+                Ended(status, context);
+                return Task.FromException<TResponse>(status);
+            }
+            Ended(error, context);
+            return call;
         }
         return AwaitAsync(call, context);
     }
@@ -67,11 +73,24 @@ public sealed class ServiceInterceptor(ServiceOptions options, ILogger<ServiceIn
         }
         catch (Exception e) when (Translate(e, context) is { } status)
         {
+            Ended(status, context);
             throw status;
+        }
+        catch (Exception e)
+        {
+            Ended(e, context);
+            throw;
         }
         Answered(response, context);
         return response;
     }
+
+    /// <summary>
+    /// The status a REST call ended with, for <see cref="RpcMetrics"/>: JSON transcoding keeps only the HTTP status,
+    /// which several codes share (400 is INVALID_ARGUMENT, FAILED_PRECONDITION and OUT_OF_RANGE).
+    /// </summary>
+    private static void Ended(Exception error, ServerCallContext context) =>
+        RpcMetrics.SetStatus(context.GetHttpContext(), error is RpcException rpc ? rpc.StatusCode : StatusCode.Unknown);
 
     /// <summary>Small replies go uncompressed. JSON transcoding has no message compression (REST's is HTTP's).</summary>
     private void Answered<TResponse>(TResponse response, ServerCallContext context)

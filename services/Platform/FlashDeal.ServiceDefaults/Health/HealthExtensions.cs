@@ -29,6 +29,8 @@ public static class HealthExtensions
             o.Services.Remove(string.Empty);
             o.Services.Map(string.Empty, check => check.Tags.Contains(ReadyTag));
         }).AddCheck<ShutdownHealthCheck>("shutdown", tags: [ReadyTag]);
+        services.AddSingleton<HealthMetrics>();
+        services.AddSingleton<IHealthCheckPublisher>(sp => sp.GetRequiredService<HealthMetrics>());
         // Watch streams hear of changes when the checks are published: first a second after start, then every period.
         services.Configure<HealthCheckPublisherOptions>(o =>
         {

@@ -17,8 +17,8 @@ using Microsoft.Extensions.Options;
 namespace FlashDeal.ServiceDefaults.RateLimiting;
 
 /// <summary>
-/// Per-user and per-address limits on ASP.NET Core's in-box rate limiter: one partitioned token bucket per policy,
-/// keyed by the token's subject after authentication (policies with <see cref="RateLimitPartition.User"/>) or by the
+/// Per-user and per-address limits on ASP.NET Core's in-box rate-limiting middleware: a token bucket per policy and
+/// caller (<see cref="CallerBuckets"/>, the middleware's global limiter), keyed by the token's subject after authentication (policies with <see cref="RateLimitPartition.User"/>) or by the
 /// client address before it (anonymous callers, log-in, sign-up). Policies are named by the standard
 /// <c>[EnableRateLimiting("place-order")]</c> attributes on the service class and its methods; their numbers come from
 /// the service's defaults in code, overridden field by field by <c>RateLimits:Policies:&lt;name&gt;</c>. A refusal is
@@ -70,17 +70,21 @@ public static class RateLimitingExtensions
         services.AddHostedService<RateLimitPolicyCheck>();
         // Read when the limiter is first built, so the service's AddRateLimitPolicies may come after AddServiceDefaults.
         services.AddSingleton(sp => Read(section, sp.GetServices<RateLimitPolicyDefaults>()));
+        services.AddSingleton(sp => new CallerBuckets(sp.GetRequiredService<RateLimitOptions>()));
         services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>().Configure<RateLimitOptions, RateLimitRefusals>((limiter, options, refusals) =>
-        {
-            var domain = options.Domain ?? $"{serviceName}.flashdeal.dev";
-            foreach (var (name, policy) in options.Policies)
+        services.AddOptions<RateLimiterOptions>().Configure<RateLimitOptions, RateLimitRefusals, CallerBuckets>(
+            (limiter, options, refusals, buckets) =>
             {
-                Validate(name, policy);
-                limiter.AddPolicy(name, http => PartitionOf(http, name, policy));
-            }
-            limiter.OnRejected = (context, _) => refusals.WriteAsync(context, domain);
-        });
+                var domain = options.Domain ?? $"{serviceName}.flashdeal.dev";
+                foreach (var (name, policy) in options.Policies)
+                {
+                    Validate(name, policy);
+                    // The name stays a policy ([EnableRateLimiting] resolves it); the buckets are CallerBuckets'.
+                    limiter.AddPolicy(name, _ => System.Threading.RateLimiting.RateLimitPartition.GetNoLimiter(""));
+                }
+                limiter.GlobalLimiter = buckets;
+                limiter.OnRejected = (context, _) => refusals.WriteAsync(context, domain);
+            });
         return services;
     }
 
@@ -123,34 +127,6 @@ public static class RateLimitingExtensions
         }
         options.Policies = policies;
         return options;
-    }
-
-    /// <summary>
-    /// The token bucket of a rate: whole tokens per replenishment period, the period at least 100 ms (the partitioned
-    /// limiter replenishes on a 100 ms heartbeat). 3/s is 1 token every 333 ms, 50/s 5 every 100 ms, 0.5/s 1 every 2 s.
-    /// </summary>
-    public static TokenBucketRateLimiterOptions Bucket(RateLimitPolicyOptions policy)
-    {
-        var rate = policy.PermitsPerSecond;
-        var (tokens, period) = rate * 0.1 >= 1
-            ? ((int)Math.Round(rate * 0.1), TimeSpan.FromMilliseconds(100))
-            : (1, TimeSpan.FromSeconds(1 / rate));
-        return new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = policy.Burst,
-            TokensPerPeriod = tokens,
-            ReplenishmentPeriod = period,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
-    }
-
-    /// <summary>The bucket a call takes its permit from: per user ("u:&lt;sub&gt;") or per client address ("a:&lt;address&gt;").</summary>
-    public static RateLimitPartition<string> PartitionOf(HttpContext http, string name, RateLimitPolicyOptions policy)
-    {
-        var user = policy.Partition == RateLimitPartition.User ? AuthenticatedUser.FromPrincipal(http.User)?.UserId : null;
-        var key = user is not null ? "u:" + user : "a:" + ClientAddress.Key(ClientAddress.Of(http));
-        return System.Threading.RateLimiting.RateLimitPartition.GetTokenBucketLimiter(key, _ => Bucket(policy));
     }
 
     internal static void Validate(string name, RateLimitPolicyOptions policy)
