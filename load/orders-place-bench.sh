@@ -5,7 +5,9 @@
 # servers started here (the test fixtures' PostgreSQL and Redis) are stopped and deleted on exit.
 #
 #   load/orders-place-bench.sh [--runs 3] [--buyers 20000] [--stock 1000] [--concurrency 64]
-#                              [--ceiling-requests 200000] [--no-build]
+#                              [--ceiling-requests 200000] [--telemetry-off-too] [--no-build]
+# --telemetry-off-too also runs the Lua path with metrics and traces on, and with both off (the defaults: metrics on,
+# traces only with an exporter), alternating: the instrumentation's cost.
 #
 # Prints progress, then Markdown tables (docs/benchmarks.md explains the columns). Exit 1 if an invariant failed.
 set -euo pipefail
@@ -16,6 +18,7 @@ stock=1000
 concurrency=64
 ceiling=200000
 build=1
+extra=()
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -25,7 +28,8 @@ while [[ $# -gt 0 ]]; do
     --concurrency) concurrency=$2; shift 2 ;;
     --ceiling-requests) ceiling=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --telemetry-off-too) extra+=(--telemetry-off-too); shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -59,4 +63,4 @@ done
 
 dotnet "$repo/load/FlashDeal.Orders.Load/bin/Release/net10.0/FlashDeal.Orders.Load.dll" \
   --postgres "$postgres" --redis "$redis" --runs "$runs" --buyers "$buyers" --stock "$stock" \
-  --concurrency "$concurrency" --ceiling-requests "$ceiling"
+  --concurrency "$concurrency" --ceiling-requests "$ceiling" "${extra[@]}"

@@ -353,7 +353,7 @@ start_service() {
   spawn "$name" env ASPNETCORE_ENVIRONMENT=Development DOTNET_NOLOGO=1 ASPNETCORE_CONTENTROOT="$(dirname "$(service_dll "$name")")" \
     "ConnectionStrings__Postgres=$PG_CONN" "ConnectionStrings__Redis=$REDIS_CONN" \
     Service__BindAddress=127.0.0.1 "Service__GrpcPort=${SERVICE_GRPC[$name]}" "Service__RestPort=${SERVICE_REST[$name]}" \
-    Database__MigrateOnStart=false "${settings[@]}" dotnet "$(service_dll "$name")"
+    Database__MigrateOnStart=false "Logging__Format=${FLASHDEAL_LOG_FORMAT:-json}" "${settings[@]}" dotnet "$(service_dll "$name")"
 }
 
 wait_ready() {
@@ -615,7 +615,7 @@ write_mesh_env() {
       echo "FLASHDEAL_ADMIN_EMAIL=$ADMIN_EMAIL"
       echo "FLASHDEAL_ADMIN_PASSWORD=$ADMIN_PASSWORD"
       echo "FLASHDEAL_ORDERS_REPLICAS=$ORDERS_REPLICAS"
-      [[ $PROMETHEUS == on ]] && echo "FLASHDEAL_PROMETHEUS=http://127.0.0.1:$PROMETHEUS_PORT"
+      [[ $PROMETHEUS == on ]] && echo "FLASHDEAL_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT"
     } >"$DATA/mesh.env.new"
   )
   chmod 600 "$DATA/mesh.env.new"

@@ -6,6 +6,22 @@ const workloadKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 const matches = (selector, labels) =>
   selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
+// A full label selector (matchLabels and matchExpressions), as ServiceMonitors and PodMonitors use.
+function selects(selector, labels) {
+  if (!selector || (!selector.matchLabels && !selector.matchExpressions)) return false;
+  const has = (k) => labels !== undefined && Object.hasOwn(labels, k);
+  return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v)
+    && (selector.matchExpressions ?? []).every(({ key, operator, values }) => {
+      switch (operator) {
+        case 'In': return has(key) && values.includes(labels[key]);
+        case 'NotIn': return !has(key) || !values.includes(labels[key]);
+        case 'Exists': return has(key);
+        case 'DoesNotExist': return !has(key);
+        default: return false;
+      }
+    });
+}
+
 function podSpecOf(doc) {
   if (workloadKinds.has(doc.kind) || doc.kind === 'Job') return doc.spec?.template?.spec;
   if (doc.kind === 'CronJob') return doc.spec?.jobTemplate?.spec?.template?.spec;
@@ -88,6 +104,40 @@ export function checkReferences(objects, report) {
         if (!ok) report(where, `path ${path.path} → port ${JSON.stringify(backend.port)} which Service ${backend.name} lacks`);
       }
     }
+  }
+
+  // Prometheus Operator: a monitor must find its targets in the rendering, on a port of the name it scrapes.
+  for (const { doc, where } of byKind('ServiceMonitor')) {
+    const services = byKind('Service').filter((s) => selects(doc.spec?.selector, s.doc.metadata?.labels));
+    if (services.length === 0) {
+      report(where, 'selector matches no Service');
+      continue;
+    }
+    for (const endpoint of doc.spec?.endpoints ?? []) {
+      if (!services.some((s) => (s.doc.spec?.ports ?? []).some((p) => p.name === endpoint.port))) {
+        report(where, `endpoint port "${endpoint.port}" is no port of the Services it selects (${services.map((s) => s.doc.metadata.name).join(', ')})`);
+      }
+    }
+  }
+
+  for (const { doc, where } of byKind('PodMonitor')) {
+    const targets = workloads.filter((w) => selects(doc.spec?.selector, w.doc.spec?.template?.metadata?.labels));
+    if (targets.length === 0) {
+      report(where, 'selector matches no workload');
+      continue;
+    }
+    for (const endpoint of doc.spec?.podMetricsEndpoints ?? []) {
+      for (const t of targets) {
+        const names = t.doc.spec.template.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => p.name));
+        if (!names.includes(endpoint.port)) report(where, `port "${endpoint.port}" is no container port of ${t.doc.metadata.name}`);
+      }
+    }
+  }
+
+  // The operator writes one rule file per PrometheusRule: group names must be unique within it.
+  for (const { doc, where } of byKind('PrometheusRule')) {
+    const names = (doc.spec?.groups ?? []).map((g) => g.name);
+    for (const name of new Set(names.filter((n, i) => names.indexOf(n) !== i))) report(where, `rule group "${name}" is defined twice`);
   }
 
   for (const { doc, where } of byKind('Role')) {

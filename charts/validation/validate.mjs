@@ -4,8 +4,12 @@
 //   node validate.mjs skaffold FILE          skaffold.yaml against schemas/skaffold.schema.json (the fields we use)
 //   node validate.mjs dockerfiles FILE...    multi-stage, base images as build arguments, non-root runtime user
 //   node validate.mjs fixtures FILE...       broken manifests that the manifest checks must reject (self-test)
+//   node validate.mjs dashboards --rules=OUT FILE...
+//                                            Grafana dashboards: JSON, unique uids, every panel queries the
+//                                            ${datasource} variable with a non-empty expr; writes each expr as a
+//                                            recording rule into OUT for `promtool check rules`
 // Exit code 1 and one line per problem when anything is wrong.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -23,6 +27,9 @@ const schema = (name) => ajv.compile(JSON.parse(readFileSync(join(here, 'schemas
 // Custom resources have no published schema we can install: ours cover exactly the fields the chart uses.
 const customSchemas = {
   'configuration.konghq.com/v1/KongPlugin': schema('kongplugin.schema.json'),
+  'monitoring.coreos.com/v1/ServiceMonitor': schema('servicemonitor.schema.json'),
+  'monitoring.coreos.com/v1/PodMonitor': schema('podmonitor.schema.json'),
+  'monitoring.coreos.com/v1/PrometheusRule': schema('prometheusrule.schema.json'),
 };
 const kongAnnotations = schema('kong-annotations.schema.json');
 
@@ -193,15 +200,80 @@ async function validateFixtures(files) {
   return files.length;
 }
 
-const [command, ...files] = process.argv.slice(2);
+// Grafana dashboards (files/dashboards/*.json). promtool has no expression checker, so every panel query becomes a
+// recording rule of a rule file that `promtool check rules` parses: Grafana's interval variables become 1m, the
+// dashboard's own template variables (regex matchers: deal_id=~"$deal_id") become .+.
+const panelsOf = (panels) => (panels ?? []).flatMap((p) => [p, ...panelsOf(p.panels)]);
+const grafanaIntervals = /\$(__rate_interval|__interval|__range)\b|\$\{(__rate_interval|__interval|__range)\}/g;
+const noQueryPanels = new Set(['row', 'text', 'news', 'dashlist']);
+
+function validateDashboards(files, rulesOut) {
+  if (!rulesOut) {
+    report('dashboards', 'usage: dashboards --rules=OUT FILE...');
+    return 0;
+  }
+  const uids = new Map();
+  const rules = [];
+  for (const file of files) {
+    const where = basename(file);
+    let dashboard;
+    try {
+      dashboard = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      report(where, `not JSON: ${e.message}`);
+      continue;
+    }
+    if (!dashboard.uid || !dashboard.title) report(where, 'uid and title are required');
+    if (uids.has(dashboard.uid)) report(where, `uid "${dashboard.uid}" is also the uid of ${uids.get(dashboard.uid)}`);
+    uids.set(dashboard.uid, where);
+    const variables = dashboard.templating?.list ?? [];
+    if (!variables.some((v) => v.type === 'datasource' && v.name === 'datasource' && v.query === 'prometheus')) {
+      report(where, 'no Prometheus datasource variable "datasource"');
+    }
+    const own = variables.filter((v) => v.type !== 'datasource').map((v) => v.name);
+    const panels = panelsOf(dashboard.panels).filter((p) => !noQueryPanels.has(p.type));
+    if (panels.length === 0) report(where, 'has no panels');
+    const ids = new Set();
+    for (const panel of panels) {
+      const at = `${where} panel ${panel.id} "${panel.title}"`;
+      if (ids.has(panel.id)) report(at, 'duplicate panel id');
+      ids.add(panel.id);
+      const datasources = [panel.datasource, ...(panel.targets ?? []).map((t) => t.datasource)].filter(Boolean);
+      for (const ds of datasources) {
+        if (ds.uid !== '${datasource}') report(at, `datasource ${JSON.stringify(ds)} is not the \${datasource} variable`);
+      }
+      const targets = (panel.targets ?? []).filter((t) => !t.hide);
+      if (targets.length === 0) report(at, 'has no query');
+      for (const target of targets) {
+        if (typeof target.expr !== 'string' || target.expr.trim() === '') {
+          report(`${at} query ${target.refId}`, 'empty expr');
+          continue;
+        }
+        let expr = target.expr.replace(grafanaIntervals, '1m');
+        for (const name of own) expr = expr.replaceAll(`\${${name}}`, '.+').replaceAll(`$${name}`, '.+');
+        const leftover = /\$\{?[A-Za-z_][A-Za-z0-9_]*/.exec(expr);
+        if (leftover) report(`${at} query ${target.refId}`, `uses ${leftover[0]}, which is no variable of the dashboard`);
+        const record = `dashboard:${dashboard.uid}_${panel.id}_${target.refId}`.replace(/[^A-Za-z0-9_:]/g, '_');
+        rules.push({ record, expr });
+      }
+    }
+  }
+  writeFileSync(rulesOut, yaml.dump({ groups: [{ name: 'dashboard-queries', rules }] }, { lineWidth: -1 }));
+  return files.length;
+}
+
+const args = process.argv.slice(2);
+const rulesOut = args.find((a) => a.startsWith('--rules='))?.slice('--rules='.length);
+const [command, ...files] = args.filter((a) => !a.startsWith('--rules='));
 let count;
 switch (command) {
   case 'manifests': count = await validateManifests(files); break;
   case 'fixtures': count = await validateFixtures(files); break;
   case 'skaffold': count = files.reduce((n, f) => n + validateSkaffold(f), 0); break;
   case 'dockerfiles': count = validateDockerfiles(files); break;
+  case 'dashboards': count = validateDashboards(files, rulesOut); break;
   default:
-    console.error('usage: validate.mjs manifests|skaffold|dockerfiles|fixtures FILE...');
+    console.error('usage: validate.mjs manifests|skaffold|dockerfiles|fixtures FILE... | dashboards --rules=OUT FILE...');
     process.exit(2);
 }
 if (problems.length > 0) {

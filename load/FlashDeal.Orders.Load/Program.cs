@@ -16,10 +16,14 @@ var stockOption = new Option<int>("--stock") { Description = "units of the deal 
 var concurrencyOption = new Option<int>("--concurrency") { Description = "calls in flight (closed loop)", DefaultValueFactory = _ => 64 };
 var runsOption = new Option<int>("--runs") { Description = "measured runs per strategy", DefaultValueFactory = _ => 3 };
 var ceilingOption = new Option<int>("--ceiling-requests") { Description = "redis-benchmark calls per case", DefaultValueFactory = _ => 200_000 };
+var telemetryOption = new Option<bool>("--telemetry-off-too")
+{
+    Description = "also run the Lua path with metrics and traces off, alternating with the defaults (the instrumentation's cost)",
+};
 
 var root = new RootCommand("PlaceOrder: Lua hot path vs row-lock baseline, plus the redis-benchmark EVALSHA ceiling.")
 {
-    postgresOption, redisOption, buyersOption, stockOption, concurrencyOption, runsOption, ceilingOption,
+    postgresOption, redisOption, buyersOption, stockOption, concurrencyOption, runsOption, ceilingOption, telemetryOption,
 };
 root.SetAction(async parse =>
 {
@@ -39,13 +43,30 @@ root.SetAction(async parse =>
     using var redis = ConnectionMultiplexer.Connect(redisAddress);
     await using var dataSource = NpgsqlDataSource.Create(postgres);
 
-    var strategies = new[] { PlacementStrategy.RedisLua, PlacementStrategy.PostgresRowLock };
-    var services = new Dictionary<PlacementStrategy, (ServiceProcess Process, GrpcChannel Channel)>();
+    // One orders process per variant: the strategies with the services' defaults (metrics on; traces on only with an
+    // exporter, and none is set here); with --telemetry-off-too the Lua path also with metrics and traces both on (as
+    // with an OTLP collector: spans sampled at the default ratio, minus the export) and both off.
+    var variants = new List<Variant> { new("RedisLua", PlacementStrategy.RedisLua, []) };
+    if (parse.GetValue(telemetryOption))
+    {
+        variants.Add(new("RedisLua, metrics and traces", PlacementStrategy.RedisLua, new Dictionary<string, string>
+        {
+            ["Telemetry__Tracing__Enabled"] = "true",
+        }));
+        variants.Add(new("RedisLua, metrics and traces off", PlacementStrategy.RedisLua, new Dictionary<string, string>
+        {
+            ["Telemetry__Metrics__Enabled"] = "false",
+            ["Telemetry__Tracing__Enabled"] = "false",
+        }));
+    }
+    variants.Add(new("PostgresRowLock", PlacementStrategy.PostgresRowLock, []));
+    var services = new Dictionary<string, (ServiceProcess Process, GrpcChannel Channel)>();
     try
     {
-        foreach (var strategy in strategies)
+        foreach (var variant in variants)
         {
-            var process = await ServiceProcess.StartAsync(new Dictionary<string, string>
+            var strategy = variant.Strategy;
+            var process = await ServiceProcess.StartAsync(new Dictionary<string, string>(variant.Settings)
             {
                 ["ConnectionStrings__Postgres"] = postgres,
                 ["ConnectionStrings__Redis"] = redisAddress,
@@ -56,14 +77,14 @@ root.SetAction(async parse =>
                 ["Auth__ValidatedTokenCacheSize"] = (2 * buyers).ToString(CultureInfo.InvariantCulture),
                 ["Orders__Strategy"] = strategy.ToString(),
             });
-            services[strategy] = (process, ServiceTestHost.Channel(process.GrpcAddress));
-            Console.WriteLine($"{strategy}: orders service pid {process.Id} at {process.GrpcAddress}");
+            services[variant.Name] = (process, ServiceTestHost.Channel(process.GrpcAddress));
+            Console.WriteLine($"{variant.Name}: orders service pid {process.Id} at {process.GrpcAddress}");
         }
 
-        foreach (var strategy in strategies)
+        foreach (var variant in variants)
         {
             // Every token verified once (a deal that does not exist touches neither store), then the code paths warmed.
-            var (process, channel) = services[strategy];
+            var (process, channel) = services[variant.Name];
             var phase = new PlaceOrderPhase(channel, bearers);
             await phase.RunAsync("warm-up", Guid.NewGuid(), buyers, stock, concurrency, () => process.CpuTime);
             var warmDeal = Guid.NewGuid();
@@ -71,20 +92,21 @@ root.SetAction(async parse =>
             await phase.RunAsync("warm-up", warmDeal, Math.Min(buyers, 3000), 200, concurrency, () => process.CpuTime);
         }
 
-        var results = strategies.ToDictionary(s => s, _ => new List<(PhaseResult Result, string Invariant)>());
+        var results = variants.ToDictionary(v => v.Name, _ => new List<(PhaseResult Result, string Invariant)>());
         for (var run = 0; run < runs; run++)
         {
-            foreach (var strategy in run % 2 == 0 ? strategies : strategies.Reverse())
+            foreach (var variant in run % 2 == 0 ? variants : Enumerable.Reverse(variants))
             {
-                var (process, channel) = services[strategy];
+                var (strategy, name) = (variant.Strategy, variant.Name);
+                var (process, channel) = services[name];
                 var dealId = Guid.NewGuid();
                 await DealWriter.WriteAsync(redis.GetDatabase(), dealId, stock, perUserLimit: 1);
                 var result = await new PlaceOrderPhase(channel, bearers)
-                    .RunAsync(strategy.ToString(), dealId, buyers, stock, concurrency, () => process.CpuTime);
+                    .RunAsync(name, dealId, buyers, stock, concurrency, () => process.CpuTime);
                 var invariant = await Invariants.CheckAsync(strategy, dealId, stock, result, redis.GetDatabase(), dataSource);
-                results[strategy].Add((result, invariant));
+                results[name].Add((result, invariant));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"run {run + 1} {strategy}: {result.CallsPerSecond:F0} calls/s, accepted {result.Accepted}, sold out {result.SoldOut}, errors {result.Errors}, p99 {result.LatencyMicros.ValueAtPercentile(99) / 1000.0:F2} ms, invariant {invariant}"));
+                    $"run {run + 1} {name}: {result.CallsPerSecond:F0} calls/s, accepted {result.Accepted}, sold out {result.SoldOut}, errors {result.Errors}, p99 {result.LatencyMicros.ValueAtPercentile(99) / 1000.0:F2} ms, invariant {invariant}"));
                 if (result.FirstError is { } error)
                 {
                     Console.WriteLine($"  first error: {error}");
@@ -112,3 +134,6 @@ root.SetAction(async parse =>
     }
 });
 return await root.Parse(args).InvokeAsync();
+
+/// <summary>One orders process of the benchmark: a strategy and the settings it runs with.</summary>
+internal sealed record Variant(string Name, PlacementStrategy Strategy, Dictionary<string, string> Settings);

@@ -5,7 +5,7 @@ namespace FlashDeal.Orders.Load;
 /// <summary>Markdown tables for docs/benchmarks.md: medians over the runs, errors summed.</summary>
 public static class Report
 {
-    public static void Print(Dictionary<PlacementStrategy, List<(PhaseResult Result, string Invariant)>> results,
+    public static void Print(Dictionary<string, List<(PhaseResult Result, string Invariant)>> results,
         IReadOnlyList<CeilingResult> ceiling, int buyers, int stock, int concurrency, int runs)
     {
         Console.WriteLine(Invariant(
@@ -18,7 +18,7 @@ public static class Report
             var r = list.Select(x => x.Result).ToList();
             string[] cells =
             [
-                strategy.ToString(),
+                strategy,
                 Cell(Median(r, x => x.CallsPerSecond), "F0"),
                 Cell(Median(r, x => x.SellOut?.TotalMilliseconds ?? double.NaN), "F0"),
                 Cell(Median(r, x => Ms(x, 50)), "F2"),

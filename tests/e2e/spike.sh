@@ -90,7 +90,7 @@ check "hammer: invariants all passed with the refusals (a refused call takes no 
 # --- what Prometheus saw --------------------------------------------------------------------------------------------
 # A refused token through the edge (the token-rejection panel has something to show), then every dashboard panel and
 # alert series evaluated against the mesh's Prometheus, the accepted counters against the load tool's, cardinality.
-prom="$(sed -n 's/^FLASHDEAL_PROMETHEUS=//p' "$FLASHDEAL_DATA/mesh.env")"
+prom="$(sed -n 's/^FLASHDEAL_PROMETHEUS_URL=//p' "$FLASHDEAL_DATA/mesh.env")"
 if [[ -n $prom ]]; then
   code="$(curl -s -o /dev/null -w '%{http_code}' -H 'authorization: Bearer not.a.token' "http://127.0.0.1:$FLASHDEAL_EDGE_REST_PORT/v1/orders")"
   [[ $code == 401 ]] && pass "a forged token through the edge is 401" || fail "forged token: HTTP $code"
@@ -107,7 +107,7 @@ if [[ -n $prom ]]; then
     fail "flashdeal top --once"; cat "$DATA/top.out"
   fi
 else
-  fail "the mesh runs no Prometheus (mesh.env has no FLASHDEAL_PROMETHEUS): install prometheus (./flashdeal up does as root)"
+  fail "the mesh runs no Prometheus (mesh.env has no FLASHDEAL_PROMETHEUS_URL): install prometheus (./flashdeal up does as root)"
 fi
 
 # --- down -----------------------------------------------------------------------------------------------------------

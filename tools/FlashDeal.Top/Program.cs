@@ -2,8 +2,8 @@ using FlashDeal.Top;
 using Spectre.Console;
 
 // ./flashdeal top [--prometheus URL] [--interval SECONDS] [--once]
-// Prometheus comes from --prometheus, else FLASHDEAL_PROMETHEUS (./flashdeal passes it from .data/mesh.env).
-var prometheus = Environment.GetEnvironmentVariable("FLASHDEAL_PROMETHEUS");
+// Prometheus comes from --prometheus, else FLASHDEAL_PROMETHEUS_URL (./flashdeal passes it from .data/mesh.env).
+var prometheus = Environment.GetEnvironmentVariable("FLASHDEAL_PROMETHEUS_URL");
 var interval = TimeSpan.FromSeconds(1);
 var once = false;
 for (var i = 0; i < args.Length; i++)

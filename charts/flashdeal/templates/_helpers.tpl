@@ -170,3 +170,53 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/* A Prometheus duration ("1m30s") in milliseconds, for comparing scrape timeouts with intervals. */}}
+{{- define "flashdeal.durationMs" -}}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h|d|w|y)" . -1 }}
+{{- $unit := regexReplaceAll "^[0-9]+" . "" }}
+{{- $total = add $total (mul (atoi (trimSuffix $unit .)) (get $units $unit)) }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/*
+The scrape endpoint (a list item) of the ServiceMonitor and the PodMonitor; call with (dict "root" $ "key" "serviceMonitor").
+job is set to "flashdeal-<component>" from the component label, so rules and dashboards (job=~"flashdeal-.*") match
+whatever the release or fullname is.
+*/}}
+{{- define "flashdeal.scrapeEndpoint" -}}
+{{- $m := index .root.Values.metrics .key }}
+{{- $where := printf "metrics.%s" .key }}
+{{- if and $m.scrapeTimeout (gt (int64 (include "flashdeal.durationMs" $m.scrapeTimeout)) (int64 (include "flashdeal.durationMs" $m.interval))) }}
+{{- fail (printf "%s.scrapeTimeout %s is longer than %s.interval %s (Prometheus rejects the scrape config)" $where $m.scrapeTimeout $where $m.interval) }}
+{{- end }}
+- port: http
+  path: /metrics
+  scheme: http
+  interval: {{ $m.interval }}
+  {{- with $m.scrapeTimeout }}
+  scrapeTimeout: {{ . }}
+  {{- end }}
+  relabelings:
+    - sourceLabels: [{{ .source }}]
+      targetLabel: job
+      replacement: flashdeal-$1
+{{- end }}
+
+{{/* Label selector of every enabled FlashDeal service (their Services, or their pods). */}}
+{{- define "flashdeal.servicesSelector" -}}
+{{- $components := list }}
+{{- range $name, $svc := .Values.services }}
+{{- if $svc.enabled }}{{ $components = append $components $name }}{{ end }}
+{{- end }}
+matchLabels:
+  app.kubernetes.io/name: {{ include "flashdeal.name" . }}
+  app.kubernetes.io/instance: {{ .Release.Name }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values: {{ $components | toJson }}
+{{- end }}

@@ -33,6 +33,9 @@ public sealed class ToolOptions
 
     public string? Redis { get; private set; }
 
+    /// <summary>The mesh's Prometheus (FLASHDEAL_PROMETHEUS_URL in mesh.env): the spike report links its series.</summary>
+    public string? Prometheus { get; private set; }
+
     public string? AdminEmail { get; private set; }
 
     public string? AdminPassword { get; private set; }
@@ -210,6 +213,7 @@ public sealed class ToolOptions
         Rest = Endpoints(setting, "REST", DefaultRest);
         Postgres = setting("FLASHDEAL_POSTGRES");
         Redis = setting("FLASHDEAL_REDIS");
+        Prometheus = setting("FLASHDEAL_PROMETHEUS_URL");
         AdminEmail = setting("FLASHDEAL_ADMIN_EMAIL") ?? "admin@flashdeal.local";
         AdminPassword = setting("FLASHDEAL_ADMIN_PASSWORD") ?? "flashdeal-admin-demo";
     }

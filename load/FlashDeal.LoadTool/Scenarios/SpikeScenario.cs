@@ -182,11 +182,26 @@ public sealed class SpikeScenario(ScenarioContext context) : Scenario(context)
         _ => false,
     };
 
+    /// <summary>A Prometheus graph link for <paramref name="expr"/> over the last 5 minutes (the run just ended).</summary>
+    internal static string PrometheusGraph(string prometheus, string expr) =>
+        prometheus.TrimEnd('/') + "/graph?g0.expr=" + Uri.EscapeDataString(expr) + "&g0.tab=0&g0.range_input=5m";
+
     public override async Task<IReadOnlyList<InvariantResult>> CheckAsync(CancellationToken cancellationToken)
     {
         var deal = Deal ?? throw new InvalidOperationException("SetUpAsync first.");
         Context.Metadata["accepted"] = _accepted.Count.ToString(CultureInfo.InvariantCulture);
         Context.Metadata["first_accept_after_open_ms"] = FirstAcceptAfterOpen is { } first ? Ms(first) : "none";
+        if (Options.Prometheus is { Length: > 0 } prometheus)
+        {
+            // The same series the flash-sale dashboard and ./flashdeal top show, over this run (docs/observability.md).
+            var id = deal.DealId.ToString("D");
+            Context.Metadata["prometheus_accepted"] = PrometheusGraph(prometheus,
+                $"sum by (deal_id) (rate(flashdeal_orders_placements_total{{outcome=\"ACCEPTED\",deal_id=\"{id}\"}}[10s]))");
+            Context.Metadata["prometheus_refusals"] = PrometheusGraph(prometheus,
+                "sum by (outcome) (rate(flashdeal_orders_placements_total{outcome!=\"ACCEPTED\"}[10s]))");
+            Context.Metadata["prometheus_stock"] = PrometheusGraph(prometheus,
+                $"max by (deal_id) (flashdeal_deal_stock_remaining{{deal_id=\"{id}\"}})");
+        }
         if (Options.Postgres is null || Options.Redis is null || _baseline is null)
         {
             return [new InvariantResult("stores reachable", false,

@@ -98,14 +98,26 @@ public static class ServiceDefaultsExtensions
         // Grpc.AspNetCore logs every call that ends with a non-OK status at Information ("Error status code … raised"):
         // in a flash sale that is a line per SOLD_OUT answer, thousands a second, for what the caller already got as
         // its answer. Handler failures stay logged (at Error); the category's level can still be set in configuration.
-        const string callHandler = "Grpc.AspNetCore.Server.ServerCallHandler";
-        if (builder.Configuration[$"Logging:LogLevel:{callHandler}"] is null)
+        // JSON transcoding's handler logs the same line for REST callers under its own category.
+        foreach (var callHandler in (string[])["Grpc.AspNetCore.Server.ServerCallHandler",
+                     "Grpc.AspNetCore.Grpc.JsonTranscoding.ServerCallHandler"])
         {
-            builder.Logging.AddFilter(callHandler, LogLevel.Warning);
+            if (builder.Configuration[$"Logging:LogLevel:{callHandler}"] is null)
+            {
+                builder.Logging.AddFilter(callHandler, LogLevel.Warning);
+            }
         }
+        // Every line of a request names its trace and span (the scope the logger factory adds from Activity.Current).
+        builder.Logging.Configure(o => o.ActivityTrackingOptions =
+            ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
         if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
         {
-            builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+                o.IncludeScopes = true;
+            });
         }
         else
         {

@@ -88,11 +88,16 @@ public sealed partial class OrderStreamConsumer(
         }
 
         var orders = new List<OrderRecord>(entries.Count);
+        List<ActivityLink>? placements = null;
         foreach (var entry in entries)
         {
             try
             {
                 orders.Add(OrderSnapshot.FromStreamEntry(entry.Values));
+                if (Spans.HasListeners() && PlacementOf(entry) is { } placement)
+                {
+                    (placements ??= []).Add(new ActivityLink(placement));
+                }
             }
             catch (FormatException e)
             {
@@ -106,11 +111,35 @@ public sealed partial class OrderStreamConsumer(
         }
         if (orders.Count > 0)
         {
+            // Linked to each traced placement in the batch, and a child of the first: sampled whenever that placement
+            // was, and found inside its trace.
+            using var span = placements is null ? null
+                : Spans.StartActivity(ActivityKind.Consumer, parentContext: placements[0].Context, links: placements,
+                    name: "persist orders");
+            span?.SetTag("messaging.system", "redis");
+            span?.SetTag("messaging.destination.name", (string?)reader.Stream);
+            span?.SetTag("messaging.batch.message_count", orders.Count);
             await PersistAsync(orders, cancellationToken).ConfigureAwait(false);
             await AnnouncePaidAsync(database, orders).ConfigureAwait(false);
         }
         await reader.AcknowledgeAsync(database, [.. entries.Select(e => e.Id)]).ConfigureAwait(false);
         return entries.Count;
+    }
+
+    /// <summary>Spans of the order stream's consumer ("persist orders", linked to the placements it writes).</summary>
+    public const string ActivitySourceName = "FlashDeal.Orders.Stream";
+    private static readonly ActivitySource Spans = new(ActivitySourceName);
+
+    private static ActivityContext? PlacementOf(StreamEntry entry)
+    {
+        foreach (var value in entry.Values)
+        {
+            if (value.Name == "traceparent")
+            {
+                return ActivityContext.TryParse((string?)value.Value, null, out var context) ? context : null;
+            }
+        }
+        return null;
     }
 
     private StreamGroupReader Reader(Guid dealId)

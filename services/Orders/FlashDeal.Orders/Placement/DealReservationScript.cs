@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Redis;
@@ -27,7 +28,7 @@ public sealed class DealReservationScript
         [
             dealId.ToString("D"), command.UserId, command.IdempotencyKey, command.Quantity.ToString(CultureInfo.InvariantCulture),
             orderId.ToString("D"), Ms(settings.PayWindow), Ms(settings.DealKeyRetention), Ms(settings.OrderRetention),
-            registered ? "1" : "0",
+            registered ? "1" : "0", Traceparent(),
         ];
         var result = (RedisResult[])(await Script.EvaluateAsync(database, keys, values).ConfigureAwait(false))!;
         var parts = new string[result.Length - 1];
@@ -37,6 +38,11 @@ public sealed class DealReservationScript
         }
         return new Reply((string)result[0]!, parts);
     }
+
+    /// <summary>The current (sampled) span as a W3C traceparent, for the stream entry; empty when not traced.</summary>
+    private static RedisValue Traceparent() => Activity.Current is { Recorded: true } span
+        ? $"00-{span.TraceId.ToHexString()}-{span.SpanId.ToHexString()}-01"
+        : RedisValue.EmptyString;
 
     private static RedisValue Ms(TimeSpan span) => ((long)span.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
 }

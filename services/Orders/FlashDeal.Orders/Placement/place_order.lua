@@ -10,6 +10,7 @@
 -- KEYS[7] :deadlines  ZSET  pending order ids by pay deadline
 -- ARGV[1] deal_id  ARGV[2] user_id  ARGV[3] idempotency_key  ARGV[4] quantity  ARGV[5] new order_id (UUIDv7)
 -- ARGV[6] pay window ms  ARGV[7] per-deal key retention after end_ms  ARGV[8] order hash retention after pay deadline
+-- ARGV[10] the placement's traceparent or '' (see the XADD below)
 -- ARGV[9] '1' when the deal is already in the stream registry; otherwise an order that would be accepted returns
 --         {'REGISTER'} untouched, so random deal ids never reach the registry
 --
@@ -88,7 +89,13 @@ local order = {
 }
 redis.call('HSET', KEYS[6], unpack(order))
 redis.call('PEXPIREAT', KEYS[6], deadline + tonumber(ARGV[8]))
-redis.call('XADD', KEYS[5], '*', unpack(order))
+-- The placement's W3C traceparent (ARGV[10], '' when the call is not traced) rides on the stream entry only, so the
+-- consumer's persistence span can link to it.
+if ARGV[10] ~= nil and ARGV[10] ~= '' then
+  redis.call('XADD', KEYS[5], '*', 'traceparent', ARGV[10], unpack(order))
+else
+  redis.call('XADD', KEYS[5], '*', unpack(order))
+end
 redis.call('ZADD', KEYS[7], deadline, order_id)
 
 local keep_until = end_ms + tonumber(ARGV[7])

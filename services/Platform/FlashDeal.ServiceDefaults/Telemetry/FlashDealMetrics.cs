@@ -25,6 +25,9 @@ public static class FlashDealMetrics
     /// <summary>Counter of bearer tokens refused, by reason (ACCESS_TOKEN_EXPIRED, ACCESS_TOKEN_INVALID, …).</summary>
     public const string TokensRejected = "flashdeal.auth.tokens.rejected";
 
+    /// <summary>Histogram (s) of Redis script calls (EVALSHA) as the client sees them, by script and outcome.</summary>
+    public const string RedisScriptDuration = "flashdeal.redis.script.duration";
+
     /// <summary>Counter of validated-token cache lookups, by result (hit, miss).</summary>
     public const string TokenCacheLookups = "flashdeal.auth.token_cache.lookups";
 

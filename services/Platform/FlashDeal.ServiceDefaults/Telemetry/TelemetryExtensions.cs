@@ -17,11 +17,15 @@ namespace FlashDeal.ServiceDefaults;
 /// runtime (GC, thread pool), Npgsql's connection pool and commands, and FlashDeal's own meters ("FlashDeal.*",
 /// <see cref="FlashDealMetrics"/>), served for Prometheus at <c>/metrics</c> on the REST port (never on the gRPC port,
 /// never routed by the edge) and pushed over OTLP as well when an endpoint is set.</item>
-/// <item><b>Traces</b>, on when an OTLP endpoint is set (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
-/// <c>Telemetry:OtlpEndpoint</c>) or <c>Telemetry:Tracing:Enabled</c> is true: ASP.NET Core (W3C traceparent from the
-/// edge), HttpClient, Npgsql and FlashDeal's sources; sampled parent-based at <c>Telemetry:TraceSampleRatio</c>
-/// (default 0.05) unless <c>OTEL_TRACES_SAMPLER</c> says otherwise. The other standard <c>OTEL_*</c> variables
-/// (headers, protocol, service name, resource attributes) are honoured by the SDK.</item>
+/// <item><b>Traces</b>, on when they have somewhere to go: an OTLP endpoint (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
+/// <c>Telemetry:OtlpEndpoint</c>), or <c>Telemetry:Tracing:Enabled=true</c> for another exporter (tests add an
+/// in-memory one): ASP.NET Core (continuing the W3C traceparent
+/// the edge sends), HttpClient, Npgsql and FlashDeal's sources (the Redis script calls, the order stream's persistence
+/// linked to each placement); sampled parent-based (a caller's or the edge's sampling decision wins), else at
+/// <c>Telemetry:TraceSampleRatio</c> (default 0.05), unless <c>OTEL_TRACES_SAMPLER</c> says otherwise. Every log line of
+/// a request carries its trace and span ids either way (ASP.NET Core's request activity continues the caller's
+/// traceparent even without tracing). The other standard <c>OTEL_*</c> variables (headers,
+/// protocol, service name, resource attributes) are honoured by the SDK.</item>
 /// </list>
 /// </summary>
 public static class TelemetryExtensions
