@@ -262,16 +262,26 @@ by_auth="$(grep -o '"domain": *"auth.flashdeal.dev"' <<<"$out" | wc -l)" by_edge
 # --- status ---------------------------------------------------------------------------------------------------------
 if status="$(./flashdeal status 2>&1)"; then pass "flashdeal status exits 0"; else fail "flashdeal status exits 0"; fi
 echo "$status" | sed 's/^/        /'
-for name in edge auth catalog orders-1 orders-2 redis postgres; do
+for name in edge auth catalog orders-1 orders-2 redis postgres prometheus nginx-exporter redis-exporter postgres-exporter; do
   grep -Eq "^$name +[0-9]+ +yes +(ready|PONG)" <<<"$status" && pass "status: $name alive and healthy" || fail "status: $name alive and healthy"
 done
+grep -Eq "^prometheus .*8/8 targets up" <<<"$status" && pass "status: Prometheus's URL and 8/8 targets up" ||
+  fail "status: Prometheus targets (needs Debian's prometheus and exporters: ./flashdeal up installs them as root)"
 grep -Eq "^orders-1 .*stream lag [0-9]+, pending [0-9]+" <<<"$status" && grep -Eq "^orders-2 .*stream lag [0-9]+, pending [0-9]+" <<<"$status" &&
   pass "status: stream lag of each orders replica" || fail "status: stream lag of each orders replica"
 grep -q "$DEAL_ID: DEAL_STATE_UPCOMING, 100 of 100 left" <<<"$status" && pass "status: demo deal stock" || fail "status: demo deal stock"
 
 # --- one replica dies: the edge keeps serving orders ----------------------------------------------------------------
 files=("$FLASHDEAL_DATA"/run/*.pid)
-((${#files[@]} == 7)) && pass "seven pid files (postgres, redis, auth, catalog, orders-1, orders-2, edge)" || fail "seven pid files (${#files[@]})"
+names="$(for f in "${files[@]}"; do basename "$f" .pid; done | sort | tr '\n' ' ')"
+[[ $names == "auth catalog edge nginx-exporter orders-1 orders-2 postgres postgres-exporter prometheus redis redis-exporter " ]] &&
+  pass "eleven pid files (postgres, redis, auth, catalog, orders-1, orders-2, edge, prometheus, three exporters)" ||
+  fail "pid files: $names"
+code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FLASHDEAL_PROMETHEUS_PORT/-/ready")"
+targets="$(curl -s "http://127.0.0.1:$FLASHDEAL_PROMETHEUS_PORT/api/v1/targets?state=active" |
+  jq -r '[.data.activeTargets[] | select(.health == "up")] | length')"
+[[ $code == 200 && $targets == 8 ]] && pass "Prometheus ready, all 8 targets up (3 services × their replicas, edge, redis, postgres, itself)" ||
+  fail "Prometheus: ready $code, targets up $targets of 8"
 mesh_snapshot_pids # for the leftover check after down
 
 kill -9 "$(cat "$FLASHDEAL_DATA/run/orders-2.pid")"

@@ -71,6 +71,23 @@ for port in "$FLASHDEAL_ORDERS_GRPC_PORT" $((FLASHDEAL_ORDERS_GRPC_PORT + 1)); d
   ((n > 0)) && pass "gRPC PlaceOrder reached the replica on $port ($n calls)" || fail "no gRPC PlaceOrder reached the replica on $port"
 done
 
+# The edge starts the trace of a call that brings none: its traceparent carries the request id as trace id (the access
+# log records what it sent upstream; the load tool sends no traceparent).
+if "$PY" - "$log" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if '"PlaceOrder' in l or '"/v1/orders"' in l]
+def started_by_edge(tp):
+    parts = tp.split("-")
+    return len(parts) == 4 and parts[0] == "00" and len(parts[1]) == 32 and parts[2] == parts[1][:16] and parts[3] == "01"
+ok = [l for l in lines if started_by_edge(l["traceparent"])]
+sys.exit(0 if lines and len(ok) == len(lines) else 1)
+PY
+then
+  pass "the edge started a W3C trace for every order call (traceparent 00-<request id>-<its first 16 digits>-01)"
+else
+  fail "the edge's traceparent for PlaceOrder calls (access log $log)"
+fi
+
 # --- per-user rate limits under a spike -------------------------------------------------------------------------------
 # Five users, each as fast as it can (closed loop, 10 virtual users): the edge (5/s, burst 10 per caller) and the
 # orders replicas (3/s, burst 5 per user each) refuse the excess with RATE_LIMITED; the stores must still agree.
