@@ -36,6 +36,12 @@ def panel(pid, title, desc, exprs, x, y, w=12, h=8, kind="timeseries", unit=None
                         "colorMode": "value", "graphMode": "area", "textMode": "auto"}
     return p
 
+def quantiles(bucket, selector="", qs=(0.50, 0.95, 0.99), by="le"):
+    """One (expr, legend) per quantile of a histogram, summed over replicas: the p50/p95/p99 lines of a latency panel."""
+    return [(f'histogram_quantile({q:.2f}, sum by ({by}) (rate({bucket}{{{selector}}}[{RI}])))'.replace("{}", ""),
+             f"p{round(q * 100)}") for q in qs]
+
+
 def dashboard(uid, title, desc, panels, variables=()):
     tmpl = [{"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Prometheus",
              "current": {}, "hide": 0}]
@@ -65,9 +71,7 @@ flash = [
     panel(5, "Refusals by reason", "PlaceOrder answers that were not a new order: SOLD_OUT, PER_USER_LIMIT_REACHED, REPLAYED, DEAL_NOT_STARTED …",
           [(f'sum by (outcome) (rate(flashdeal_orders_placements_total{{outcome!="ACCEPTED"}}[{RI}]))', "{{outcome}}")], 12, 8, 12, 8, unit="reqps", stack=True),
     panel(6, "PlaceOrder latency", "Server-side duration of PlaceOrder over both transports, all replicas.",
-          [(f'histogram_quantile(0.50, sum by (le) (rate(flashdeal_rpc_server_duration_seconds_bucket{{{PLACE}}}[{RI}])))', "p50"),
-           (f'histogram_quantile(0.95, sum by (le) (rate(flashdeal_rpc_server_duration_seconds_bucket{{{PLACE}}}[{RI}])))', "p95"),
-           (f'histogram_quantile(0.99, sum by (le) (rate(flashdeal_rpc_server_duration_seconds_bucket{{{PLACE}}}[{RI}])))', "p99")],
+          quantiles("flashdeal_rpc_server_duration_seconds_bucket", PLACE),
           0, 16, 12, 8, unit="s"),
     panel(7, "PlaceOrder calls by outcome", "ok = an order (new or replayed); refused = a business or caller refusal; fault = the server's failure (the error budget).",
           [(f'sum by (outcome) (rate(flashdeal_rpc_server_duration_seconds_count{{{PLACE}}}[{RI}]))', "{{outcome}}")], 12, 16, 12, 8, unit="reqps", stack=True),
@@ -116,8 +120,7 @@ dep = [
           [(f'histogram_quantile(0.99, sum by (script, le) (rate(flashdeal_redis_script_duration_seconds_bucket[{RI}])))', "{{script}}")],
           0, 40, 12, 8, unit="s"),
     panel(4, "Persistence batch latency", "Time to write one batch of order stream entries to PostgreSQL (p50, p99).",
-          [(f'histogram_quantile(0.50, sum by (le) (rate(flashdeal_orders_stream_batch_duration_seconds_bucket[{RI}])))', "p50"),
-           (f'histogram_quantile(0.99, sum by (le) (rate(flashdeal_orders_stream_batch_duration_seconds_bucket[{RI}])))', "p99")],
+          quantiles("flashdeal_orders_stream_batch_duration_seconds_bucket", qs=(0.50, 0.99)),
           12, 8, 12, 8, unit="s"),
     panel(5, "Orders persisted per second", "Stream entries written to PostgreSQL and acknowledged.",
           [(f'sum(rate(flashdeal_orders_stream_persisted_total[{RI}]))', "persisted")], 0, 16, 12, 8, unit="ops"),
@@ -126,7 +129,7 @@ dep = [
     panel(7, "Thread pool", "Work items queued and threads, per replica: a growing queue means the replica is saturated.",
           [('max by (instance) (dotnet_thread_pool_queue_length)', "{{instance}} queue"),
            ('max by (instance) (dotnet_thread_pool_thread_count)', "{{instance}} threads")], 0, 24, 12, 8),
-    panel(8, "GC", "Collections per second by generation, and heap size after the last collection.",
+    panel(8, "GC", "Collections per second by generation, per replica.",
           [(f'sum by (instance, dotnet_gc_heap_generation) (rate(dotnet_gc_collections_total[{RI}]))', "{{instance}} {{dotnet_gc_heap_generation}}")],
           12, 24, 12, 8, unit="ops"),
     panel(9, "Memory", "Working set per replica.",

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using FlashDeal.Orders.Lifecycle;
 using FlashDeal.ServiceDefaults;
@@ -19,6 +20,7 @@ public sealed class OrdersMetrics : IDisposable
     private readonly Counter<long> _deadLetters;
     private readonly Counter<long> _persisted;
     private readonly Histogram<double> _batchDuration;
+    private readonly ConcurrentDictionary<Guid, string> _dealLabels = new();
     private long _streamLag;
     private long _streamPending;
 
@@ -69,7 +71,22 @@ public sealed class OrdersMetrics : IDisposable
     public void Placement(string outcome, PlacementStrategy strategy, Guid? dealId = null) =>
         _placements.Add(1, new KeyValuePair<string, object?>("outcome", outcome),
             new KeyValuePair<string, object?>("strategy", strategy == PlacementStrategy.RedisLua ? "RedisLua" : "PostgresRowLock"),
-            new KeyValuePair<string, object?>("deal_id", dealId is { } id ? id.ToString("D") : ""));
+            new KeyValuePair<string, object?>("deal_id", dealId is { } id ? DealLabel(id) : ""));
+
+    /// <summary>A deal id's label text, formatted once per deal rather than on every call of a sale (live deals only,
+    /// so the table stays small; it starts over past 1,000 entries).</summary>
+    private string DealLabel(Guid dealId)
+    {
+        if (_dealLabels.TryGetValue(dealId, out var label))
+        {
+            return label;
+        }
+        if (_dealLabels.Count >= 1000)
+        {
+            _dealLabels.Clear();
+        }
+        return _dealLabels[dealId] = dealId.ToString("D");
+    }
 
     public void Transition(TransitionAction action)
     {

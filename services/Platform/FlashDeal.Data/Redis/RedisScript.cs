@@ -20,7 +20,7 @@ public sealed class RedisScript
 {
     public const string ActivitySourceName = "FlashDeal.Data.Redis";
 
-    /// <summary>Seconds per script call as the client sees it (FlashDealMetrics.RedisScriptDuration).</summary>
+    /// <summary>Seconds per script call as the client sees it (listed as FlashDealMetrics.RedisScriptDuration).</summary>
     public const string DurationMetric = "flashdeal.redis.script.duration";
 
     private static readonly ActivitySource Spans = new(ActivitySourceName);

@@ -14,7 +14,7 @@ namespace FlashDeal.Security;
 public sealed class AccessTokenHandler(AuthOptions options, TimeProvider? time = null, IMeterFactory? meters = null)
     : JsonWebTokenHandler
 {
-    /// <summary>Counter of validated-token cache lookups by result (hit, miss): FlashDealMetrics.TokenCacheLookups.</summary>
+    /// <summary>Counter of validated-token cache lookups by result (hit, miss); listed as FlashDealMetrics.TokenCacheLookups.</summary>
     public const string CacheLookupsMetric = "flashdeal.auth.token_cache.lookups";
 
     private static readonly KeyValuePair<string, object?> Hit = new("result", "hit");

@@ -5,13 +5,10 @@ namespace FlashDeal.ServiceDefaults.RateLimiting;
 
 /// <summary>
 /// A token bucket that refills when it is asked, not on a timer: <c>burst</c> tokens at most, <c>rate</c> tokens per
-/// second, computed from the time since the last call. It plugs into the in-box partitioned limiter as each partition's
-/// limiter (<c>RateLimitPartition.Get</c>), in place of <see cref="TokenBucketRateLimiter"/>, for one measured reason:
-/// a flash sale has tens of thousands of buyers, one bucket each, and the in-box bucket is replenished by timers
-/// (its own, or the partitioned limiter's 100 ms heartbeat calling every bucket), which at 20,000 buyers took 15–20 %
-/// of the orders service's CPU during the sell-out flood (docs/benchmarks.md). Here the heartbeat only asks each bucket
-/// how long it has been full (<see cref="IdleDuration"/>, so full buckets are dropped after 10 s as before).
-/// No queueing: a permit is granted now or refused with <see cref="MetadataName.RetryAfter"/>.
+/// second, computed from the time since the last call. <see cref="CallerBuckets"/> keeps one per caller and policy, in
+/// place of the in-box <see cref="TokenBucketRateLimiter"/>, whose replenishment runs on timers (why: CallerBuckets).
+/// <see cref="IdleDuration"/> says how long it has been full, so idle buckets can be dropped. No queueing: a permit is
+/// granted now or refused with <see cref="MetadataName.RetryAfter"/>.
 /// </summary>
 public sealed class LazyTokenBucket : RateLimiter
 {
@@ -32,7 +29,7 @@ public sealed class LazyTokenBucket : RateLimiter
         _updated = Stopwatch.GetTimestamp();
     }
 
-    /// <summary>How long the bucket has been full (null while it is not): the partitioned limiter drops idle buckets.</summary>
+    /// <summary>How long the bucket has been full (null while it is not): CallerBuckets drops idle buckets.</summary>
     public override TimeSpan? IdleDuration
     {
         get

@@ -18,11 +18,12 @@ namespace FlashDeal.ServiceDefaults.RateLimiting;
 
 /// <summary>
 /// Per-user and per-address limits on ASP.NET Core's in-box rate-limiting middleware: a token bucket per policy and
-/// caller (<see cref="CallerBuckets"/>, the middleware's global limiter), keyed by the token's subject after authentication (policies with <see cref="RateLimitPartition.User"/>) or by the
-/// client address before it (anonymous callers, log-in, sign-up). Policies are named by the standard
-/// <c>[EnableRateLimiting("place-order")]</c> attributes on the service class and its methods; their numbers come from
-/// the service's defaults in code, overridden field by field by <c>RateLimits:Policies:&lt;name&gt;</c>. A refusal is
-/// RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMITED and RetryInfo over gRPC, HTTP 429 with Retry-After over REST.
+/// caller (<see cref="CallerBuckets"/>, the middleware's global limiter), keyed by the token's subject after
+/// authentication (policies with <see cref="RateLimitPartition.User"/>) or by the client address before it (anonymous
+/// callers, log-in, sign-up). Policies are named by the standard <c>[EnableRateLimiting("place-order")]</c> attributes
+/// on the service class and its methods; their numbers come from the service's defaults in code, overridden field by
+/// field by <c>RateLimits:Policies:&lt;name&gt;</c>. A refusal is RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMITED and
+/// RetryInfo over gRPC, HTTP 429 with Retry-After over REST.
 /// </summary>
 public static class RateLimitingExtensions
 {

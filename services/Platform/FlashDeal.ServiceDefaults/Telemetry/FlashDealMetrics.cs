@@ -1,7 +1,9 @@
 namespace FlashDeal.ServiceDefaults;
 
 /// <summary>
-/// Every metric FlashDeal defines itself, named once: the services create their instruments with these names, and the
+/// Every metric FlashDeal defines itself, named once: the services create their instruments with these names (the two
+/// recorded below ServiceDefaults, in FlashDeal.Data and FlashDeal.Security, own their constants and are referenced
+/// here), and the
 /// Prometheus rules, the dashboards and their tests refer to the Prometheus form (dots become underscores, counters end
 /// in <c>_total</c>, seconds in <c>_seconds</c>; docs/observability.md lists them with their labels). Labels stay
 /// bounded: outcomes, reasons, policies and check names are closed sets, a deal id appears only for a deal that is
@@ -26,10 +28,10 @@ public static class FlashDealMetrics
     public const string TokensRejected = "flashdeal.auth.tokens.rejected";
 
     /// <summary>Histogram (s) of Redis script calls (EVALSHA) as the client sees them, by script and outcome.</summary>
-    public const string RedisScriptDuration = "flashdeal.redis.script.duration";
+    public const string RedisScriptDuration = FlashDeal.Data.Redis.RedisScript.DurationMetric;
 
     /// <summary>Counter of validated-token cache lookups, by result (hit, miss).</summary>
-    public const string TokenCacheLookups = "flashdeal.auth.token_cache.lookups";
+    public const string TokenCacheLookups = FlashDeal.Security.AccessTokenHandler.CacheLookupsMetric;
 
     // --- orders -----------------------------------------------------------------------------------------------------
     /// <summary>Counter of PlaceOrder answers by outcome (ACCEPTED, REPLAYED, a refusal reason, UNAVAILABLE),

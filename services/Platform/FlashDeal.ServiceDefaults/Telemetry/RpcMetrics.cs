@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Grpc.AspNetCore.Server;
@@ -24,6 +25,9 @@ public sealed class RpcMetrics
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     private readonly Histogram<double> _duration;
+
+    /// <summary>"pkg.Service/Method" by the framework's "/pkg.Service/Method": computed once per method, not per call.</summary>
+    private readonly ConcurrentDictionary<string, string> _methodNames = new(StringComparer.Ordinal);
 
     public RpcMetrics(IMeterFactory meters)
     {
@@ -70,7 +74,8 @@ public sealed class RpcMetrics
             code = StatusCode.Cancelled;
         }
         _duration.Record(elapsed.TotalSeconds,
-            new KeyValuePair<string, object?>("rpc_method", method.Method.FullName.TrimStart('/')),
+            new KeyValuePair<string, object?>("rpc_method",
+                _methodNames.GetOrAdd(method.Method.FullName, static name => name.TrimStart('/'))),
             new KeyValuePair<string, object?>("transport", grpc ? "grpc" : "rest"),
             new KeyValuePair<string, object?>("code", CodeName(code)),
             new KeyValuePair<string, object?>("outcome", Outcome(code)));
