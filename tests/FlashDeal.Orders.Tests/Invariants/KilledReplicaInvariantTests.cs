@@ -35,7 +35,9 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
         const int buyers = 2400;
         await using var survivors = await OrderCluster.StartAsync(2, database.ConnectionString, redis.ConnectionString, new()
         {
-            ["Orders:Stream:ClaimMinIdle"] = "00:00:01",
+            // Long enough that the victim still holds its entries when it is killed on a busy machine (the survivors
+            // would otherwise claim them from the living victim first), short enough to claim them within the test.
+            ["Orders:Stream:ClaimMinIdle"] = "00:00:05",
             ["Orders:Stream:ClaimInterval"] = "00:00:00.200",
         });
         await using var jwks = await JwksEndpoint.StartAsync(TestTokens.Shared.Keys);
