@@ -21,9 +21,14 @@ ORDERS_REST_PORT="${FLASHDEAL_ORDERS_REST_PORT:-8083}"
 ORDERS_REPLICAS="${FLASHDEAL_ORDERS_REPLICAS:-2}"
 EDGE_REST_PORT="${FLASHDEAL_EDGE_REST_PORT:-8080}"
 EDGE_GRPC_PORT="${FLASHDEAL_EDGE_GRPC_PORT:-50050}"
+# The edge: HAProxy (default: it multiplexes gRPC calls to the replicas, docs/benchmarks.md "The front door") or nginx;
+# both from the chart's routes with the same limits, headers and error bodies (scripts/edge/).
+EDGE_KIND="${FLASHDEAL_EDGE:-haproxy}"
+[[ $EDGE_KIND == haproxy || $EDGE_KIND == nginx ]] || { echo "flashdeal: FLASHDEAL_EDGE must be haproxy or nginx (got '$EDGE_KIND')" >&2; exit 2; }
 READY_TIMEOUT="${FLASHDEAL_READY_TIMEOUT:-60}"
-# Observability (docs/observability.md): Prometheus with FlashDeal's rules, scraping every service, the edge (nginx
-# stub_status through prometheus-nginx-exporter), Redis and PostgreSQL (their Debian exporters). FLASHDEAL_PROMETHEUS=off
+# Observability (docs/observability.md): Prometheus with FlashDeal's rules, scraping every service, the edge (HAProxy's
+# own /metrics; nginx's stub_status through prometheus-nginx-exporter), Redis and PostgreSQL (their Debian exporters).
+# FLASHDEAL_PROMETHEUS=off
 # skips all of it; where the packages cannot be installed, `up` says so and goes on without them.
 PROMETHEUS="${FLASHDEAL_PROMETHEUS:-on}"
 PROMETHEUS_PORT="${FLASHDEAL_PROMETHEUS_PORT:-9090}"
@@ -142,7 +147,7 @@ running() {
   [[ -n "${SERVICE_PROJECT[$name]:-}" ]] && program="$(basename "${SERVICE_PROJECT[$name]}").dll"
   [[ $name == orders-* ]] && program=FlashDeal.Orders.dll
   [[ $name == redis ]] && program=redis-server
-  [[ $name == edge ]] && program=nginx
+  [[ $name == edge ]] && program='haproxy\|nginx'
   [[ $name == prometheus ]] && program=prometheus
   [[ $name == *-exporter ]] && program=$name
   [[ ! -r /proc/$pid/cmdline ]] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qi -- "$program"
@@ -171,6 +176,8 @@ if [[ -n "${FLASHDEAL_REDIS:-}" ]]; then OWN_REDIS=0 REDIS_CONN="$(redis_connect
 else OWN_REDIS=1 REDIS_CONN="127.0.0.1:$REDIS_PORT"; fi
 
 nginx_bin() { command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
+haproxy_bin() { command -v haproxy 2>/dev/null || { [[ -x /usr/sbin/haproxy ]] && echo /usr/sbin/haproxy; } || true; }
+edge_bin() { if [[ $EDGE_KIND == haproxy ]]; then haproxy_bin; else nginx_bin; fi; }
 
 pg_bin() {
   local dir; dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -186,11 +193,13 @@ ensure_prerequisites() {
   for tool in curl jq openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   ((OWN_PG)) && [[ ! -x "$(pg_bin)/initdb" ]] && missing+=(postgresql)
   ((OWN_REDIS)) && ! command -v redis-server >/dev/null && missing+=(redis-server)
-  # Debian 12's "nginx" package has everything the edge needs built in (http_v2, grpc, limit_req, map).
-  [[ -n "$(nginx_bin)" ]] || missing+=(nginx)
-  local observability=()
+  # Debian 12's "haproxy" (2.6: h2 to the upstreams, stick tables, the Prometheus exporter built in) and "nginx"
+  # (http_v2, grpc, limit_req, map) have everything the edge needs.
+  [[ -n "$(edge_bin)" ]] || missing+=("$EDGE_KIND")
+  local observability=() exporters=(prometheus-redis-exporter prometheus-postgres-exporter)
+  [[ $EDGE_KIND == nginx ]] && exporters+=(prometheus-nginx-exporter)
   if [[ $PROMETHEUS == on ]]; then
-    for tool in prometheus prometheus-nginx-exporter prometheus-redis-exporter prometheus-postgres-exporter; do
+    for tool in prometheus "${exporters[@]}"; do
       command -v "$tool" >/dev/null || observability+=("$tool")
     done
   fi
@@ -206,7 +215,7 @@ ensure_prerequisites() {
     fi
     if ! command -v prometheus >/dev/null; then
       echo "flashdeal: prometheus is not installed, so there is no local Prometheus (as root: apt-get install prometheus" \
-        "prometheus-nginx-exporter prometheus-redis-exporter prometheus-postgres-exporter; or FLASHDEAL_PROMETHEUS=off)." \
+        "${exporters[*]}; or FLASHDEAL_PROMETHEUS=off)." \
         "Each service still serves /metrics on its REST port." >&2
       PROMETHEUS=off
     fi
@@ -216,8 +225,8 @@ ensure_prerequisites() {
     log "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null ||
       { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
-    [[ -n "$(nginx_bin)" ]] && { ! ((OWN_REDIS)) || command -v redis-server >/dev/null; } ||
-      die "apt-get installed ${missing[*]}, yet nginx or redis-server is still not on PATH ($PATH)"
+    [[ -n "$(edge_bin)" ]] && { ! ((OWN_REDIS)) || command -v redis-server >/dev/null; } ||
+      die "apt-get installed ${missing[*]}, yet $EDGE_KIND or redis-server is still not on PATH ($PATH)"
     stop_package_servers
   else
     die "missing: ${missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) or set FLASHDEAL_POSTGRES / FLASHDEAL_REDIS."
@@ -229,7 +238,7 @@ ensure_prerequisites() {
 stop_package_servers() {
   command -v service >/dev/null || return 0
   local unit
-  for unit in postgresql redis-server nginx prometheus prometheus-nginx-exporter prometheus-redis-exporter \
+  for unit in postgresql redis-server nginx haproxy prometheus prometheus-nginx-exporter prometheus-redis-exporter \
     prometheus-postgres-exporter; do
     command service "$unit" stop >/dev/null 2>&1 || true
   done
@@ -242,8 +251,9 @@ check_ports() {
   ((OWN_REDIS)) && wanted+=("redis:$REDIS_PORT")
   for name in "${SERVICE_NAMES[@]}"; do wanted+=("$name-grpc:${SERVICE_GRPC[$name]}" "$name-rest:${SERVICE_REST[$name]}"); done
   wanted+=("edge-rest:$EDGE_REST_PORT" "edge-grpc:$EDGE_GRPC_PORT" "edge-status:$EDGE_STATUS_PORT")
-  [[ $PROMETHEUS == on ]] && wanted+=("prometheus:$PROMETHEUS_PORT" "nginx-exporter:$NGINX_EXPORTER_PORT"
-    "redis-exporter:$REDIS_EXPORTER_PORT" "postgres-exporter:$PG_EXPORTER_PORT")
+  [[ $PROMETHEUS == on ]] && wanted+=("prometheus:$PROMETHEUS_PORT" "redis-exporter:$REDIS_EXPORTER_PORT"
+    "postgres-exporter:$PG_EXPORTER_PORT")
+  [[ $PROMETHEUS == on && $EDGE_KIND == nginx ]] && wanted+=("nginx-exporter:$NGINX_EXPORTER_PORT")
   for label in "${wanted[@]}"; do
     port=${label##*:}
     if port_busy "$port"; then
@@ -386,22 +396,36 @@ write_edge_config() {
   for service in auth catalog orders; do
     for kind in rest grpc; do export "EDGE_UPSTREAM_${service^^}_${kind^^}=$(edge_upstreams "$service" "$kind")"; done
   done
+  local conf; conf="$(edge_config)"
+  rm -f "$EDGE/nginx.conf" "$EDGE/haproxy.cfg"
   EDGE_DIR="$EDGE" EDGE_LOGS="$LOGS" FLASHDEAL_EDGE_REST_PORT=$EDGE_REST_PORT FLASHDEAL_EDGE_GRPC_PORT=$EDGE_GRPC_PORT \
     FLASHDEAL_EDGE_STATUS_PORT=$EDGE_STATUS_PORT \
-    bash "$ROOT/scripts/edge/nginx-conf.sh" >"$EDGE/nginx.conf.new" || die "cannot write the edge configuration"
-  mv "$EDGE/nginx.conf.new" "$EDGE/nginx.conf"
-  "$(nginx_bin)" -t -q -p "$EDGE" -c "$EDGE/nginx.conf" -e "$LOGS/edge.log" 2>>"$LOGS/edge.log" ||
-    { log_tail edge; die "nginx rejects $EDGE/nginx.conf"; }
+    bash "$ROOT/scripts/edge/$EDGE_KIND-conf.sh" >"$conf.new" || die "cannot write the edge configuration"
+  mv "$conf.new" "$conf"
+  if [[ $EDGE_KIND == haproxy ]]; then
+    "$(haproxy_bin)" -c -q -f "$conf" >>"$LOGS/edge.log" 2>&1 || { log_tail edge; die "haproxy rejects $conf"; }
+  else
+    "$(nginx_bin)" -t -q -p "$EDGE" -c "$conf" -e "$LOGS/edge.log" 2>>"$LOGS/edge.log" || { log_tail edge; die "nginx rejects $conf"; }
+  fi
 }
+edge_config() { if [[ $EDGE_KIND == haproxy ]]; then echo "$EDGE/haproxy.cfg"; else echo "$EDGE/nginx.conf"; fi; }
 
 start_edge() {
-  log "starting the edge (nginx): REST http://127.0.0.1:$EDGE_REST_PORT, gRPC 127.0.0.1:$EDGE_GRPC_PORT"
-  spawn edge "$(nginx_bin)" -p "$EDGE" -c "$EDGE/nginx.conf" -e "$LOGS/edge.log"
+  log "starting the edge ($EDGE_KIND): REST http://127.0.0.1:$EDGE_REST_PORT, gRPC 127.0.0.1:$EDGE_GRPC_PORT"
+  if [[ $EDGE_KIND == haproxy ]]; then
+    # Foreground (-db); the JSON access log on stdout, HAProxy's own messages on stderr. HAProxy sets its stdout
+    # non-blocking and so drops O_APPEND: the access log starts a new file (the previous run's is kept as .1).
+    [[ -f $LOGS/edge-access.log ]] && mv -f "$LOGS/edge-access.log" "$LOGS/edge-access.log.1"
+    setsid "$(haproxy_bin)" -db -f "$EDGE/haproxy.cfg" >"$LOGS/edge-access.log" 2>>"$LOGS/edge.log" </dev/null &
+    echo $! >"$RUN/edge.pid"
+  else
+    spawn edge "$(nginx_bin)" -p "$EDGE" -c "$EDGE/nginx.conf" -e "$LOGS/edge.log"
+  fi
   local deadline=$((SECONDS + 15))
   # Ready: the REST listener answers its own 404 and the gRPC listener accepts connections.
   until [[ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EDGE_REST_PORT/_edge-ready" 2>/dev/null)" == 404 ]] &&
     port_busy "$EDGE_GRPC_PORT"; do
-    alive "$(pid_of edge)" || { log_tail edge; echo "flashdeal: the edge (nginx) exited during start-up" >&2; return 1; }
+    alive "$(pid_of edge)" || { log_tail edge; echo "flashdeal: the edge ($EDGE_KIND) exited during start-up" >&2; return 1; }
     ((SECONDS >= deadline)) && { log_tail edge; echo "flashdeal: the edge is not answering after 15 s" >&2; return 1; }
     sleep 0.2
   done
@@ -439,10 +463,17 @@ YAML
 ' \
         "$service" "$(IFS=,; echo "${targets[*]}")" "$service"
     done
-    printf '  - job_name: flashdeal-edge
+    if [[ $EDGE_KIND == haproxy ]]; then
+      printf '  - job_name: flashdeal-edge
+    static_configs:
+      - targets: [%s]
+' "'127.0.0.1:$EDGE_STATUS_PORT'"
+    else
+      printf '  - job_name: flashdeal-edge
     static_configs:
       - targets: [%s]
 ' "'127.0.0.1:$NGINX_EXPORTER_PORT'"
+    fi
     printf '  - job_name: redis
     static_configs:
       - targets: [%s]
@@ -466,7 +497,7 @@ start_observability() {
   log "starting Prometheus on http://127.0.0.1:$PROMETHEUS_PORT (rules: ${PROMETHEUS_RULES#"$ROOT/"}) and the exporters"
   write_prometheus_config
   local exporter
-  if exporter="$(command -v prometheus-nginx-exporter)"; then
+  if [[ $EDGE_KIND == nginx ]] && exporter="$(command -v prometheus-nginx-exporter)"; then
     spawn nginx-exporter "$exporter" -nginx.scrape-uri "http://127.0.0.1:$EDGE_STATUS_PORT/stub_status" \
       -web.listen-address "127.0.0.1:$NGINX_EXPORTER_PORT"
   fi
@@ -615,14 +646,18 @@ write_mesh_env() {
       echo "FLASHDEAL_ADMIN_EMAIL=$ADMIN_EMAIL"
       echo "FLASHDEAL_ADMIN_PASSWORD=$ADMIN_PASSWORD"
       echo "FLASHDEAL_ORDERS_REPLICAS=$ORDERS_REPLICAS"
-      [[ $PROMETHEUS == on ]] && echo "FLASHDEAL_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT"
+      if [[ $PROMETHEUS == on ]]; then echo "FLASHDEAL_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT"; fi
     } >"$DATA/mesh.env.new"
   )
   chmod 600 "$DATA/mesh.env.new"
   mv "$DATA/mesh.env.new" "$DATA/mesh.env"
 }
 
-edge_limits_state() { [[ -f $EDGE/nginx.conf ]] && grep -q '^ *limit_req_zone' "$EDGE/nginx.conf" && echo on || echo off; }
+edge_limits_state() {
+  { [[ -f $EDGE/nginx.conf ]] && grep -q '^ *limit_req_zone' "$EDGE/nginx.conf"; } ||
+    { [[ -f $EDGE/haproxy.cfg ]] && grep -q 'track-sc0' "$EDGE/haproxy.cfg"; } && echo on || echo off
+}
+edge_kind_running() { if [[ -f $EDGE/haproxy.cfg ]]; then echo haproxy; else echo nginx; fi; }
 
 print_endpoints() {
   local PRODUCT_ID="" DEAL_ID=""
@@ -636,7 +671,7 @@ print_endpoints() {
 
 FlashDeal is up (data in $DATA, logs in $LOGS).
 
-The edge (nginx, the chart's Kong routes, rate limits $(edge_limits_state); access log $LOGS/edge-access.log):
+The edge ($(edge_kind_running), the chart's Kong routes, rate limits $(edge_limits_state); access log $LOGS/edge-access.log):
   REST  $e
   gRPC  $g   (h2c)
 
@@ -827,7 +862,7 @@ cmd_status() {
       edge)
         ports="rest $EDGE_REST_PORT, grpc $EDGE_GRPC_PORT"
         [[ $state == yes ]] && health="$(edge_health)"
-        detail="nginx; $(orders_names | wc -l) orders upstreams; rate limits $(edge_limits_state)" ;;
+        detail="$(edge_kind_running); $(orders_names | wc -l) orders upstreams; rate limits $(edge_limits_state)" ;;
       *)
         ports="grpc ${SERVICE_GRPC[$name]}, rest ${SERVICE_REST[$name]}"
         if [[ $state == yes ]]; then

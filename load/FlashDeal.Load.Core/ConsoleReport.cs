@@ -89,6 +89,20 @@ public static class ConsoleReport
             Table(reasons);
         }
 
+        if (report.Cpu is { } cpu)
+        {
+            var per = cpu.Operation == "*" ? "call" : cpu.Operation + " call";
+            Heading(Invariant($"CPU budget: {cpu.BusyCores:0.##} of {cpu.MachineCores} cores busy over {cpu.WallSeconds:0.#}s, {cpu.MicrosPerCall:0} us of CPU per {per} ({cpu.Calls} calls)"));
+            var budget = new TextTable("process", ">cpu s", ">cores", ">us/call", ">share");
+            var total = cpu.Processes.Sum(p => p.CpuSeconds);
+            foreach (var p in cpu.Processes)
+            {
+                budget.Add(p.Process, Invariant($"{p.CpuSeconds:0.00}"), Invariant($"{p.Cores:0.00}"), Invariant($"{p.MicrosPerCall:0.0}"),
+                    Invariant($"{(total > 0 ? 100 * p.CpuSeconds / total : 0):0}%"));
+            }
+            Table(budget);
+        }
+
         if (report.Invariants.Count > 0)
         {
             Heading("Invariants");

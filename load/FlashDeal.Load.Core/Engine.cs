@@ -292,14 +292,14 @@ public sealed partial class RunResult
 public static class RunReporter
 {
     public static async Task<int> FinishAsync(RunResult result, IReadOnlyList<InvariantResult> invariants, LoadOptions options,
-        IReadOnlyDictionary<string, string> metadata, TextWriter console)
+        IReadOnlyDictionary<string, string> metadata, TextWriter console, ReportCpu? cpu = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(invariants);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(console);
-        var report = LoadReport.Build(result, invariants, options.Thresholds, metadata);
+        var report = LoadReport.Build(result, invariants, options.Thresholds, metadata) with { Cpu = cpu };
         await console.WriteAsync(ConsoleReport.Render(report)).ConfigureAwait(false);
         if (options.OutputDirectory is { } directory)
         {

@@ -22,6 +22,11 @@ public sealed record LoadReport(
 {
     public const string SchemaName = "flashdeal-load-report/1";
 
+    /// <summary>Where the CPU went while the stages ran (the load tool, each process of the local mesh, the rest of the
+    /// machine), per call; null when it was not measured.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReportCpu? Cpu { get; init; }
+
     /// <summary>Metadata the scenarios give first, in this order (then the rest by name, then what the engine adds).</summary>
     private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git_commit", "git commit"];
 

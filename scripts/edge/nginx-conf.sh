@@ -10,48 +10,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 : "${EDGE_DIR:?}" "${EDGE_LOGS:?}"
-rest_port="${FLASHDEAL_EDGE_REST_PORT:-8080}" grpc_port="${FLASHDEAL_EDGE_GRPC_PORT:-50050}"
-# nginx's own counters (stub_status) for prometheus-nginx-exporter, on a loopback listener of their own; 0 = none.
-status_port="${FLASHDEAL_EDGE_STATUS_PORT:-0}"
-[[ $status_port =~ ^[0-9]+$ ]] || { echo "nginx-conf.sh: FLASHDEAL_EDGE_STATUS_PORT must be a port number (got '$status_port')" >&2; exit 1; }
-limits="${FLASHDEAL_EDGE_RATE_LIMITS:-on}"
-auth_rate="${FLASHDEAL_EDGE_AUTH_RATE:-20r/s}" auth_burst="${FLASHDEAL_EDGE_AUTH_BURST:-50}"
-order_rate="${FLASHDEAL_EDGE_ORDER_RATE:-5r/s}" order_burst="${FLASHDEAL_EDGE_ORDER_BURST:-10}"
-user_rate="${FLASHDEAL_EDGE_USER_RATE:-50r/s}" user_burst="${FLASHDEAL_EDGE_USER_BURST:-100}"
-zone_size="${FLASHDEAL_EDGE_ZONE_SIZE:-16m}" retry_after="${FLASHDEAL_EDGE_RETRY_AFTER:-1}"
-max_body="${FLASHDEAL_EDGE_MAX_BODY:-64k}" workers="${FLASHDEAL_EDGE_WORKERS:-auto}"
-connect_timeout="${FLASHDEAL_EDGE_CONNECT_TIMEOUT:-2s}" read_timeout="${FLASHDEAL_EDGE_READ_TIMEOUT:-60s}"
-stream_timeout="${FLASHDEAL_EDGE_STREAM_TIMEOUT:-3600s}"
-fail_timeout="${FLASHDEAL_EDGE_FAIL_TIMEOUT:-5s}" keepalive="${FLASHDEAL_EDGE_KEEPALIVE:-64}"
-
-die() { echo "nginx-conf.sh: $*" >&2; exit 1; }
-[[ $limits == on || $limits == off ]] || die "FLASHDEAL_EDGE_RATE_LIMITS must be on or off (got '$limits')"
-for rate in "$auth_rate" "$order_rate" "$user_rate"; do
-  [[ $rate =~ ^[0-9]+r/[sm]$ ]] || die "a rate looks like 10r/s or 600r/m (got '$rate')"
-done
-for burst in "$auth_burst" "$order_burst" "$user_burst" "$retry_after" "$keepalive"; do
-  [[ $burst =~ ^[0-9]+$ ]] || die "bursts, FLASHDEAL_EDGE_RETRY_AFTER and FLASHDEAL_EDGE_KEEPALIVE are whole numbers (got '$burst')"
-done
-
-# A google.rpc.Status as JSON (REST bodies) and as protobuf (gRPC grpc-status-details-bin), with one ErrorInfo.
-status_json() { # code message reason
-  printf '{"code":%d,"message":"%s","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"%s","domain":"edge.flashdeal"}]}' "$1" "$2" "$3"
-}
-pb_field() { # field-number bytes: a length-delimited protobuf field (every length here is below 128)
-  local LC_ALL=C
-  printf "\\x$(printf %02x $(($1 << 3 | 2)))\\x$(printf %02x ${#2})%s" "$2"
-}
-status_bin() { # code message reason → base64 of google.rpc.Status
-  local LC_ALL=C info any
-  info="$(pb_field 1 "$3")$(pb_field 2 edge.flashdeal)"
-  any="$(pb_field 1 type.googleapis.com/google.rpc.ErrorInfo)$(pb_field 2 "$info")"
-  { printf "\\x08\\x$(printf %02x "$1")"; pb_field 2 "$2"; pb_field 3 "$any"; } | base64 -w0 | tr -d =
-}
-
-limited_msg="rate limit reached at the edge; retry after $retry_after s"
-too_large_msg="request body larger than $max_body"
-headers_msg="request headers larger than 128k"
-unavailable_msg="no healthy upstream for this route"
+# shellcheck source=scripts/edge/edge-common.sh
+source "$here/edge-common.sh"
+zone_size="${FLASHDEAL_EDGE_ZONE_SIZE:-16m}" workers="${FLASHDEAL_EDGE_WORKERS:-auto}" keepalive="${FLASHDEAL_EDGE_KEEPALIVE:-64}"
+[[ $keepalive =~ ^[0-9]+$ ]] || die "FLASHDEAL_EDGE_KEEPALIVE is a whole number (got '$keepalive')"
 
 mapfile -t routes < <(bash "$here/routes.sh")
 ((${#routes[@]} > 0)) || die "no routes found in the chart values"
@@ -89,10 +51,11 @@ http {
   client_max_body_size $max_body;
   client_body_buffer_size $max_body;
   keepalive_requests 100000;
-  # Header lines up to 128 KiB reach the services, which answer an oversized bearer token with 401 / UNAUTHENTICATED
-  # and its reason (their own limit is 160 KiB). Beyond it nginx refuses: REST with 431 and a JSON body (@headers_too_large),
-  # HTTP/2 by closing the connection (nginx's rule for a header field over the limit).
-  large_client_header_buffers 4 128k;
+  # Header lines up to 96 KiB (the HAProxy edge's limit for a whole header block) reach the services, which answer an
+  # oversized bearer token with 401 / UNAUTHENTICATED and its reason (their own limit is 160 KiB). Beyond it nginx
+  # refuses: REST with 431 and a JSON body (@headers_too_large), HTTP/2 by closing the connection (nginx's rule for a
+  # header field over the limit).
+  large_client_header_buffers 4 96k;
   map_hash_bucket_size 128;
   keepalive_timeout 75s;
   http2_max_concurrent_streams 1000;

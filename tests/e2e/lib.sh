@@ -70,6 +70,6 @@ check_down_leaves_nothing() {
   for pid in "${MESH_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("pid $pid"); done
   for port in "${PORTS[@]}"; do port_free "$port" || left+=("port $port"); done
   while read -r pid; do left+=("pid $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60))"); done < <(pgrep -f "$FLASHDEAL_DATA" || true)
-  ((${#left[@]} == 0)) && pass "nothing left running: ${#MESH_PIDS[@]} processes gone (incl. nginx workers), ports free" ||
+  ((${#left[@]} == 0)) && pass "nothing left running: ${#MESH_PIDS[@]} processes gone (incl. the edge's workers), ports free" ||
     fail "left running: ${left[*]}"
 }

@@ -75,7 +75,8 @@ done
 # log records what it sent upstream; the load tool sends no traceparent).
 if "$PY" - "$log" <<'PY'
 import json, sys
-lines = [json.loads(l) for l in open(sys.argv[1]) if '"PlaceOrder' in l or '"/v1/orders"' in l]
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+lines = [e for e in entries if e["uri"] == "/v1/orders" or e["uri"].endswith("/PlaceOrder")]
 def started_by_edge(tp):
     parts = tp.split("-")
     return len(parts) == 4 and parts[0] == "00" and len(parts[1]) == 32 and parts[2] == parts[1][:16] and parts[3] == "01"

@@ -28,18 +28,11 @@ public sealed class FlashDealClient(IApiTransport transport, TimeSpan callTimeou
         where TResponse : class, IMessage<TResponse>, new()
     {
         var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var response = await Transport.SendAsync(operation, request, accessToken, CallTimeout, cancellationToken)
-                .ConfigureAwait(false);
-            recorder.Record(operation.Name, Stopwatch.GetElapsedTime(started), Outcomes.Ok);
-            return new ApiResult<TResponse>(response, Outcomes.Ok);
-        }
-        catch (ApiException e)
-        {
-            recorder.Record(operation.Name, Stopwatch.GetElapsedTime(started), e.Outcome, expected?.Invoke(e.Outcome) ?? false);
-            return new ApiResult<TResponse>(null, e.Outcome);
-        }
+        var result = await Transport.TrySendAsync(operation, request, accessToken, CallTimeout, cancellationToken)
+            .ConfigureAwait(false);
+        recorder.Record(operation.Name, Stopwatch.GetElapsedTime(started), result.Outcome,
+            !result.IsOk && (expected?.Invoke(result.Outcome) ?? false));
+        return result;
     }
 
     /// <summary>For set-up steps that must work (admin log-in, creating the deal): the response or an exception.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Contracts.Orders.V1;
@@ -29,8 +30,12 @@ public sealed class GrpcClients(ChannelBase channel)
 /// </summary>
 public sealed class GrpcTransport : IApiTransport
 {
+    /// <summary>Bound of the per-token header cache (a run has one token per user, renewed ones add more).</summary>
+    private const int MaxCachedTokens = 100_000;
+
     private readonly Dictionary<ApiService, GrpcClients[]> _pools = [];
     private readonly List<IDisposable> _owned = [];
+    private readonly ConcurrentDictionary<string, Metadata> _authorization = new(StringComparer.Ordinal);
     private long _next = -1;
 
     public GrpcTransport(ServiceEndpoints endpoints, int connections = 4)
@@ -62,7 +67,7 @@ public sealed class GrpcTransport : IApiTransport
     {
         var pool = _pools[operation.Service];
         var clients = pool[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)pool.Length)];
-        var headers = accessToken is null ? null : new Metadata { { "authorization", "Bearer " + accessToken } };
+        var headers = Authorization(accessToken);
         try
         {
             return await operation.CallGrpc(clients, request, new CallOptions(headers, DateTime.UtcNow + timeout, cancellationToken))
@@ -72,6 +77,47 @@ public sealed class GrpcTransport : IApiTransport
         {
             throw new ApiException(Outcomes.FromGrpc(e), e.Status.Detail, e);
         }
+    }
+
+    public async Task<ApiResult<TResponse>> TrySendAsync<TRequest, TResponse>(ApiOperation<TRequest, TResponse> operation,
+        TRequest request, string? accessToken, TimeSpan timeout, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var pool = _pools[operation.Service];
+        var clients = pool[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)pool.Length)];
+        var headers = Authorization(accessToken);
+        using var call = operation.CallGrpc(clients, request, new CallOptions(headers, DateTime.UtcNow + timeout, cancellationToken));
+        // Wait for the answer without rethrowing the RpcException of a refusal through every await: read the status instead.
+        var response = call.ResponseAsync;
+        await ((Task)response).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (response.IsCompletedSuccessfully)
+        {
+            return new ApiResult<TResponse>(response.Result, Outcomes.Ok);
+        }
+        if (response.Exception?.InnerException is RpcException e && !cancellationToken.IsCancellationRequested)
+        {
+            return new ApiResult<TResponse>(null, Outcomes.FromGrpc(e));
+        }
+        return new ApiResult<TResponse>(await response.ConfigureAwait(false), Outcomes.Ok); // cancelled: throws as before
+    }
+
+    /// <summary>One read-only header set per access token, built on its first call, not on every call.</summary>
+    private Metadata? Authorization(string? accessToken)
+    {
+        if (accessToken is null)
+        {
+            return null;
+        }
+        if (_authorization.TryGetValue(accessToken, out var headers))
+        {
+            return headers;
+        }
+        if (_authorization.Count >= MaxCachedTokens)
+        {
+            _authorization.Clear(); // renewed tokens replace old ones; the cache never grows without bound
+        }
+        return _authorization.GetOrAdd(accessToken, token => new Metadata { { "authorization", "Bearer " + token } });
     }
 
     /// <summary>A plain channel to one address; several addresses are balanced call by call (round_robin).</summary>

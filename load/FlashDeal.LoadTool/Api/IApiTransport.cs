@@ -55,4 +55,25 @@ public interface IApiTransport : IDisposable
         string? accessToken, TimeSpan timeout, CancellationToken cancellationToken)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new();
+
+    /// <summary>
+    /// The same call, with a refusal returned as its outcome instead of thrown: what the measured iterations use, since a
+    /// spike is mostly refusals and an exception per refusal would make the load tool cost more than the call. Only
+    /// cancellation still throws. Transports without a cheaper path classify through <see cref="SendAsync"/>.
+    /// </summary>
+    async Task<ApiResult<TResponse>> TrySendAsync<TRequest, TResponse>(ApiOperation<TRequest, TResponse> operation,
+        TRequest request, string? accessToken, TimeSpan timeout, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        try
+        {
+            return new ApiResult<TResponse>(await SendAsync(operation, request, accessToken, timeout, cancellationToken)
+                .ConfigureAwait(false), Outcomes.Ok);
+        }
+        catch (ApiException e)
+        {
+            return new ApiResult<TResponse>(null, e.Outcome);
+        }
+    }
 }

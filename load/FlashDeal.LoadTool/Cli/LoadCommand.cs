@@ -63,7 +63,11 @@ public static class LoadCommand
         }
         PrintSetup(context, stdout);
 
+        var cpu = options.CpuProcesses is { } processes ? CpuBudget.TryStart(processes) : null;
         var run = await LoadRunner.RunAsync(options.Load.ToPlan(scenario.Name), scenario.IterateAsync, options.Load, timeout.Token);
+        // The budget divides by the scenario's point: PlaceOrder when there is one, otherwise every call.
+        var budget = cpu?.Stop(run.Operation("place_order") is { } placed ? "place_order" : "*",
+            run.Operation("place_order")?.Count ?? run.AllOperations.Count);
         var result = context.Setup.WithLogInStage(run);
         IReadOnlyList<InvariantResult> invariants;
         // The checks run even after a Ctrl-C stopped the run (what was accepted must still be in the stores), on their own bound.
@@ -81,7 +85,7 @@ public static class LoadCommand
             invariants = [new InvariantResult("invariants checked", false, "stopped (Ctrl-C or the time bound) before the checks ended")];
         }
         var metadata = Metadata(options, context, transport, environment);
-        return await RunReporter.FinishAsync(result, invariants, options.Load, metadata, stdout);
+        return await RunReporter.FinishAsync(result, invariants, options.Load, metadata, stdout, budget);
     }
 
     public static IApiTransport CreateTransport(ToolOptions options) => options.Transport == "rest"

@@ -73,6 +73,17 @@ public sealed class ToolOptions
 
     public LoadOptions Load { get; private set; } = new();
 
+    /// <summary>--cpu-budget: "mesh" (the pid files beside mesh.env), "off", or name=pid pairs.</summary>
+    public string CpuBudget { get; private set; } = "mesh";
+
+    /// <summary>The processes the CPU budget covers besides the load tool; null when it is off.</summary>
+    public IReadOnlyList<(string Name, int Pid)>? CpuProcesses => CpuBudget switch
+    {
+        "off" => null,
+        "mesh" => MeshEnvPath is null ? [] : [.. FlashDeal.Load.CpuBudget.FromPidFolder(Path.Combine(Path.GetDirectoryName(MeshEnvPath)!, "run"))],
+        _ => FlashDeal.Load.CpuBudget.Parse(CpuBudget),
+    };
+
     public static string Usage => """
         usage: ./flashdeal load <spike|browse|history|login|mix> [options]      (docs/load.md)
         exit code: 0 every threshold and invariant passed, 1 something failed, 2 a bad option
@@ -98,6 +109,8 @@ public sealed class ToolOptions
           --check-timeout D         wait for PostgreSQL to catch up before the checks (default 30s)
           --user-prefix NAME        accounts user-<i>@NAME.loadtest.flashdeal.dev (default load)
           --seed-orders N           orders per user seeded by history (default 2)
+          --cpu-budget mesh|off|NAME=PID,…   CPU per call while the stages run, per process: the load tool, the
+                              local mesh's processes (pid files beside mesh.env; default) or these, the rest of the machine
         engine:
 
         """ + LoadOptions.Usage;
@@ -132,6 +145,8 @@ public sealed class ToolOptions
         ["--check-timeout"] = (o, n, v) => o.CheckTimeout = ParseDuration(n, v, TimeSpan.Zero, TimeSpan.FromMinutes(30)),
         ["--user-prefix"] = (o, n, v) => o.UserPrefix = IsName(v) ? v : throw Bad(n, v, "letters, digits and '-'"),
         ["--seed-orders"] = (o, n, v) => o.SeedOrders = ParseInt(n, v, 0, 100),
+        ["--cpu-budget"] = (o, n, v) => o.CpuBudget = v is "mesh" or "off" || IsProcessList(v) ? v
+            : throw Bad(n, v, "mesh, off or name=pid,name=pid"),
     };
 
     /// <param name="args">Everything after "load": the scenario, then options ("--name value" or "--name=value").</param>
@@ -313,6 +328,18 @@ public sealed class ToolOptions
 
     private static bool IsName(string value) =>
         value.Length is > 0 and <= 40 && value.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
+    private static bool IsProcessList(string value)
+    {
+        try
+        {
+            return FlashDeal.Load.CpuBudget.Parse(value).Count > 0;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
 
     private static UsageException Bad(string name, string value, string expected) =>
         new($"option {name}: '{value}' is not {expected}");

@@ -14,6 +14,21 @@ public sealed class ToolOptionsTests : IDisposable
     private void WriteMeshEnv(params string[] lines) => File.WriteAllLines(Path.Combine(_data, "mesh.env"), lines);
 
     [Fact]
+    public void CpuBudgetCoversTheMeshPidFilesByDefaultOrTheGivenProcesses()
+    {
+        WriteMeshEnv("FLASHDEAL_EDGE_GRPC=http://127.0.0.1:23050");
+        Directory.CreateDirectory(Path.Combine(_data, "run"));
+        File.WriteAllText(Path.Combine(_data, "run", "edge.pid"), "101");
+        File.WriteAllText(Path.Combine(_data, "run", "orders-1.pid"), "202");
+
+        Assert.Equal([("edge", 101), ("orders-1", 202)], ToolOptions.Parse(["spike"], Environment()).CpuProcesses);
+        Assert.Null(ToolOptions.Parse(["spike", "--cpu-budget", "off"], Environment()).CpuProcesses);
+        Assert.Equal([("redis", 7)], ToolOptions.Parse(["spike", "--cpu-budget=redis=7"], Environment()).CpuProcesses);
+        var bad = Assert.Throws<UsageException>(() => ToolOptions.Parse(["spike", "--cpu-budget", "redis"], Environment()));
+        Assert.Contains("--cpu-budget", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DefaultsComeFromMeshEnvInTheDataFolder()
     {
         WriteMeshEnv(
