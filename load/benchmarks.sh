@@ -6,8 +6,10 @@
 #   transport  the deal spike over gRPC vs over REST, both through the nginx edge of `flashdeal up` (2 orders replicas)
 #   replicas   the same spike over gRPC through the edge with 1, 2 and 3 orders replicas
 #   catalog    product and deal browsing with the catalog's read cache on vs off (Catalog:CacheEnabled)
+#   edge       the front door: Kestrel alone, the services, the HAProxy and nginx edges, the load tool, CPU per call of
+#              every process (load/front-door-bench.sh; its own section of docs/benchmarks.md)
 #
-#   load/benchmarks.sh [--runs 3] [--only orders,transport,replicas,catalog] [--print] [--no-build] [--keep]
+#   load/benchmarks.sh [--runs 3] [--only orders,transport,replicas,catalog,edge] [--print] [--no-build] [--keep]
 #
 # --print writes the Markdown to stdout instead of into docs/benchmarks.md (between the "generated" markers);
 # --keep leaves the per-run reports (report.json/md, chart.svg) in load/results/<timestamp>/.
@@ -17,7 +19,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-runs=3 only="orders,transport,replicas,catalog" print=0 build=1 keep=0
+runs=3 only="orders,transport,replicas,catalog,edge" print=0 build=1 keep=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -31,7 +33,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "benchmarks.sh: --runs must be 1-99, got '$runs'" >&2; exit 2; }
 for s in ${only//,/ }; do
-  [[ $s =~ ^(orders|transport|replicas|catalog)$ ]] || { echo "benchmarks.sh: unknown section '$s' in --only" >&2; exit 2; }
+  [[ $s =~ ^(orders|transport|replicas|catalog|edge)$ ]] || { echo "benchmarks.sh: unknown section '$s' in --only" >&2; exit 2; }
 done
 wants() { [[ ",$only," == *",$1,"* ]]; }
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -120,6 +122,20 @@ if wants catalog; then
     done
     mesh_down
   done
+fi
+
+if wants edge; then
+  log "edge: the front door ($runs runs; load/front-door-bench.sh)"
+  edge_args=(--runs "$runs" --no-build)
+  ((print)) && edge_args+=(--print)
+  bash load/front-door-bench.sh "${edge_args[@]}" >"$results/front-door.md" 2>"$results/front-door.log" || {
+    echo "  front-door-bench.sh failed (see $results/front-door.log)" >&2; failed=1; }
+  ((print)) && cat "$results/front-door.md"
+fi
+
+if [[ $only == edge ]]; then
+  (( keep )) || rm -rf "$results/mesh"
+  exit "$failed"
 fi
 
 log "summarising"
