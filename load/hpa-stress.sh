@@ -158,8 +158,11 @@ sample() {
     }' <<<"$hpas" >> "$timeline"
 }
 
+# The sampler stops between polls (a poll killed halfway would leave half a CSV row behind).
+stop_file="$out/.stop"
+rm -f "$stop_file"
 sampler() {
-  while true; do
+  while [[ ! -e $stop_file ]]; do
     sample
     sleep "$interval"
   done
@@ -171,7 +174,7 @@ sampler_pid=$!
 cleanup() {
   kill "$sampler_pid" 2>/dev/null || true
   wait "$sampler_pid" 2>/dev/null || true
-  rm -f "$phase_file"
+  rm -f "$phase_file" "$stop_file"
 }
 trap cleanup EXIT
 trap 'echo "hpa-stress.sh: interrupted" >&2; exit 130' INT TERM
@@ -190,7 +193,7 @@ load_end=$(( $(date +%s) - started ))
 echo settle > "$phase_file"
 echo "hpa-stress.sh: load finished (exit $load_rc) after $((load_end - load_start)) s; polling ${settle} s more for the scale-down" >&2
 sleep "$settle"
-kill "$sampler_pid" 2>/dev/null || true
+touch "$stop_file"
 wait "$sampler_pid" 2>/dev/null || true
 sample
 
@@ -216,7 +219,7 @@ samples=$(( $(wc -l < "$timeline") - 1 ))
   echo "| service | HPA min–max | replicas at load start | peak desired | peak ready pods | first scale-up | peak reached | max pending pods | peak CPU % (target) | replicas at end |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   awk -F, -v load="$load_start" '
-    NR == 1 { next }
+    NR == 1 || NF != 14 { next }
     {
       s = $4
       if (!(s in seen)) { seen[s] = 1; order[++n] = s; base[s] = $7 }
@@ -243,7 +246,7 @@ samples=$(( $(wc -l < "$timeline") - 1 ))
   echo "Each cell: current/desired replicas, ready pods, CPU %. Only polls where something changed (all in \`timeline.csv\`)."
   echo
   awk -F, -v load="$load_start" '
-    NR == 1 { next }
+    NR == 1 || NF != 14 { next }
     {
       key = $2 SUBSEP $3
       if (!(key in rowseen)) { rowseen[key] = 1; rows[++r] = key; utc[key] = $1 }
@@ -252,6 +255,8 @@ samples=$(( $(wc -l < "$timeline") - 1 ))
       state[key, $4] = $7 "/" $8 "/" $12
     }
     END {
+      # Columns by service name: polls of one round may reach the file in any order.
+      for (i = 2; i <= n; i++) { v = svc[i]; for (j = i - 1; j >= 1 && svc[j] > v; j--) svc[j + 1] = svc[j]; svc[j + 1] = v }
       printf "| t (s) | UTC | phase |"
       for (j = 1; j <= n; j++) printf " %s |", svc[j]
       printf "\n|---|---|---|"

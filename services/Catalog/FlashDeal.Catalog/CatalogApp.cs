@@ -44,6 +44,7 @@ public static class CatalogApp
         services.AddSingleton<DealCache>();
         services.AddSingleton<DealConfigWriter>();
         services.AddSingleton<DealStockReader>();
+        services.AddSingleton<HotDeals>();
         services.AddSingleton<DealCatalog>();
         services.AddSingleton<DealWatchHub>();
         services.AddSingleton<DealWarmer>();

@@ -12,6 +12,12 @@ public sealed class CatalogOptions
     /// benchmark and for diagnosing stale data. Writes still delete cached entries, so turning it back on is safe.</summary>
     public bool CacheEnabled { get; set; } = true;
 
+    /// <summary>
+    /// GetDeal answers from an in-process copy of the deal and its stock reading at most this old (the clock still moves
+    /// on; this replica's writes drop the copy at once). Zero turns it off; so does <see cref="CacheEnabled"/> = false.
+    /// </summary>
+    public TimeSpan LocalReadTtl { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Longest wait for one Redis command on a read path before falling back to PostgreSQL.</summary>
     public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(1000);
 

@@ -15,7 +15,8 @@ public sealed record LiveDeal(Deal Deal, DateTime ServerTime, bool LiveStock);
 /// read cache. Every committed write goes to Redis right after the commit (config, then cache delete).
 /// </summary>
 public sealed class DealCatalog(
-    DealStore store, DealCache cache, DealConfigWriter config, DealStockReader stock, UuidV7Generator ids, TimeProvider time)
+    DealStore store, DealCache cache, DealConfigWriter config, DealStockReader stock, UuidV7Generator ids, TimeProvider time,
+    HotDeals hot)
 {
     public async Task<LiveDeal> CreateAsync(Guid productId, Deal input, CancellationToken cancellationToken)
     {
@@ -36,6 +37,10 @@ public sealed class DealCatalog(
 
     public async Task<LiveDeal?> GetAsync(Guid dealId, CancellationToken cancellationToken)
     {
+        if (hot.TryGet(dealId, out var recent, out var recentReading))
+        {
+            return Live(recent, recentReading);
+        }
         // Both Redis reads go out together (the multiplexer pipelines them): one round trip on a cache hit.
         var cached = cache.GetAsync(dealId);
         var reading = stock.ReadAsync(dealId);
@@ -49,7 +54,9 @@ public sealed class DealCatalog(
             }
             await cache.SetAsync(dealId, deal);
         }
-        return Live(deal, await reading);
+        var read = await reading;
+        hot.Set(dealId, deal, read);
+        return Live(deal, read);
     }
 
     /// <summary>Copies the <paramref name="paths"/> of <paramref name="changes"/> (already checked on their own).</summary>
@@ -68,6 +75,7 @@ public sealed class DealCatalog(
             return true;
         }, cancellationToken) ?? throw CatalogErrors.DealNotFound(Ids.Format(dealId));
         await config.WriteAsync(row, StockMode.ResetIfUntouched, publish: true);
+        hot.Remove(dealId);
         await cache.InvalidateAsync(dealId);
         return await WithStockAsync(row.Deal);
     }
@@ -90,6 +98,7 @@ public sealed class DealCatalog(
             return true;
         }, cancellationToken, reason) ?? throw CatalogErrors.DealNotFound(Ids.Format(dealId));
         await config.WriteAsync(row, StockMode.Never, publish: true);
+        hot.Remove(dealId);
         await cache.InvalidateAsync(dealId);
         return await WithStockAsync(row.Deal);
     }
