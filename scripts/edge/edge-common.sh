@@ -49,3 +49,8 @@ size_bytes() { # 64k, 1m, 512 → bytes
   [[ $1 =~ ^([0-9]+)([kKmM]?)$ ]] || die "a size looks like 512, 64k or 1m (got '$1')"
   case ${BASH_REMATCH[2]} in k|K) echo $((BASH_REMATCH[1] * 1024)) ;; m|M) echo $((BASH_REMATCH[1] * 1048576)) ;; *) echo "${BASH_REMATCH[1]}" ;; esac
 }
+
+# The chart's routes ("<service> rest|grpc <prefix or package.Service>") and the services they name, each once, in order.
+mapfile -t routes < <(bash "$here/routes.sh")
+((${#routes[@]} > 0)) || die "no routes found in the chart values"
+mapfile -t route_services < <(for route in "${routes[@]}"; do echo "${route%% *}"; done | awk '!seen[$0]++')

@@ -71,8 +71,6 @@ reply() { # file
   echo "http-request return status $status errorfile $errors/$1"
 }
 
-mapfile -t routes < <(bash "$here/routes.sh")
-((${#routes[@]} > 0)) || die "no routes found in the chart values"
 
 # JSON access log: the fields of the nginx edge's log (times in ms), one object per line; never the Authorization
 # header. Text fields are JSON-escaped (json converter), then its "\/" turned back into "/".
@@ -172,56 +170,37 @@ CONF
 CONF
 }
 
-# --- REST -----------------------------------------------------------------------------------------------------------
-cat <<CONF
-
-frontend rest
-  bind 127.0.0.1:$rest_port
+# One listener: its rules, a backend per route of its kind, and the edge's own answer for everything else.
+frontend() { # kind bind-options errorfile-400 errorfile-408
+  local kind=$1 route service route_kind path
+  cat <<CONF
+frontend $kind
+  bind 127.0.0.1:$([[ $kind == rest ]] && echo "$rest_port" || echo "$grpc_port")$2
   log-format '$access_log'
+CONF
   # Requests HAProxy cannot parse. Header blocks over the buffer are refused before a stream exists, and HAProxy 2.6
   # answers those with its built-in 400 page (as Kong's nginx does), not these files.
-  errorfile 400 $errors/rest-bad-request.http
-  errorfile 408 $errors/rest-timeout.http
-$(front_rules rest)
-CONF
-for route in "${routes[@]}"; do
-  read -r service kind path <<<"$route"
-  [[ $kind == rest ]] && printf '  use_backend %s_rest if { path_beg %s }\n' "$service" "$path"
-done
-cat <<CONF
-  default_backend rest_no_route
+  printf '  errorfile 400 %s\n  errorfile 408 %s\n' "$errors/$3" "$errors/$4"
+  front_rules "$kind"
+  for route in "${routes[@]}"; do
+    read -r service route_kind path <<<"$route"
+    [[ $route_kind == "$kind" ]] || continue
+    [[ $kind == grpc ]] && path="/$path/" # gRPC routes are /package.Service/
+    printf '  use_backend %s_%s if { path_beg %s }\n' "$service" "$kind" "$path"
+  done
+  printf '  default_backend %s_no_route\n\nbackend %s_no_route\n  %s\n' "$kind" "$kind" "$(reply "$kind-no-route.http")"
+}
 
-backend rest_no_route
-  $(reply rest-no-route.http)
-
-# --- gRPC (h2c) -----------------------------------------------------------------------------------------------------
+echo
+frontend rest "" rest-bad-request.http rest-timeout.http
 # Edge-made gRPC errors are trailers-only: one HEADERS frame with END_STREAM carrying :status 200, content-type
 # application/grpc, grpc-status, grpc-message and grpc-status-details-bin (google.rpc.Status with an ErrorInfo).
-frontend grpc
-  bind 127.0.0.1:$grpc_port proto h2
-  log-format '$access_log'
-  errorfile 400 $errors/grpc-bad-request.http
-  errorfile 408 $errors/grpc-unavailable.http
-$(front_rules grpc)
-CONF
-for route in "${routes[@]}"; do
-  read -r service kind name <<<"$route"
-  [[ $kind == grpc ]] && printf '  use_backend %s_grpc if { path_beg /%s/ }\n' "$service" "$name"
-done
-cat <<CONF
-  default_backend grpc_no_route
-
-backend grpc_no_route
-  $(reply grpc-no-route.http)
-CONF
+echo
+frontend grpc " proto h2" grpc-bad-request.http grpc-unavailable.http
 
 # Upstreams: one REST and one gRPC backend per service, least connections over the replicas. A replica is taken out
 # after a refused connection (passive) or a failed /readyz (active, every second) and back in when /readyz answers.
-declare -A seen=()
-for route in "${routes[@]}"; do
-  read -r service _ _ <<<"$route"
-  [[ -n ${seen[$service]:-} ]] && continue
-  seen[$service]=1
+for service in "${route_services[@]}"; do
   rest_var="EDGE_UPSTREAM_${service^^}_REST" grpc_var="EDGE_UPSTREAM_${service^^}_GRPC"
   [[ -n ${!rest_var:-} ]] || die "$rest_var is not set (the $service service's REST addresses)"
   [[ -n ${!grpc_var:-} ]] || die "$grpc_var is not set (the $service service's gRPC addresses)"

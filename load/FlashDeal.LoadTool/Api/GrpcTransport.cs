@@ -65,13 +65,9 @@ public sealed class GrpcTransport : IApiTransport
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
     {
-        var pool = _pools[operation.Service];
-        var clients = pool[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)pool.Length)];
-        var headers = Authorization(accessToken);
         try
         {
-            return await operation.CallGrpc(clients, request, new CallOptions(headers, DateTime.UtcNow + timeout, cancellationToken))
-                .ConfigureAwait(false);
+            return await Call(operation, request, accessToken, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -84,10 +80,7 @@ public sealed class GrpcTransport : IApiTransport
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
     {
-        var pool = _pools[operation.Service];
-        var clients = pool[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)pool.Length)];
-        var headers = Authorization(accessToken);
-        using var call = operation.CallGrpc(clients, request, new CallOptions(headers, DateTime.UtcNow + timeout, cancellationToken));
+        using var call = Call(operation, request, accessToken, timeout, cancellationToken);
         // Wait for the answer without rethrowing the RpcException of a refusal through every await: read the status instead.
         var response = call.ResponseAsync;
         await ((Task)response).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -100,6 +93,18 @@ public sealed class GrpcTransport : IApiTransport
             return new ApiResult<TResponse>(null, Outcomes.FromGrpc(e));
         }
         return new ApiResult<TResponse>(await response.ConfigureAwait(false), Outcomes.Ok); // cancelled: throws as before
+    }
+
+    /// <summary>Starts the call on the next channel of the service's pool (round robin).</summary>
+    private AsyncUnaryCall<TResponse> Call<TRequest, TResponse>(ApiOperation<TRequest, TResponse> operation, TRequest request,
+        string? accessToken, TimeSpan timeout, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var pool = _pools[operation.Service];
+        var clients = pool[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)pool.Length)];
+        return operation.CallGrpc(clients, request,
+            new CallOptions(Authorization(accessToken), DateTime.UtcNow + timeout, cancellationToken));
     }
 
     /// <summary>One read-only header set per access token, built on its first call, not on every call.</summary>

@@ -66,8 +66,8 @@ public static class LoadCommand
         var cpu = options.CpuProcesses is { } processes ? CpuBudget.TryStart(processes) : null;
         var run = await LoadRunner.RunAsync(options.Load.ToPlan(scenario.Name), scenario.IterateAsync, options.Load, timeout.Token);
         // The budget divides by the scenario's point: PlaceOrder when there is one, otherwise every call.
-        var budget = cpu?.Stop(run.Operation("place_order") is { } placed ? "place_order" : "*",
-            run.Operation("place_order")?.Count ?? run.AllOperations.Count);
+        var placed = run.Operation("place_order");
+        var budget = cpu?.Stop(placed is null ? "*" : "place_order", placed?.Count ?? run.AllOperations.Count);
         var result = context.Setup.WithLogInStage(run);
         IReadOnlyList<InvariantResult> invariants;
         // The checks run even after a Ctrl-C stopped the run (what was accepted must still be in the stores), on their own bound.
