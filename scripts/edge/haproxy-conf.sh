@@ -210,7 +210,9 @@ for service in "${route_services[@]}"; do
   for kind in rest grpc; do
     # no log: replica up/down notices go to stderr (edge.log), keeping the access log JSON only.
     printf '\nbackend %s_%s\n  no log\n  balance leastconn\n  option httpchk GET /readyz\n' "$service" "$kind"
-    printf '  default-server check inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n'
+    # A replica busy with a burst (a log-in storm hashing passwords) answers /readyz late rather than never: 2 s per
+    # check and 3 misses in a row before it is taken out; a refused connection takes it out at once.
+    printf '  timeout check 2s\n  default-server check inter 1s fall 3 rise 1 observe layer4 error-limit 1 on-error mark-down\n'
     if [[ $kind == rest ]]; then
       # Server streams (the :watch routes) may stay open for the stream timeout; everything else for the read timeout.
       printf '  http-request set-timeout server %s if { path_end :watch }\n' "$stream_timeout"

@@ -35,7 +35,8 @@ public sealed class UserPool(ScenarioContext context)
     public const string Password = "load-tool-password-1";
 
     private const string TooManyAttempts = "TOO_MANY_ATTEMPTS";
-    private const int MaxLogInAttempts = 5;
+    private const string PasswordChecksBusy = "PASSWORD_CHECKS_BUSY";
+    private const int MaxLogInAttempts = 8;
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private UserSession[] _users = [];
@@ -93,26 +94,44 @@ public sealed class UserPool(ScenarioContext context)
                 async (index, ct) =>
                 {
                     var email = Email(context.Options.UserPrefix, index);
-                    var signUp = await context.Client.CallAsync(Operations.SignUp,
-                        new SignUpRequest { Email = email, Password = Password, DisplayName = $"Load user {index}" }, recorder,
-                        expected: o => o == Outcomes.EmailAlreadyRegistered, cancellationToken: ct);
-                    if (signUp.Response is { } created)
-                    {
-                        sessions[index] = new UserSession(index, email, created.User.UserId, created.Token);
-                        return;
-                    }
-                    // The auth service counts attempts in flight per client address (all of ours share one): back off
-                    // and try again a few times rather than lose the user.
+                    var registered = false;
+                    // Sign up, or log in when the account exists. The auth service counts attempts in flight per client
+                    // address (all of ours share one) and sheds sign-ups and log-ins while its hashing slots are full
+                    // (PASSWORD_CHECKS_BUSY): back off and try the same step again a few times rather than lose the user.
                     for (var attempt = 1; ; attempt++)
                     {
-                        var logIn = await context.Client.CallAsync(Operations.LogIn,
-                            new LogInRequest { Email = email, Password = Password }, recorder, cancellationToken: ct);
-                        if (logIn.Response is { } existing)
+                        string outcome;
+                        if (!registered)
                         {
-                            sessions[index] = new UserSession(index, email, existing.User.UserId, existing.Token);
-                            return;
+                            var signUp = await context.Client.CallAsync(Operations.SignUp,
+                                new SignUpRequest { Email = email, Password = Password, DisplayName = $"Load user {index}" }, recorder,
+                                expected: o => o is Outcomes.EmailAlreadyRegistered or PasswordChecksBusy, cancellationToken: ct);
+                            if (signUp.Response is { } created)
+                            {
+                                sessions[index] = new UserSession(index, email, created.User.UserId, created.Token);
+                                return;
+                            }
+                            registered = signUp.Outcome == Outcomes.EmailAlreadyRegistered;
+                            outcome = signUp.Outcome;
                         }
-                        if (attempt >= MaxLogInAttempts || !(logIn.Outcome is TooManyAttempts || Outcomes.IsTransient(logIn.Outcome)))
+                        else
+                        {
+                            var logIn = await context.Client.CallAsync(Operations.LogIn,
+                                new LogInRequest { Email = email, Password = Password }, recorder,
+                                expected: o => o is PasswordChecksBusy, cancellationToken: ct);
+                            if (logIn.Response is { } existing)
+                            {
+                                sessions[index] = new UserSession(index, email, existing.User.UserId, existing.Token);
+                                return;
+                            }
+                            outcome = logIn.Outcome;
+                        }
+                        if (registered && outcome == Outcomes.EmailAlreadyRegistered)
+                        {
+                            continue; // straight to the log-in
+                        }
+                        if (attempt >= MaxLogInAttempts
+                            || !(outcome is TooManyAttempts or PasswordChecksBusy || Outcomes.IsTransient(outcome)))
                         {
                             return;
                         }

@@ -53,12 +53,15 @@ public static class AuthApp
             .Bind(configuration.GetSection(AuthServiceOptions.Section))
             .Validate(o => o.Passwords.Iterations is >= 1 and <= PasswordHasher.MaxIterations,
                 $"Auth:Passwords:Iterations must be between 1 and {PasswordHasher.MaxIterations}.")
+            .Validate(o => o.Passwords is { MaxConcurrent: >= 0, MaxQueued: >= 0 } && o.Passwords.MaxWait >= TimeSpan.Zero,
+                "Auth:Passwords:MaxConcurrent and MaxQueued must be 0 or more, MaxWait not negative.")
             .Validate(o => o.RefreshTokenLifetime > TimeSpan.Zero, "Auth:RefreshTokenLifetime must be positive.")
             .Validate(o => o.LogInThrottle is { MaxFailuresPerAccount: > 0, MaxFailuresPerAddress: > 0 }
                            && o.LogInThrottle.Window >= TimeSpan.FromSeconds(1),
                 "Auth:LogInThrottle limits must be positive and its Window at least one second.")
             .ValidateOnStart();
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<AuthServiceOptions>>().Value.Passwords));
+        services.AddSingleton(sp => new PasswordWork(sp.GetRequiredService<IOptions<AuthServiceOptions>>().Value.Passwords));
         services.AddSingleton<UserQueries>();
         services.AddSingleton<RefreshTokenQueries>();
         services.AddSingleton<AccountService>();

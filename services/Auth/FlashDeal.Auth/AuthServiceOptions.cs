@@ -22,6 +22,15 @@ public sealed class PasswordHashOptions
 {
     /// <summary>PBKDF2-SHA256 iterations for new hashes; stored hashes with fewer are upgraded at the next log-in.</summary>
     public int Iterations { get; set; } = Accounts.PasswordHasher.DefaultIterations;
+
+    /// <summary>Hashes computed at once; 0 (the default) means one per processor. Log-ins and sign-ups beyond it wait.</summary>
+    public int MaxConcurrent { get; set; }
+
+    /// <summary>Log-ins and sign-ups waiting for a hashing slot before more are refused (RESOURCE_EXHAUSTED).</summary>
+    public int MaxQueued { get; set; } = 1000;
+
+    /// <summary>How long one waits for a hashing slot before it is refused (RESOURCE_EXHAUSTED, retry after this long).</summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Failed log-ins allowed per window before LogIn answers RESOURCE_EXHAUSTED.</summary>

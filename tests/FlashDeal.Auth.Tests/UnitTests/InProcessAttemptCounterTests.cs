@@ -48,6 +48,22 @@ public sealed class InProcessAttemptCounterTests
     }
 
     [Fact]
+    public void AWithdrawnAttemptCountsAgainstNeither()
+    {
+        var counter = new InProcessAttemptCounter(_time);
+        Assert.True(counter.TryBegin("account:a", "address:x", Limits).Allowed);   // a failure that stays counted
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(counter.TryBegin("account:a", "address:x", Limits).Allowed);
+            counter.Withdraw("account:a", "address:x");                            // shed before its password was checked
+        }
+
+        Assert.True(counter.TryBegin("account:a", "address:x", Limits).Allowed);
+        Assert.True(counter.TryBegin("account:a", "address:x", Limits).Allowed);
+        Assert.Equal(ThrottleScope.Account, counter.TryBegin("account:a", "address:x", Limits).LimitedBy); // 3 counted, not 13
+    }
+
+    [Fact]
     public void SuccessForgivesTheAccountAndReturnsTheAddressAttempt()
     {
         var counter = new InProcessAttemptCounter(_time);

@@ -5,16 +5,19 @@ using Microsoft.Extensions.Logging;
 
 namespace FlashDeal.Auth.Accounts;
 
-/// <summary>Creating accounts and checking their passwords. Inputs are validated by the caller.</summary>
-public sealed class AccountService(UserQueries users, PasswordHasher hasher, ILogger<AccountService> logger)
+/// <summary>
+/// Creating accounts and checking their passwords. Inputs are validated by the caller. Every hash runs on one of
+/// <see cref="PasswordWork"/>'s slots, so both may throw <see cref="PasswordWorkBusyException"/> in a log-in storm.
+/// </summary>
+public sealed class AccountService(UserQueries users, PasswordHasher hasher, PasswordWork work, ILogger<AccountService> logger)
 {
     /// <summary>The new account, or null when the (normalized) email is taken.</summary>
-    public Task<UserAccount?> CreateAsync(string normalizedEmail, string password, string displayName, Role role,
+    public async Task<UserAccount?> CreateAsync(string normalizedEmail, string password, string displayName, Role role,
         CancellationToken cancellationToken)
     {
-        var user = new UserAccount(UuidV7Generator.Default.NewGuid(), normalizedEmail, displayName, role,
-            hasher.Hash(password), default);
-        return users.InsertAsync(user, cancellationToken);
+        var hash = await work.RunAsync(() => hasher.Hash(password), cancellationToken);
+        var user = new UserAccount(UuidV7Generator.Default.NewGuid(), normalizedEmail, displayName, role, hash, default);
+        return await users.InsertAsync(user, cancellationToken);
     }
 
     /// <summary>
@@ -27,14 +30,16 @@ public sealed class AccountService(UserQueries users, PasswordHasher hasher, ILo
         var user = await users.FindByEmailAsync(normalizedEmail, cancellationToken);
         if (user is null)
         {
-            hasher.VerifyNothing(password);
+            await work.RunAsync(() => { hasher.VerifyNothing(password); return true; }, cancellationToken);
             return null;
         }
-        var verification = hasher.Verify(password, user.PasswordHash);
+        var verification = await work.RunAsync(() => hasher.Verify(password, user.PasswordHash), cancellationToken);
         if (verification == PasswordVerification.SuccessRehashNeeded)
         {
-            var upgraded = hasher.Hash(password);
-            if (await users.ReplacePasswordHashAsync(user.UserId, user.PasswordHash, upgraded, cancellationToken))
+            // The log-in itself succeeded: when no hashing slot is free for the upgrade, it waits for the next log-in.
+            var upgraded = await UpgradedHashAsync(password, cancellationToken);
+            if (upgraded is not null
+                && await users.ReplacePasswordHashAsync(user.UserId, user.PasswordHash, upgraded, cancellationToken))
             {
                 logger.LogInformation("Upgraded the password hash of user {UserId} to {Iterations} iterations",
                     user.UserId, hasher.Iterations);
@@ -42,6 +47,18 @@ public sealed class AccountService(UserQueries users, PasswordHasher hasher, ILo
             }
         }
         return verification == PasswordVerification.Failed ? null : user;
+    }
+
+    private async Task<string?> UpgradedHashAsync(string password, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await work.RunAsync(() => hasher.Hash(password), cancellationToken);
+        }
+        catch (PasswordWorkBusyException)
+        {
+            return null;
+        }
     }
 
     public Task<UserAccount?> FindAsync(Guid userId, CancellationToken cancellationToken) =>

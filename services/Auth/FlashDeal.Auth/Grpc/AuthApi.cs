@@ -70,8 +70,19 @@ public sealed class AuthApi(
             throw AuthApiErrors.InvalidArgument(violations, weakPassword ? AuthErrorReason.WeakPassword : AuthErrorReason.Unspecified);
         }
 
-        var user = await accounts.CreateAsync(email, request.Password, displayName, Role.Customer, context.CancellationToken)
-            ?? throw AuthApiErrors.EmailAlreadyRegistered();
+        UserAccount? user;
+        try
+        {
+            user = await accounts.CreateAsync(email, request.Password, displayName, Role.Customer, context.CancellationToken);
+        }
+        catch (PasswordWorkBusyException busy)
+        {
+            throw AuthApiErrors.PasswordChecksBusy(busy.RetryAfter);
+        }
+        if (user is null)
+        {
+            throw AuthApiErrors.EmailAlreadyRegistered();
+        }
         return new SignUpResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
     }
 
@@ -107,8 +118,20 @@ public sealed class AuthApi(
         {
             throw AuthApiErrors.TooManyAttempts(attempt.Decision);
         }
-        var user = await accounts.VerifyCredentialsAsync(email, request.Password, context.CancellationToken)
-            ?? throw AuthApiErrors.InvalidCredentials();
+        UserAccount? user;
+        try
+        {
+            user = await accounts.VerifyCredentialsAsync(email, request.Password, context.CancellationToken);
+        }
+        catch (PasswordWorkBusyException busy)
+        {
+            await throttle.WithdrawAsync(attempt);
+            throw AuthApiErrors.PasswordChecksBusy(busy.RetryAfter);
+        }
+        if (user is null)
+        {
+            throw AuthApiErrors.InvalidCredentials();
+        }
         await throttle.SucceededAsync(attempt);
         return new LogInResponse { User = ToProto(user), Token = await StartSessionAsync(user, context) };
     }

@@ -47,6 +47,16 @@ public static class AuthApiErrors
             $"Too many failed log-in attempts; retry in {seconds} s.", info, retry);
     }
 
+    public static RpcException PasswordChecksBusy(TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        var info = Info(AuthErrorReason.PasswordChecksBusy);
+        info.Metadata["retry_after_seconds"] = seconds.ToString(CultureInfo.InvariantCulture);
+        return RpcErrors.WithDetails(StatusCode.ResourceExhausted,
+            $"Too many log-ins and sign-ups at once on this replica; retry in {seconds} s.", info,
+            RpcErrors.RetryInfo(TimeSpan.FromSeconds(seconds)));
+    }
+
     public static RpcException Refresh(RefreshFailure failure) => failure switch
     {
         RefreshFailure.Expired => WithReason(StatusCode.Unauthenticated, AuthErrorReason.RefreshTokenExpired,

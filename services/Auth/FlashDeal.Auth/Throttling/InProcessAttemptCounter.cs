@@ -43,6 +43,21 @@ public sealed class InProcessAttemptCounter(TimeProvider time)
         }
     }
 
+    /// <summary>An attempt whose password was never checked: both counters give it back.</summary>
+    public void Withdraw(string accountKey, string addressKey)
+    {
+        lock (_gate)
+        {
+            foreach (var key in (ReadOnlySpan<string>)[accountKey, addressKey])
+            {
+                if (_windows.TryGetValue(key, out var window) && --window.Count <= 0)
+                {
+                    _windows.Remove(key);
+                }
+            }
+        }
+    }
+
     private TimeSpan? Blocked(string key, int limit, DateTimeOffset now) =>
         _windows.TryGetValue(key, out var window) && window.ResetAt > now && window.Count >= limit
             ? window.ResetAt - now

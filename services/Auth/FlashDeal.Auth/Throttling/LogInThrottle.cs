@@ -46,6 +46,7 @@ public sealed class LogInThrottle(
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(30);
     private static readonly string BeginScript = LoadScript("begin_login_attempt.lua");
     private static readonly string EndScript = LoadScript("end_login_attempt.lua");
+    private static readonly string WithdrawScript = LoadScript("withdraw_login_attempt.lua");
 
     private readonly LogInThrottleOptions _limits = options.Value.LogInThrottle;
     private readonly InProcessAttemptCounter _local = new(time);
@@ -110,6 +111,24 @@ public sealed class LogInThrottle(
         {
             // The counters expire with their window; a success that could not be recorded costs nothing more.
             logger.LogDebug("Could not reset log-in counters in Redis: {Error}", e.Message);
+        }
+    }
+
+    /// <summary>The password was never checked (no hashing slot was free): the attempt counts against nobody.</summary>
+    public async Task WithdrawAsync(LogInAttempt attempt)
+    {
+        if (attempt.CountedInProcess)
+        {
+            _local.Withdraw(attempt.AccountKey, attempt.AddressKey);
+            return;
+        }
+        try
+        {
+            await redis.GetDatabase().ScriptEvaluateAsync(WithdrawScript, attempt.Keys).WaitAsync(RedisTimeout);
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            logger.LogDebug("Could not withdraw a log-in attempt in Redis: {Error}", e.Message);
         }
     }
 
