@@ -19,6 +19,54 @@ public sealed class PasswordWorkFixture(PostgresServer postgres, RedisServer red
     };
 }
 
+/// <summary>One hashing slot and a queue: a caller waits for the slot until its own deadline.</summary>
+public sealed class QueuedPasswordWorkFixture(PostgresServer postgres, RedisServer redis) : AuthServiceFixture(postgres, redis)
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(ThrottleFixture.BehindProxies())
+    {
+        ["Auth:Passwords:MaxConcurrent"] = "1",
+        ["Auth:Passwords:MaxQueued"] = "100",
+        ["Auth:Passwords:MaxWait"] = "00:01:00",
+    };
+}
+
+/// <summary>A log-in whose caller gives up while it waits for a hashing slot counts against nobody.</summary>
+[Collection(DataServers.Name)]
+public sealed class QueuedPasswordWorkTests(QueuedPasswordWorkFixture service) : IClassFixture<QueuedPasswordWorkFixture>
+{
+    [Fact]
+    public async Task ALogInAbandonedInTheQueueIsWithdrawn()
+    {
+        var client = service.Client;
+        var email = $"queued-{Guid.NewGuid():N}@example.com";
+        await client.SignUpAsync(email);
+        var address = "198.51.100.201";
+        var headers = new Metadata { { "x-forwarded-for", $"{address}, 10.0.0.1" } };
+        var accountKey = Throttling.LogInThrottle.AccountKey(email);
+
+        await using (await PasswordWorkTests.HoldTheSlotAsync(service.Host))
+        {
+            // More abandoned log-ins than the account's limit (3) allows failures.
+            for (var i = 0; i < 5; i++)
+            {
+                var gaveUp = await client.FailAsync(c => c.LogInAsync(new LogInRequest { Email = email, Password = AuthClient.Password },
+                    new CallOptions(headers, DateTime.UtcNow.AddMilliseconds(300))));
+                Assert.Equal(StatusCode.DeadlineExceeded, gaveUp.StatusCode);
+                // The server sees the deadline pass a moment after the client: wait for its withdrawal.
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (await service.Redis.ExecuteAsync("EXISTS", accountKey) != "0")
+                {
+                    Assert.True(DateTime.UtcNow < deadline, $"attempt {i + 1} was never withdrawn");
+                    await Task.Delay(20);
+                }
+            }
+        }
+
+        var logIn = await client.LogInAsync(email, headers: headers);
+        Assert.Equal(email, logIn.User.Email);
+    }
+}
+
 /// <summary>
 /// A log-in storm: while the replica's hashing slots are full, SignUp and LogIn answer RESOURCE_EXHAUSTED
 /// (PASSWORD_CHECKS_BUSY, retry delay) over gRPC and 429 + Retry-After over REST, create nothing, count no attempt
@@ -31,10 +79,12 @@ public sealed class PasswordWorkTests(PasswordWorkFixture service) : IClassFixtu
 
     private static Metadata From(string address) => new() { { "x-forwarded-for", $"{address}, 10.0.0.1" } };
 
-    /// <summary>Holds the service's only hashing slot until the returned release is disposed.</summary>
-    private async Task<IAsyncDisposable> HoldTheSlotAsync()
+    private Task<IAsyncDisposable> HoldTheSlotAsync() => HoldTheSlotAsync(service.Host);
+
+    /// <summary>Holds the host's only hashing slot until the returned release is disposed.</summary>
+    internal static async Task<IAsyncDisposable> HoldTheSlotAsync(ServiceTestHost host)
     {
-        var work = service.Host.Services.GetRequiredService<PasswordWork>();
+        var work = host.Services.GetRequiredService<PasswordWork>();
         var release = new TaskCompletionSource();
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var held = Task.Run(() => work.RunAsync(() =>

@@ -128,6 +128,12 @@ public sealed class AuthApi(
             await throttle.WithdrawAsync(attempt);
             throw AuthApiErrors.PasswordChecksBusy(busy.RetryAfter);
         }
+        catch (OperationCanceledException)
+        {
+            // The caller gave up (its deadline, often while queued for a hashing slot): no password was judged.
+            await throttle.WithdrawAsync(attempt);
+            throw;
+        }
         if (user is null)
         {
             throw AuthApiErrors.InvalidCredentials();
