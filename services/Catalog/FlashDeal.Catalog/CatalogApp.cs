@@ -45,6 +45,10 @@ public static class CatalogApp
         services.AddSingleton<DealConfigWriter>();
         services.AddSingleton<DealStockReader>();
         services.AddSingleton<HotDeals>();
+        services.AddSingleton<HotDealList>();
+        services.AddHostedService(sp => sp.GetRequiredService<HotDealList>());
+        services.AddSingleton<HotProductPages>();
+        services.AddHostedService(sp => sp.GetRequiredService<HotProductPages>());
         services.AddSingleton<DealCatalog>();
         services.AddSingleton<DealWatchHub>();
         services.AddSingleton<DealWarmer>();

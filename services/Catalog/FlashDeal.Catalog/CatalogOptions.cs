@@ -18,6 +18,18 @@ public sealed class CatalogOptions
     /// </summary>
     public TimeSpan LocalReadTtl { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// ListDeals for upcoming, live and sold-out deals answers from the hot deal list in memory, reloaded this often
+    /// (and at once after any replica's deal write). Zero turns it off; so does <see cref="CacheEnabled"/> = false.
+    /// </summary>
+    public TimeSpan HotListRefresh { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The first page of ListProducts for a filter is kept in memory this long (this replica's product writes and any
+    /// replica's product-updated message drop it). Zero turns it off; so does <see cref="CacheEnabled"/> = false.
+    /// </summary>
+    public TimeSpan ProductPageTtl { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Longest wait for one Redis command on a read path before falling back to PostgreSQL.</summary>
     public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(1000);
 

@@ -26,6 +26,8 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
     private NpgsqlDataSource? _database;
     private JwksEndpoint? _jwks;
     private ServiceTestHost? _host;
+    private Dictionary<string, string?> _settings = [];
+    private readonly List<ServiceTestHost> _replicas = [];
     private CatalogService.CatalogServiceClient? _client;
 
     public RedisServer Redis => redis;
@@ -67,6 +69,9 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
             ["Catalog:BestSellerViewTtl"] = "00:00:00",
             // Tests change Redis and PostgreSQL behind the catalog's back and read at once; HotDealTests turn it on.
             ["Catalog:LocalReadTtl"] = "00:00:00",
+            // Likewise for the in-memory lists; HotListTests turn them on.
+            ["Catalog:HotListRefresh"] = "00:00:00",
+            ["Catalog:ProductPageTtl"] = "00:00:00",
             // Every call comes from 127.0.0.1; RateLimitTests turns the limits on.
             ["RateLimits:Enabled"] = "false",
         };
@@ -74,6 +79,7 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
         {
             settings[key] = value;
         }
+        _settings = settings;
         _host = await ServiceTestHost.StartAsync(CatalogApp.Build, settings);
         _client = new CatalogService.CatalogServiceClient(_host.Grpc);
         // The catalog's issuer and audience; valid for the whole class however long a busy machine takes.
@@ -88,8 +94,20 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
         CustomerToken = issuer.Issue("user-1", "ada@example.com", Role.Customer).Token;
     }
 
+    /// <summary>Another catalog replica on the same PostgreSQL and Redis, with this class's settings; disposed with it.</summary>
+    public async Task<ServiceTestHost> StartReplicaAsync()
+    {
+        var replica = await ServiceTestHost.StartAsync(CatalogApp.Build, _settings);
+        _replicas.Add(replica);
+        return replica;
+    }
+
     public async Task DisposeAsync()
     {
+        foreach (var replica in _replicas)
+        {
+            await replica.DisposeAsync();
+        }
         if (_host is not null)
         {
             await _host.DisposeAsync();

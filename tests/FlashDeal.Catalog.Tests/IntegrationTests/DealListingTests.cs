@@ -1,3 +1,4 @@
+using FlashDeal.Catalog.Deals;
 using FlashDeal.Catalog.Tests.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.ServiceDefaults;
@@ -7,13 +8,40 @@ using Grpc.Core;
 
 namespace FlashDeal.Catalog.Tests.IntegrationTests;
 
-/// <summary>ListDeals: by start time, filtered by live state (which needs the Redis stock) and product, paged.</summary>
+/// <summary>ListDeals straight from PostgreSQL (the hot deal list off).</summary>
 [Collection(DataServers.Name)]
 public sealed class DealListingTests(DealListingTests.Fixture catalog)
-    : IClassFixture<DealListingTests.Fixture>, IAsyncLifetime
+    : DealListingCases(catalog), IClassFixture<DealListingTests.Fixture>
 {
     public sealed class Fixture(PostgresServer postgres, RedisServer redis) : CatalogFixture(postgres, redis);
+}
 
+/// <summary>The same cases answered from the hot deal list (loaded after each set-up, which changes rows behind its back).</summary>
+[Collection(DataServers.Name)]
+public sealed class HotDealListingTests(HotDealListingTests.Fixture catalog)
+    : DealListingCases(catalog), IClassFixture<HotDealListingTests.Fixture>
+{
+    public sealed class Fixture(PostgresServer postgres, RedisServer redis) : CatalogFixture(postgres, redis)
+    {
+        protected override IReadOnlyDictionary<string, string?> ClassSettings => new Dictionary<string, string?>
+        {
+            ["Catalog:HotListRefresh"] = "01:00:00",
+            ["Catalog:LocalReadTtl"] = "00:01:00",
+        };
+    }
+
+    protected override async Task SetUpDoneAsync()
+    {
+        var list = catalog.Service<HotDealList>();
+        list.Invalidate();
+        Assert.True(await list.LoadAsync(CancellationToken.None));
+        Assert.True(list.TryGet(out var deals) && deals.Count > 0);
+    }
+}
+
+/// <summary>ListDeals: by start time, filtered by live state (which needs the Redis stock) and product, paged.</summary>
+public abstract class DealListingCases(CatalogFixture catalog) : IAsyncLifetime
+{
     private Product _product = null!;
     private readonly Dictionary<DealState, string> _dealIds = [];
 
@@ -38,7 +66,10 @@ public sealed class DealListingTests(DealListingTests.Fixture catalog)
         await catalog.MoveDealWindowAsync(ended, now.AddHours(-3), now.AddHours(-2));
         var cancelled = await Deal(DealState.Cancelled, TimeSpan.FromMinutes(10));
         await catalog.AdminAsync(CatalogMethods.CancelDeal, new CancelDealRequest { DealId = cancelled });
+        await SetUpDoneAsync();
     }
+
+    protected virtual Task SetUpDoneAsync() => Task.CompletedTask;
 
     public Task DisposeAsync() => Task.CompletedTask;
 
@@ -80,8 +111,8 @@ public sealed class DealListingTests(DealListingTests.Fixture catalog)
         Assert.Equal([_dealIds[DealState.Live], _dealIds[DealState.Upcoming]], deals.Select(d => d.DealId));
     }
 
-    [Fact]
-    public async Task PagesThroughFilteredStatesWithoutGapsOrRepeats()
+    /// <summary>Every deal id of the product in <paramref name="states"/>, one per page (at most 10 pages).</summary>
+    private async Task<List<string>> PageThroughAsync(params DealState[] states)
     {
         var seen = new List<string>();
         var token = "";
@@ -89,15 +120,24 @@ public sealed class DealListingTests(DealListingTests.Fixture catalog)
         do
         {
             var request = new ListDealsRequest { ProductId = _product.ProductId, PageSize = 1, PageToken = token };
-            request.States.AddRange([DealState.Live, DealState.Ended, DealState.Cancelled]);
+            request.States.AddRange(states);
             var page = await catalog.CallAsync(CatalogMethods.ListDeals, request);
             seen.AddRange(page.Deals.Select(d => d.DealId));
             token = page.NextPageToken;
         }
         while (token.Length > 0 && ++pages < 10);
-
-        Assert.Equal([_dealIds[DealState.Ended], _dealIds[DealState.Live], _dealIds[DealState.Cancelled]], seen);
+        return seen;
     }
+
+    [Fact]
+    public async Task PagesThroughFilteredStatesWithoutGapsOrRepeats() =>
+        Assert.Equal([_dealIds[DealState.Ended], _dealIds[DealState.Live], _dealIds[DealState.Cancelled]],
+            await PageThroughAsync(DealState.Live, DealState.Ended, DealState.Cancelled));
+
+    [Fact]
+    public async Task PagesThroughCurrentStatesWithoutGapsOrRepeats() =>
+        Assert.Equal([_dealIds[DealState.Live], _dealIds[DealState.SoldOut], _dealIds[DealState.Upcoming]],
+            await PageThroughAsync(DealState.Upcoming, DealState.SoldOut, DealState.Live));
 
     [Fact]
     public async Task RejectsUnknownStatesAndForeignTokens()

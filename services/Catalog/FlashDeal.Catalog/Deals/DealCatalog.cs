@@ -16,7 +16,7 @@ public sealed record LiveDeal(Deal Deal, DateTime ServerTime, bool LiveStock);
 /// </summary>
 public sealed class DealCatalog(
     DealStore store, DealCache cache, DealConfigWriter config, DealStockReader stock, UuidV7Generator ids, TimeProvider time,
-    HotDeals hot)
+    HotDeals hot, HotDealList current)
 {
     public async Task<LiveDeal> CreateAsync(Guid productId, Deal input, CancellationToken cancellationToken)
     {
@@ -31,6 +31,7 @@ public sealed class DealCatalog(
                 throw CatalogErrors.ProductArchived(product.ProductId);
             }
         }, cancellationToken);
+        current.Invalidate();
         await config.WriteAsync(row, StockMode.IfMissing, publish: true);
         return await WithStockAsync(row.Deal);
     }
@@ -74,6 +75,7 @@ public sealed class DealCatalog(
             DealRules.Check(deal, now, paths, relations: true).ThrowIfAny();
             return true;
         }, cancellationToken) ?? throw CatalogErrors.DealNotFound(Ids.Format(dealId));
+        current.Invalidate();
         await config.WriteAsync(row, StockMode.ResetIfUntouched, publish: true);
         hot.Remove(dealId);
         await cache.InvalidateAsync(dealId);
@@ -97,6 +99,7 @@ public sealed class DealCatalog(
             deal.CancelTime = Times.ToTimestamp(now);
             return true;
         }, cancellationToken, reason) ?? throw CatalogErrors.DealNotFound(Ids.Format(dealId));
+        current.Invalidate();
         await config.WriteAsync(row, StockMode.Never, publish: true);
         hot.Remove(dealId);
         await cache.InvalidateAsync(dealId);
@@ -114,6 +117,11 @@ public sealed class DealCatalog(
         const int maxRounds = 5;
         var phases = states.Select(DealStates.Phase).ToHashSet();
         var now = Times.Now(time);
+        if (phases.Count > 0 && !phases.Contains(DealPhase.Ended) && !phases.Contains(DealPhase.Cancelled)
+            && current.TryGet(out var hotList))
+        {
+            return await ListCurrentAsync(hotList, states, phases, productId, after, pageSize, now);
+        }
         var page = new List<Deal>();
         var cursor = after;
         for (var round = 0; ; round++)
@@ -141,6 +149,57 @@ public sealed class DealCatalog(
                 return (page, cursor, now);
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ListAsync"/> over the hot deal list: the same order, cursor and filters, states computed now, each
+    /// deal's stock from GetDeal's in-process copy when it is young enough.
+    /// </summary>
+    private async Task<(List<Deal> Deals, PageCursor<DateTime>? Next, DateTime ServerTime)> ListCurrentAsync(
+        IReadOnlyList<Deal> deals, IReadOnlySet<DealState> states, IReadOnlySet<DealPhase> phases, Guid? productId,
+        PageCursor<DateTime>? after, int pageSize, DateTime now)
+    {
+        var page = new List<Deal>();
+        PageCursor<DateTime>? cursor = after;
+        var productText = productId is { } id ? Ids.Format(id) : null;
+        foreach (var deal in deals)
+        {
+            var key = new PageCursor<DateTime>(Times.ToUtc(deal.StartTime), Guid.Parse(deal.DealId));
+            if ((productText is not null && deal.ProductId != productText)
+                || (after is { } from && (key.SortKey, key.Id).CompareTo((from.SortKey, from.Id)) <= 0)
+                || now >= Times.ToUtc(deal.EndTime))
+            {
+                continue;
+            }
+            var phase = now < Times.ToUtc(deal.StartTime) ? DealPhase.Upcoming : DealPhase.Open;
+            if (!phases.Contains(phase))
+            {
+                continue;
+            }
+            if (page.Count == pageSize)
+            {
+                return (page, cursor, now);
+            }
+            var live = await LiveCopyAsync(deal);
+            cursor = key;
+            if (states.Contains(live.Deal.State))
+            {
+                page.Add(live.Deal);
+            }
+        }
+        return (page, null, now);
+    }
+
+    private async Task<LiveDeal> LiveCopyAsync(Deal deal)
+    {
+        var dealId = Guid.Parse(deal.DealId);
+        if (hot.TryGet(dealId, out var copy, out var copyReading) && copy.UpdateTime == deal.UpdateTime)
+        {
+            return Live(copy, copyReading);
+        }
+        var reading = await stock.ReadAsync(dealId);
+        hot.Set(dealId, deal, reading);
+        return Live(deal, reading);
     }
 
     private async Task<LiveDeal> WithStockAsync(Deal deal) => Live(deal, await stock.ReadAsync(Guid.Parse(deal.DealId)));

@@ -186,6 +186,22 @@ public sealed class DealStore(NpgsqlDataSource dataSource)
         return await ReadAllAsync(command, cancellationToken);
     }
 
+    /// <summary>
+    /// The deals a sale's visitors list: neither cancelled nor ended at <paramref name="now"/> (upcoming and open), in
+    /// listing order, at most <paramref name="limit"/>.
+    /// </summary>
+    public async Task<List<DealRow>> ListCurrentAsync(DateTime now, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {Columns} FROM catalog.deals
+            WHERE cancel_time IS NULL AND end_time > @now
+            ORDER BY start_time, deal_id LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
     /// <summary>Deals the order path may need soon: not ended, starting before <paramref name="horizon"/> (cancelled too).</summary>
     public async Task<List<DealRow>> ListOpeningAsync(DateTime now, DateTime horizon, CancellationToken cancellationToken)
     {

@@ -2,17 +2,23 @@ using FlashDeal.Catalog.Grpc;
 using FlashDeal.Catalog.Infrastructure;
 using FlashDeal.Contracts.Catalog.V1;
 using FlashDeal.Data;
+using StackExchange.Redis;
 
 namespace FlashDeal.Catalog.Products;
 
-/// <summary>Products: PostgreSQL is the truth, Redis a read cache (cache-aside, deleted after every committed write).</summary>
-public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV7Generator ids, TimeProvider time)
+/// <summary>
+/// Products: PostgreSQL is the truth, Redis a read cache (cache-aside, deleted after every committed write), first list
+/// pages in memory (<see cref="HotProductPages"/>, dropped by every write).
+/// </summary>
+public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV7Generator ids, TimeProvider time,
+    HotProductPages pages, RedisGuard redis)
 {
     public async Task<Product> CreateAsync(Product input, CancellationToken cancellationToken)
     {
         var productId = ids.NewGuid();
         var now = Times.Now(time);
         await store.InsertAsync(productId, input, now, cancellationToken);
+        await ChangedAsync(productId);
         return new Product
         {
             ProductId = Ids.Format(productId),
@@ -58,6 +64,7 @@ public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV
             }
         }, cancellationToken) ?? throw CatalogErrors.ProductNotFound(Ids.Format(productId));
         await cache.InvalidateAsync(productId);
+        await ChangedAsync(productId);
         return product;
     }
 
@@ -71,11 +78,31 @@ public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV
             }
         }, cancellationToken) ?? throw CatalogErrors.ProductNotFound(Ids.Format(productId));
         await cache.InvalidateAsync(productId);
+        await ChangedAsync(productId);
         return product;
     }
 
-    public Task<List<Product>> ListAsync(ProductFilter filter, PageCursor<DateTime>? after, int limit,
-        CancellationToken cancellationToken) => store.ListAsync(filter, after, limit, cancellationToken);
+    /// <summary>A page of products, possibly from memory (shared: callers never change it).</summary>
+    public async Task<List<Product>> ListAsync(ProductFilter filter, PageCursor<DateTime>? after, int limit,
+        CancellationToken cancellationToken)
+    {
+        if (pages.TryGet(filter, after, limit) is { } hot)
+        {
+            return hot;
+        }
+        var version = pages.Version;
+        var page = await store.ListAsync(filter, after, limit, cancellationToken);
+        pages.Set(filter, after, limit, page, version);
+        return page;
+    }
+
+    /// <summary>After a committed product write: drop this replica's list pages and tell the other replicas.</summary>
+    private async Task ChangedAsync(Guid productId)
+    {
+        pages.Invalidate();
+        await redis.TryAsync(db => db.PublishAsync(RedisChannel.Literal(HotProductPages.UpdatesChannel), Ids.Format(productId)),
+            always: true);
+    }
 
     private static void Apply(Product target, Product source, string path)
     {
