@@ -28,10 +28,13 @@ public static class Outcomes
         outcome is Unavailable or DeadlineExceeded or "HTTP_502" or "HTTP_503" or "HTTP_504";
 
     /// <summary>From a gRPC error: the google.rpc.Status of its grpc-status-details-bin trailer, else its code.</summary>
-    public static string FromGrpc(RpcException error) =>
-        error.Trailers.GetRpcStatus(ignoreParseError: true)?.GetDetail<ErrorInfo>()?.Reason is { Length: > 0 } reason
+    public static string FromGrpc(RpcException error) => FromGrpc(error.StatusCode, error.Trailers);
+
+    /// <summary>From a finished call's status code and trailers (no exception needed).</summary>
+    public static string FromGrpc(StatusCode code, Metadata trailers) =>
+        trailers.GetRpcStatus(ignoreParseError: true)?.GetDetail<ErrorInfo>()?.Reason is { Length: > 0 } reason
             ? reason
-            : StatusName(error.StatusCode);
+            : StatusName(code);
 
     /// <summary>From a REST error: the google.rpc.Status JSON body the transcoder writes ({code, message, details}).</summary>
     public static string FromRest(HttpStatusCode httpStatus, string body)
