@@ -92,9 +92,22 @@ public sealed class GrpcTransport : IApiTransport
         }
         if (response.IsFaulted && !cancellationToken.IsCancellationRequested)
         {
-            return new ApiResult<TResponse>(null, Outcomes.FromGrpc(call.GetStatus().StatusCode, call.GetTrailers()));
+            return new ApiResult<TResponse>(null, Outcomes.FromGrpc(call.GetStatus().StatusCode, TrailersOf(call)));
         }
         return new ApiResult<TResponse>(await response.ConfigureAwait(false), Outcomes.Ok); // cancelled: throws as before
+    }
+
+    /// <summary>A finished call's trailers; none when it failed before the server answered (no connection, client deadline).</summary>
+    private static Metadata TrailersOf<TResponse>(AsyncUnaryCall<TResponse> call)
+    {
+        try
+        {
+            return call.GetTrailers();
+        }
+        catch (InvalidOperationException)
+        {
+            return Metadata.Empty;
+        }
     }
 
     /// <summary>Starts the call on the next channel of the service's pool (round robin).</summary>
