@@ -96,39 +96,27 @@ public sealed class LogInThrottle(
     }
 
     /// <summary>The password was right: forgive the account's failures and give the address its attempt back.</summary>
-    public async Task SucceededAsync(LogInAttempt attempt)
-    {
-        if (attempt.CountedInProcess)
-        {
-            _local.End(attempt.AccountKey, attempt.AddressKey);
-            return;
-        }
-        try
-        {
-            await redis.GetDatabase().ScriptEvaluateAsync(EndScript, attempt.Keys).WaitAsync(RedisTimeout);
-        }
-        catch (Exception e) when (IsRedisFailure(e))
-        {
-            // The counters expire with their window; a success that could not be recorded costs nothing more.
-            logger.LogDebug("Could not reset log-in counters in Redis: {Error}", e.Message);
-        }
-    }
+    public Task SucceededAsync(LogInAttempt attempt) => EndAsync(attempt, EndScript, _local.End, "reset log-in counters");
 
     /// <summary>The password was never checked (no hashing slot was free): the attempt counts against nobody.</summary>
-    public async Task WithdrawAsync(LogInAttempt attempt)
+    public Task WithdrawAsync(LogInAttempt attempt) => EndAsync(attempt, WithdrawScript, _local.Withdraw, "withdraw a log-in attempt");
+
+    /// <summary>Hands an attempt back where it was counted: this process, or Redis through <paramref name="script"/>.</summary>
+    private async Task EndAsync(LogInAttempt attempt, string script, Action<string, string> inProcess, string what)
     {
         if (attempt.CountedInProcess)
         {
-            _local.Withdraw(attempt.AccountKey, attempt.AddressKey);
+            inProcess(attempt.AccountKey, attempt.AddressKey);
             return;
         }
         try
         {
-            await redis.GetDatabase().ScriptEvaluateAsync(WithdrawScript, attempt.Keys).WaitAsync(RedisTimeout);
+            await redis.GetDatabase().ScriptEvaluateAsync(script, attempt.Keys).WaitAsync(RedisTimeout);
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
-            logger.LogDebug("Could not withdraw a log-in attempt in Redis: {Error}", e.Message);
+            // The counters expire with their window; an end that could not be recorded costs nothing more.
+            logger.LogDebug("Could not {What} in Redis: {Error}", what, e.Message);
         }
     }
 
