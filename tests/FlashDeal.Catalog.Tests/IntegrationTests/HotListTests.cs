@@ -42,7 +42,7 @@ public sealed class HotListTests(HotListTests.Fixture catalog) : IClassFixture<H
         var product = await catalog.CreateProductAsync();
         var deal = await catalog.CreateDealAsync(product, TimeSpan.FromSeconds(3), TimeSpan.FromHours(1));
         var list = await LoadedAsync();
-        Assert.True(list.TryGet(out var held) && held.Any(d => d.DealId == deal.DealId));
+        Assert.True(list.TryGet(out var held) && held.Any(d => d.Deal.DealId == deal.DealId));
 
         var upcoming = await catalog.CallAsync(CatalogMethods.ListDeals, Current(product, DealState.Upcoming));
         Assert.Equal([deal.DealId], upcoming.Deals.Select(d => d.DealId));

@@ -156,7 +156,7 @@ public sealed class DealCatalog(
     /// deal's stock from GetDeal's in-process copy when it is young enough.
     /// </summary>
     private async Task<(List<Deal> Deals, PageCursor<DateTime>? Next, DateTime ServerTime)> ListCurrentAsync(
-        IReadOnlyList<Deal> deals, IReadOnlySet<DealState> states, IReadOnlySet<DealPhase> phases, Guid? productId,
+        IReadOnlyList<CurrentDeal> deals, IReadOnlySet<DealState> states, IReadOnlySet<DealPhase> phases, Guid? productId,
         PageCursor<DateTime>? after, int pageSize, DateTime now)
     {
         var page = new List<Deal>();
@@ -164,15 +164,13 @@ public sealed class DealCatalog(
         var productText = productId is { } id ? Ids.Format(id) : null;
         foreach (var deal in deals)
         {
-            var key = new PageCursor<DateTime>(Times.ToUtc(deal.StartTime), Guid.Parse(deal.DealId));
             if ((productText is not null && deal.ProductId != productText)
-                || (after is { } from && (key.SortKey, key.Id).CompareTo((from.SortKey, from.Id)) <= 0)
-                || now >= Times.ToUtc(deal.EndTime))
+                || (after is { } from && (deal.StartTime, deal.DealId).CompareTo((from.SortKey, from.Id)) <= 0)
+                || now >= deal.EndTime)
             {
                 continue;
             }
-            var phase = now < Times.ToUtc(deal.StartTime) ? DealPhase.Upcoming : DealPhase.Open;
-            if (!phases.Contains(phase))
+            if (!phases.Contains(now < deal.StartTime ? DealPhase.Upcoming : DealPhase.Open))
             {
                 continue;
             }
@@ -181,7 +179,7 @@ public sealed class DealCatalog(
                 return (page, cursor, now);
             }
             var live = await LiveCopyAsync(deal);
-            cursor = key;
+            cursor = new PageCursor<DateTime>(deal.StartTime, deal.DealId);
             if (states.Contains(live.Deal.State))
             {
                 page.Add(live.Deal);
@@ -190,16 +188,15 @@ public sealed class DealCatalog(
         return (page, null, now);
     }
 
-    private async Task<LiveDeal> LiveCopyAsync(Deal deal)
+    private async Task<LiveDeal> LiveCopyAsync(CurrentDeal deal)
     {
-        var dealId = Guid.Parse(deal.DealId);
-        if (hot.TryGet(dealId, out var copy, out var copyReading) && copy.UpdateTime == deal.UpdateTime)
+        if (hot.TryGet(deal.DealId, out var copy, out var copyReading) && copy.UpdateTime == deal.Deal.UpdateTime)
         {
             return Live(copy, copyReading);
         }
-        var reading = await stock.ReadAsync(dealId);
-        hot.Set(dealId, deal, reading);
-        return Live(deal, reading);
+        var reading = await stock.ReadAsync(deal.DealId);
+        hot.Set(deal.DealId, deal.Deal, reading);
+        return Live(deal.Deal, reading);
     }
 
     private async Task<LiveDeal> WithStockAsync(Deal deal) => Live(deal, await stock.ReadAsync(Guid.Parse(deal.DealId)));

@@ -20,6 +20,9 @@ namespace FlashDeal.Catalog.Deals;
 /// <c>HotListRefresh</c> = 0 or the read cache off; more than <see cref="MaxDeals"/> current deals turn it off too.
 /// </para>
 /// </summary>
+/// <summary>A deal of the hot list with what every listing compares already parsed (id, product, window).</summary>
+public sealed record CurrentDeal(Deal Deal, Guid DealId, string ProductId, DateTime StartTime, DateTime EndTime);
+
 public sealed class HotDealList(
     DealStore store, IConnectionMultiplexer redis, IOptions<CatalogOptions> options, TimeProvider time,
     ILogger<HotDealList> logger) : BackgroundService
@@ -29,15 +32,15 @@ public sealed class HotDealList(
 
     private readonly TimeSpan _refresh = options.Value.CacheEnabled ? options.Value.HotListRefresh : TimeSpan.Zero;
     private readonly SemaphoreSlim _wake = new(0, 1);
-    private volatile Deal[]? _deals;
+    private volatile CurrentDeal[]? _deals;
     private long _version;
 
     public bool Enabled => _refresh > TimeSpan.Zero;
 
     /// <summary>The current deals in listing order (start time, then id); false while not loaded or dropped.</summary>
-    public bool TryGet(out IReadOnlyList<Deal> deals)
+    public bool TryGet(out IReadOnlyList<CurrentDeal> deals)
     {
-        deals = _deals ?? (IReadOnlyList<Deal>)[];
+        deals = _deals ?? (IReadOnlyList<CurrentDeal>)[];
         return _deals is not null;
     }
 
@@ -68,7 +71,8 @@ public sealed class HotDealList(
         {
             return false;
         }
-        var deals = rows.Select(r => r.Deal).ToArray();
+        var deals = rows.Select(r => new CurrentDeal(r.Deal, r.DealId, r.Deal.ProductId, Times.ToUtc(r.Deal.StartTime),
+            Times.ToUtc(r.Deal.EndTime))).ToArray();
         // A write that lands between the check and the store drops it again: versions are compared once more.
         _deals = deals;
         if (Interlocked.Read(ref _version) != version)
