@@ -11,6 +11,12 @@ cd "$ROOT"
 DATA="${FLASHDEAL_DATA:-$ROOT/.data}"
 PG_PORT="${FLASHDEAL_PG_PORT:-15432}"
 REDIS_PORT="${FLASHDEAL_REDIS_PORT:-16379}"
+# Redis topology (`up --redis`): single (one server, AOF) or sentinel (a primary on REDIS_PORT, its replica on
+# REDIS_REPLICA_PORT, three Sentinels from REDIS_SENTINEL_PORT on; the services find the primary through them).
+REDIS_TOPOLOGY="${FLASHDEAL_REDIS_TOPOLOGY:-single}"
+REDIS_REPLICA_PORT="${FLASHDEAL_REDIS_REPLICA_PORT:-16380}"
+REDIS_SENTINEL_PORT="${FLASHDEAL_REDIS_SENTINEL_PORT:-16479}"
+REDIS_SERVICE=flashdeal
 AUTH_GRPC_PORT="${FLASHDEAL_AUTH_GRPC_PORT:-50051}"
 AUTH_REST_PORT="${FLASHDEAL_AUTH_REST_PORT:-8081}"
 CATALOG_GRPC_PORT="${FLASHDEAL_CATALOG_GRPC_PORT:-50052}"
@@ -46,7 +52,7 @@ LOGS="$DATA/logs" RUN="$DATA/run" KEYS="$DATA/keys" EDGE="$DATA/edge"
 RELEASE=bin/Release/net10.0
 # The ports `up` used, for `status` and `down` run later without the same environment.
 PORTS_FILE="$RUN/mesh.ports"
-PORT_VARS=(PG_PORT REDIS_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT
+PORT_VARS=(PG_PORT REDIS_PORT REDIS_TOPOLOGY REDIS_REPLICA_PORT REDIS_SENTINEL_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT
   ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT EDGE_GRPC_PORT PROMETHEUS PROMETHEUS_PORT EDGE_STATUS_PORT
   NGINX_EXPORTER_PORT REDIS_EXPORTER_PORT PG_EXPORTER_PORT)
 
@@ -119,8 +125,12 @@ validate_settings() {
     done
   done
   [[ $PROMETHEUS == on || $PROMETHEUS == off ]] || die "FLASHDEAL_PROMETHEUS must be on or off (got '$PROMETHEUS')"
+  [[ $REDIS_TOPOLOGY == single || $REDIS_TOPOLOGY == sentinel ]] ||
+    die "the Redis topology must be single or sentinel (--redis / FLASHDEAL_REDIS_TOPOLOGY, got '$REDIS_TOPOLOGY')"
+  [[ $REDIS_TOPOLOGY == single ]] || ((OWN_REDIS)) ||
+    die "--redis $REDIS_TOPOLOGY starts its own Redis servers; unset FLASHDEAL_REDIS (or give it the Sentinels' addresses and serviceName= and leave --redis at single)"
   for var in "${PORT_VARS[@]}"; do
-    [[ $var == PROMETHEUS ]] && continue
+    [[ $var == PROMETHEUS || $var == REDIS_TOPOLOGY ]] && continue
     [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number (got '${!var}')"
   done
 }
@@ -129,7 +139,7 @@ load_ports() {
   # shellcheck source=/dev/null
   source "$PORTS_FILE"
   ((OWN_PG)) && PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=app;Database=flashdeal"
-  ((OWN_REDIS)) && REDIS_CONN="127.0.0.1:$REDIS_PORT"
+  ((OWN_REDIS)) && REDIS_CONN="$(own_redis_connection)"
   AUTH_REST="http://127.0.0.1:$AUTH_REST_PORT" CATALOG_REST="http://127.0.0.1:$CATALOG_REST_PORT"
 }
 save_ports() { local var; for var in "${PORT_VARS[@]}"; do echo "$var=${!var}"; done >"$PORTS_FILE"; }
@@ -146,7 +156,7 @@ running() {
   local program=$name
   [[ -n "${SERVICE_PROJECT[$name]:-}" ]] && program="$(basename "${SERVICE_PROJECT[$name]}").dll"
   [[ $name == orders-* ]] && program=FlashDeal.Orders.dll
-  [[ $name == redis ]] && program=redis-server
+  [[ $name == redis || $name == redis-replica || $name == sentinel-* ]] && program=redis-server
   [[ $name == edge ]] && program='haproxy\|nginx'
   [[ $name == prometheus ]] && program=prometheus
   [[ $name == *-exporter ]] && program=$name
@@ -169,11 +179,24 @@ npgsql_connection() {
   fi
 }
 redis_connection() { local u=${1#redis://}; echo "${u%/}"; }
+sentinel_names() { [[ $REDIS_TOPOLOGY == sentinel ]] && echo sentinel-1 sentinel-2 sentinel-3; return 0; }
+sentinel_port() { echo $((REDIS_SENTINEL_PORT + ${1#sentinel-} - 1)); }
+# The services' connection string: the server itself, or the Sentinels and the service name (StackExchange.Redis asks
+# them for the primary and follows a failover, docs/data.md#connections).
+own_redis_connection() {
+  if [[ $REDIS_TOPOLOGY == sentinel ]]; then
+    local name parts=()
+    for name in $(sentinel_names); do parts+=("127.0.0.1:$(sentinel_port "$name")"); done
+    echo "$(IFS=,; echo "${parts[*]}"),serviceName=$REDIS_SERVICE"
+  else
+    echo "127.0.0.1:$REDIS_PORT"
+  fi
+}
 
 if [[ -n "${FLASHDEAL_POSTGRES:-}" ]]; then OWN_PG=0 PG_CONN="$(npgsql_connection "$FLASHDEAL_POSTGRES")"
 else OWN_PG=1 PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=app;Database=flashdeal"; fi
 if [[ -n "${FLASHDEAL_REDIS:-}" ]]; then OWN_REDIS=0 REDIS_CONN="$(redis_connection "$FLASHDEAL_REDIS")"
-else OWN_REDIS=1 REDIS_CONN="127.0.0.1:$REDIS_PORT"; fi
+else OWN_REDIS=1 REDIS_CONN="$(own_redis_connection)"; fi
 
 nginx_bin() { command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
 haproxy_bin() { command -v haproxy 2>/dev/null || { [[ -x /usr/sbin/haproxy ]] && echo /usr/sbin/haproxy; } || true; }
@@ -249,6 +272,10 @@ check_ports() {
   local -a wanted=()
   ((OWN_PG)) && wanted+=("postgres:$PG_PORT")
   ((OWN_REDIS)) && wanted+=("redis:$REDIS_PORT")
+  if ((OWN_REDIS)) && [[ $REDIS_TOPOLOGY == sentinel ]]; then
+    wanted+=("redis-replica:$REDIS_REPLICA_PORT")
+    for name in $(sentinel_names); do wanted+=("$name:$(sentinel_port "$name")"); done
+  fi
   for name in "${SERVICE_NAMES[@]}"; do wanted+=("$name-grpc:${SERVICE_GRPC[$name]}" "$name-rest:${SERVICE_REST[$name]}"); done
   wanted+=("edge-rest:$EDGE_REST_PORT" "edge-grpc:$EDGE_GRPC_PORT" "edge-status:$EDGE_STATUS_PORT")
   [[ $PROMETHEUS == on ]] && wanted+=("prometheus:$PROMETHEUS_PORT" "redis-exporter:$REDIS_EXPORTER_PORT"
@@ -314,16 +341,50 @@ spawn() {
   echo $! >"$RUN/$name.pid"
 }
 
-start_redis() {
-  mkdir -p "$DATA/redis"
-  log "starting Redis on 127.0.0.1:$REDIS_PORT"
-  spawn redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --save '' \
-    --protected-mode yes
-  local tries=0
-  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do
-    alive "$(pid_of redis)" || { log_tail redis; die "Redis did not start"; }
-    ((++tries > 100)) && { log_tail redis; die "Redis does not answer on $REDIS_PORT"; }
+# redis-server NAME PORT [options]: started, and answering PING.
+start_redis_server() {
+  local name=$1 port=$2; shift 2
+  mkdir -p "$DATA/$name"
+  spawn "$name" redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA/$name" --appendonly yes --save '' \
+    --protected-mode yes "$@"
+  wait_redis "$name" "$port"
+}
+wait_redis() {
+  local name=$1 port=$2 tries=0
+  until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do
+    alive "$(pid_of "$name")" || { log_tail "$name"; die "$name did not start"; }
+    ((++tries > 100)) && { log_tail "$name"; die "$name does not answer on $port"; }
     sleep 0.1
+  done
+}
+
+start_redis() {
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  start_redis_server redis "$REDIS_PORT"
+  [[ $REDIS_TOPOLOGY == sentinel ]] || return 0
+  log "Redis Sentinel: a replica on $REDIS_REPLICA_PORT, three Sentinels on $REDIS_SENTINEL_PORT-$((REDIS_SENTINEL_PORT + 2))"
+  start_redis_server redis-replica "$REDIS_REPLICA_PORT" --replicaof 127.0.0.1 "$REDIS_PORT"
+  local tries=0
+  until [[ "$(redis-cli -p "$REDIS_REPLICA_PORT" role 2>/dev/null | sed -n 4p)" == connected ]]; do
+    ((++tries > 100)) && { log_tail redis-replica; die "the Redis replica did not sync with the primary"; }
+    sleep 0.1
+  done
+  local name port
+  for name in $(sentinel_names); do
+    port="$(sentinel_port "$name")"
+    mkdir -p "$DATA/$name"
+    # Sentinel rewrites its file as it learns (replicas, the other Sentinels, a new primary): one per Sentinel.
+    [[ -f $DATA/$name/sentinel.conf ]] || cat >"$DATA/$name/sentinel.conf" <<CONF
+port $port
+bind 127.0.0.1
+dir $DATA/$name
+sentinel monitor $REDIS_SERVICE 127.0.0.1 $REDIS_PORT 2
+sentinel down-after-milliseconds $REDIS_SERVICE 1000
+sentinel failover-timeout $REDIS_SERVICE 10000
+sentinel parallel-syncs $REDIS_SERVICE 1
+CONF
+    spawn "$name" redis-server "$DATA/$name/sentinel.conf" --sentinel
+    wait_redis "$name" "$port"
   done
 }
 
@@ -502,7 +563,10 @@ start_observability() {
       -web.listen-address "127.0.0.1:$NGINX_EXPORTER_PORT"
   fi
   if exporter="$(command -v prometheus-redis-exporter)"; then
-    spawn redis-exporter "$exporter" -redis.addr "redis://$REDIS_CONN" -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
+    # With Sentinel, the server started as primary (the exporter speaks to one server, not through Sentinel).
+    local redis_addr=$REDIS_CONN
+    [[ $REDIS_TOPOLOGY == sentinel ]] && redis_addr="127.0.0.1:$REDIS_PORT"
+    spawn redis-exporter "$exporter" -redis.addr "redis://$redis_addr" -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
   fi
   if ((OWN_PG)) && exporter="$(command -v prometheus-postgres-exporter)"; then
     spawn postgres-exporter env DATA_SOURCE_NAME="postgresql://app@127.0.0.1:$PG_PORT/flashdeal?sslmode=disable" \
@@ -559,6 +623,8 @@ stop_all() {
   for name in nginx-exporter redis-exporter postgres-exporter; do stop_pid "$name"; done
   stop_pid edge
   for ((i = ${#SERVICE_NAMES[@]} - 1; i >= 0; i--)); do stop_pid "${SERVICE_NAMES[i]}"; done
+  # The Sentinels before the servers they watch: a stopping primary must not be failed over.
+  for name in sentinel-1 sentinel-2 sentinel-3 redis-replica; do stop_pid "$name"; done
   # Pid files of processes this version does not know (a newer script started them) go before the data stores.
   for name in "$RUN"/*.pid; do
     [[ -e "$name" ]] || continue
@@ -726,11 +792,14 @@ cmd_up() {
       --detach | -d) detach=1 ;;
       --orders-replicas) [[ $# -ge 2 ]] || die "up: --orders-replicas needs a number"; ORDERS_REPLICAS=$2; shift ;;
       --orders-replicas=*) ORDERS_REPLICAS=${1#*=} ;;
-      *) die "up: unknown option $1 (use --detach, --orders-replicas N)" ;;
+      --redis) [[ $# -ge 2 ]] || die "up: --redis needs single or sentinel"; REDIS_TOPOLOGY=$2; shift ;;
+      --redis=*) REDIS_TOPOLOGY=${1#*=} ;;
+      *) die "up: unknown option $1 (use --detach, --orders-replicas N, --redis single|sentinel)" ;;
     esac
     shift
   done
   validate_settings
+  ((OWN_REDIS)) && REDIS_CONN="$(own_redis_connection)"
   define_services
   local running; running="$(running_names | tr '\n' ' ')"
   [[ -z $running ]] || die "already running from $DATA: $running(./flashdeal status, ./flashdeal down)"
@@ -828,21 +897,45 @@ stream_lag() { # REST port of an orders replica
     echo "stream lag unknown"
 }
 
+# "primary" or "replica of HOST:PORT (link up|down)", from ROLE.
+redis_role() {
+  local role; mapfile -t role < <(redis-cli -p "$1" role 2>/dev/null)
+  case ${role[0]:-} in
+    master) echo primary ;;
+    slave) echo "replica of ${role[1]}:${role[2]}, link ${role[3]}" ;;
+    *) echo "role unknown" ;;
+  esac
+}
+# What one Sentinel says: the primary of the service and how many Sentinels it knows.
+sentinel_view() {
+  local addr others
+  mapfile -t addr < <(redis-cli -p "$1" sentinel get-master-addr-by-name "$REDIS_SERVICE" 2>/dev/null)
+  others="$(redis-cli -p "$1" sentinel sentinels "$REDIS_SERVICE" 2>/dev/null | grep -c '^name$' || true)"
+  echo "service $REDIS_SERVICE: primary ${addr[0]:-?}:${addr[1]:-?}, $((others + 1)) Sentinels"
+}
+
 cmd_status() {
   load_ports
   define_services
   compgen -G "$RUN/*.pid" >/dev/null || { echo "nothing started from $DATA (./flashdeal up)"; return 3; }
   local name pid state health ports detail rc=0
   printf '%-17s %-8s %-6s %-10s %-26s %s\n' process pid alive health ports detail
-  for name in edge "${SERVICE_NAMES[@]}" redis postgres prometheus nginx-exporter redis-exporter postgres-exporter; do
+  for name in edge "${SERVICE_NAMES[@]}" redis redis-replica $(sentinel_names) postgres prometheus nginx-exporter \
+    redis-exporter postgres-exporter; do
     pid="$(pid_of "$name")"
     [[ -n $pid ]] || continue
     state=no health=down detail=""
     running "$name" && state=yes
     case $name in
-      redis)
+      redis | redis-replica)
         ports=$REDIS_PORT
-        [[ $state == yes ]] && health="$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null || echo down)" ;;
+        [[ $name == redis-replica ]] && ports=$REDIS_REPLICA_PORT
+        [[ $state == yes ]] && health="$(redis-cli -p "$ports" ping 2>/dev/null || echo down)"
+        [[ $REDIS_TOPOLOGY == sentinel && $state == yes ]] && detail="$(redis_role "$ports")" ;;
+      sentinel-*)
+        ports="$(sentinel_port "$name")"
+        [[ $state == yes ]] && health="$(redis-cli -p "$ports" ping 2>/dev/null || echo down)"
+        [[ $state == yes ]] && detail="$(sentinel_view "$ports")" ;;
       postgres)
         ports=$PG_PORT
         [[ $state == yes ]] && { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && health=ready || health=down; } ;;
@@ -892,5 +985,5 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) die "usage: local-mesh.sh up [--detach] [--orders-replicas N] | down [--purge] | status" ;;
+  *) die "usage: local-mesh.sh up [--detach] [--orders-replicas N] [--redis single|sentinel] | down [--purge] | status" ;;
 esac

@@ -25,6 +25,9 @@ public sealed class RedisServer : IAsyncLifetime, IDisposable
 
     public int Port { get; private set; }
 
+    /// <summary>More redis-server options, e.g. <c>--replicaof 127.0.0.1 6379</c> for a replica (RedisSentinelSet).</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
     public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>Holds the log and the pid file.</summary>
@@ -136,6 +139,7 @@ public sealed class RedisServer : IAsyncLifetime, IDisposable
         [
             "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", Host, "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--dir", Directory, "--pidfile", Path.Combine(Directory, "redis.pid"), "--logfile", LogFile,
+            .. Arguments,
         ]))!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
