@@ -11,11 +11,13 @@ cd "$ROOT"
 DATA="${FLASHDEAL_DATA:-$ROOT/.data}"
 PG_PORT="${FLASHDEAL_PG_PORT:-15432}"
 REDIS_PORT="${FLASHDEAL_REDIS_PORT:-16379}"
-# Redis topology (`up --redis`): single (one server, AOF) or sentinel (a primary on REDIS_PORT, its replica on
-# REDIS_REPLICA_PORT, three Sentinels from REDIS_SENTINEL_PORT on; the services find the primary through them).
+# Redis topology (`up --redis`): single (one server, AOF), sentinel (a primary on REDIS_PORT, its replica on
+# REDIS_REPLICA_PORT, three Sentinels from REDIS_SENTINEL_PORT on; the services find the primary through them) or
+# cluster (six nodes from REDIS_CLUSTER_PORT on, three primaries with a replica each; cluster bus on port + 10000).
 REDIS_TOPOLOGY="${FLASHDEAL_REDIS_TOPOLOGY:-single}"
 REDIS_REPLICA_PORT="${FLASHDEAL_REDIS_REPLICA_PORT:-16380}"
 REDIS_SENTINEL_PORT="${FLASHDEAL_REDIS_SENTINEL_PORT:-16479}"
+REDIS_CLUSTER_PORT="${FLASHDEAL_REDIS_CLUSTER_PORT:-16500}"
 REDIS_SERVICE=flashdeal
 AUTH_GRPC_PORT="${FLASHDEAL_AUTH_GRPC_PORT:-50051}"
 AUTH_REST_PORT="${FLASHDEAL_AUTH_REST_PORT:-8081}"
@@ -52,7 +54,7 @@ LOGS="$DATA/logs" RUN="$DATA/run" KEYS="$DATA/keys" EDGE="$DATA/edge"
 RELEASE=bin/Release/net10.0
 # The ports `up` used, for `status` and `down` run later without the same environment.
 PORTS_FILE="$RUN/mesh.ports"
-PORT_VARS=(PG_PORT REDIS_PORT REDIS_TOPOLOGY REDIS_REPLICA_PORT REDIS_SENTINEL_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT
+PORT_VARS=(PG_PORT REDIS_PORT REDIS_TOPOLOGY REDIS_REPLICA_PORT REDIS_SENTINEL_PORT REDIS_CLUSTER_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT
   ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT EDGE_GRPC_PORT PROMETHEUS PROMETHEUS_PORT EDGE_STATUS_PORT
   NGINX_EXPORTER_PORT REDIS_EXPORTER_PORT PG_EXPORTER_PORT)
 
@@ -125,8 +127,8 @@ validate_settings() {
     done
   done
   [[ $PROMETHEUS == on || $PROMETHEUS == off ]] || die "FLASHDEAL_PROMETHEUS must be on or off (got '$PROMETHEUS')"
-  [[ $REDIS_TOPOLOGY == single || $REDIS_TOPOLOGY == sentinel ]] ||
-    die "the Redis topology must be single or sentinel (--redis / FLASHDEAL_REDIS_TOPOLOGY, got '$REDIS_TOPOLOGY')"
+  [[ $REDIS_TOPOLOGY == single || $REDIS_TOPOLOGY == sentinel || $REDIS_TOPOLOGY == cluster ]] ||
+    die "the Redis topology must be single, sentinel or cluster (--redis / FLASHDEAL_REDIS_TOPOLOGY, got '$REDIS_TOPOLOGY')"
   [[ $REDIS_TOPOLOGY == single ]] || ((OWN_REDIS)) ||
     die "--redis $REDIS_TOPOLOGY starts its own Redis servers; unset FLASHDEAL_REDIS (or give it the Sentinels' addresses and serviceName= and leave --redis at single)"
   for var in "${PORT_VARS[@]}"; do
@@ -156,7 +158,7 @@ running() {
   local program=$name
   [[ -n "${SERVICE_PROJECT[$name]:-}" ]] && program="$(basename "${SERVICE_PROJECT[$name]}").dll"
   [[ $name == orders-* ]] && program=FlashDeal.Orders.dll
-  [[ $name == redis || $name == redis-replica || $name == sentinel-* ]] && program=redis-server
+  [[ $name == redis || $name == redis-* || $name == sentinel-* ]] && program=redis-server
   [[ $name == edge ]] && program='haproxy\|nginx'
   [[ $name == prometheus ]] && program=prometheus
   [[ $name == *-exporter ]] && program=$name
@@ -181,13 +183,28 @@ npgsql_connection() {
 redis_connection() { local u=${1#redis://}; echo "${u%/}"; }
 sentinel_names() { [[ $REDIS_TOPOLOGY == sentinel ]] && echo sentinel-1 sentinel-2 sentinel-3; return 0; }
 sentinel_port() { echo $((REDIS_SENTINEL_PORT + ${1#sentinel-} - 1)); }
+cluster_names() { [[ $REDIS_TOPOLOGY == cluster ]] && echo redis-1 redis-2 redis-3 redis-4 redis-5 redis-6; return 0; }
+cluster_port() { echo $((REDIS_CLUSTER_PORT + ${1#redis-} - 1)); }
+# The Redis servers holding data, whatever the topology: "name port" lines.
+redis_servers() {
+  local name
+  case $REDIS_TOPOLOGY in
+    cluster) for name in $(cluster_names); do echo "$name $(cluster_port "$name")"; done ;;
+    sentinel) echo "redis $REDIS_PORT"; echo "redis-replica $REDIS_REPLICA_PORT" ;;
+    *) echo "redis $REDIS_PORT" ;;
+  esac
+}
 # The services' connection string: the server itself, or the Sentinels and the service name (StackExchange.Redis asks
 # them for the primary and follows a failover, docs/data.md#connections).
 own_redis_connection() {
+  local name parts=()
   if [[ $REDIS_TOPOLOGY == sentinel ]]; then
-    local name parts=()
     for name in $(sentinel_names); do parts+=("127.0.0.1:$(sentinel_port "$name")"); done
     echo "$(IFS=,; echo "${parts[*]}"),serviceName=$REDIS_SERVICE"
+  elif [[ $REDIS_TOPOLOGY == cluster ]]; then
+    # Every node: the client reads the slot map from any of them and follows MOVED/ASK and failovers.
+    for name in $(cluster_names); do parts+=("127.0.0.1:$(cluster_port "$name")"); done
+    (IFS=,; echo "${parts[*]}")
   else
     echo "127.0.0.1:$REDIS_PORT"
   fi
@@ -271,9 +288,9 @@ check_ports() {
   local busy=() port label
   local -a wanted=()
   ((OWN_PG)) && wanted+=("postgres:$PG_PORT")
-  ((OWN_REDIS)) && wanted+=("redis:$REDIS_PORT")
-  if ((OWN_REDIS)) && [[ $REDIS_TOPOLOGY == sentinel ]]; then
-    wanted+=("redis-replica:$REDIS_REPLICA_PORT")
+  if ((OWN_REDIS)); then
+    while read -r name port; do wanted+=("$name:$port"); done < <(redis_servers)
+    for name in $(cluster_names); do wanted+=("$name-bus:$(($(cluster_port "$name") + 10000))"); done
     for name in $(sentinel_names); do wanted+=("$name:$(sentinel_port "$name")"); done
   fi
   for name in "${SERVICE_NAMES[@]}"; do wanted+=("$name-grpc:${SERVICE_GRPC[$name]}" "$name-rest:${SERVICE_REST[$name]}"); done
@@ -359,32 +376,66 @@ wait_redis() {
 }
 
 start_redis() {
-  log "starting Redis on 127.0.0.1:$REDIS_PORT"
-  start_redis_server redis "$REDIS_PORT"
-  [[ $REDIS_TOPOLOGY == sentinel ]] || return 0
-  log "Redis Sentinel: a replica on $REDIS_REPLICA_PORT, three Sentinels on $REDIS_SENTINEL_PORT-$((REDIS_SENTINEL_PORT + 2))"
-  start_redis_server redis-replica "$REDIS_REPLICA_PORT" --replicaof 127.0.0.1 "$REDIS_PORT"
+  case $REDIS_TOPOLOGY in
+    sentinel) start_redis_sentinel ;;
+    cluster) start_redis_cluster ;;
+    *) log "starting Redis on 127.0.0.1:$REDIS_PORT"; start_redis_server redis "$REDIS_PORT" ;;
+  esac
+}
+
+start_redis_sentinel() {
+  log "Redis Sentinel: servers on $REDIS_PORT and $REDIS_REPLICA_PORT, three Sentinels on $REDIS_SENTINEL_PORT-$((REDIS_SENTINEL_PORT + 2))"
+  # The primary is the one the Sentinels last named (after a failover and `down`, the promoted server: it holds the
+  # newest writes); the first `up` makes REDIS_PORT the primary.
+  local primary=$REDIS_PORT replica=$REDIS_REPLICA_PORT known
+  known="$(sed -n "s/^sentinel monitor $REDIS_SERVICE 127.0.0.1 \([0-9]*\) .*/\1/p" "$DATA/sentinel-1/sentinel.conf" 2>/dev/null || true)"
+  [[ $known == "$REDIS_REPLICA_PORT" ]] && primary=$REDIS_REPLICA_PORT replica=$REDIS_PORT
+  local -A name_of=([$REDIS_PORT]=redis [$REDIS_REPLICA_PORT]=redis-replica)
+  start_redis_server "${name_of[$primary]}" "$primary"
+  start_redis_server "${name_of[$replica]}" "$replica" --replicaof 127.0.0.1 "$primary"
   local tries=0
-  until [[ "$(redis-cli -p "$REDIS_REPLICA_PORT" role 2>/dev/null | sed -n 4p)" == connected ]]; do
-    ((++tries > 100)) && { log_tail redis-replica; die "the Redis replica did not sync with the primary"; }
+  until [[ "$(redis-cli -p "$replica" role 2>/dev/null | sed -n 4p)" == connected ]]; do
+    ((++tries > 100)) && { log_tail "${name_of[$replica]}"; die "the Redis replica did not sync with the primary"; }
     sleep 0.1
   done
   local name port
   for name in $(sentinel_names); do
     port="$(sentinel_port "$name")"
     mkdir -p "$DATA/$name"
-    # Sentinel rewrites its file as it learns (replicas, the other Sentinels, a new primary): one per Sentinel.
-    [[ -f $DATA/$name/sentinel.conf ]] || cat >"$DATA/$name/sentinel.conf" <<CONF
+    # Written afresh at every `up` (the servers' roles were just set); Sentinel then rewrites it as it learns.
+    cat >"$DATA/$name/sentinel.conf" <<CONF
 port $port
 bind 127.0.0.1
 dir $DATA/$name
-sentinel monitor $REDIS_SERVICE 127.0.0.1 $REDIS_PORT 2
+sentinel monitor $REDIS_SERVICE 127.0.0.1 $primary 2
 sentinel down-after-milliseconds $REDIS_SERVICE 1000
 sentinel failover-timeout $REDIS_SERVICE 10000
 sentinel parallel-syncs $REDIS_SERVICE 1
 CONF
     spawn "$name" redis-server "$DATA/$name/sentinel.conf" --sentinel
     wait_redis "$name" "$port"
+  done
+}
+
+start_redis_cluster() {
+  log "Redis Cluster: six nodes on $REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5)), three primaries with a replica each"
+  local name addrs=()
+  for name in $(cluster_names); do
+    # A node fails over after 2 s without an answer; its nodes.conf keeps the slot map and roles across `down`/`up`.
+    start_redis_server "$name" "$(cluster_port "$name")" --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-node-timeout 2000
+    addrs+=("127.0.0.1:$(cluster_port "$name")")
+  done
+  if [[ "$(redis-cli -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_known_nodes://p')" != 6 ]]; then
+    redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$LOGS/redis-cluster-create.log" 2>&1 ||
+      { tail -20 "$LOGS/redis-cluster-create.log" >&2; die "redis-cli --cluster create failed"; }
+  fi
+  local tries=0
+  for name in $(cluster_names); do
+    until redis-cli -p "$(cluster_port "$name")" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; do
+      ((++tries > 300)) && { log_tail "$name"; die "Redis Cluster did not reach cluster_state:ok ($name)"; }
+      sleep 0.1
+    done
   done
 }
 
@@ -566,6 +617,7 @@ start_observability() {
     # With Sentinel, the server started as primary (the exporter speaks to one server, not through Sentinel).
     local redis_addr=$REDIS_CONN
     [[ $REDIS_TOPOLOGY == sentinel ]] && redis_addr="127.0.0.1:$REDIS_PORT"
+    [[ $REDIS_TOPOLOGY == cluster ]] && redis_addr="127.0.0.1:$REDIS_CLUSTER_PORT"
     spawn redis-exporter "$exporter" -redis.addr "redis://$redis_addr" -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
   fi
   if ((OWN_PG)) && exporter="$(command -v prometheus-postgres-exporter)"; then
@@ -624,7 +676,9 @@ stop_all() {
   stop_pid edge
   for ((i = ${#SERVICE_NAMES[@]} - 1; i >= 0; i--)); do stop_pid "${SERVICE_NAMES[i]}"; done
   # The Sentinels before the servers they watch: a stopping primary must not be failed over.
-  for name in sentinel-1 sentinel-2 sentinel-3 redis-replica; do stop_pid "$name"; done
+  for name in sentinel-1 sentinel-2 sentinel-3 redis-replica redis-1 redis-2 redis-3 redis-4 redis-5 redis-6; do
+    stop_pid "$name"
+  done
   # Pid files of processes this version does not know (a newer script started them) go before the data stores.
   for name in "$RUN"/*.pid; do
     [[ -e "$name" ]] || continue
@@ -792,9 +846,9 @@ cmd_up() {
       --detach | -d) detach=1 ;;
       --orders-replicas) [[ $# -ge 2 ]] || die "up: --orders-replicas needs a number"; ORDERS_REPLICAS=$2; shift ;;
       --orders-replicas=*) ORDERS_REPLICAS=${1#*=} ;;
-      --redis) [[ $# -ge 2 ]] || die "up: --redis needs single or sentinel"; REDIS_TOPOLOGY=$2; shift ;;
+      --redis) [[ $# -ge 2 ]] || die "up: --redis needs single, sentinel or cluster"; REDIS_TOPOLOGY=$2; shift ;;
       --redis=*) REDIS_TOPOLOGY=${1#*=} ;;
-      *) die "up: unknown option $1 (use --detach, --orders-replicas N, --redis single|sentinel)" ;;
+      *) die "up: unknown option $1 (use --detach, --orders-replicas N, --redis single|sentinel|cluster)" ;;
     esac
     shift
   done
@@ -906,6 +960,20 @@ redis_role() {
     *) echo "role unknown" ;;
   esac
 }
+# A cluster node's role from CLUSTER NODES: "primary, slots A-B …" or "replica of HOST:PORT"; then the cluster's state.
+cluster_role() {
+  local nodes state
+  nodes="$(redis-cli -p "$1" cluster nodes 2>/dev/null)"
+  state="$(redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_state://p')"
+  awk -v state="$state" '
+    { addr[$1] = $2; sub(/@.*/, "", addr[$1]) }
+    $3 ~ /myself/ { me = $0 }
+    END {
+      split(me, f, " ")
+      if (f[3] ~ /master/) { slots = ""; for (i = 9; i <= length(f); i++) slots = slots (slots ? " " : "") f[i]; print "primary, slots " slots ", cluster " state }
+      else print "replica of " addr[f[4]] ", cluster " state
+    }' <<<"$nodes"
+}
 # What one Sentinel says: the primary of the service and how many Sentinels it knows.
 sentinel_view() {
   local addr others
@@ -920,7 +988,7 @@ cmd_status() {
   compgen -G "$RUN/*.pid" >/dev/null || { echo "nothing started from $DATA (./flashdeal up)"; return 3; }
   local name pid state health ports detail rc=0
   printf '%-17s %-8s %-6s %-10s %-26s %s\n' process pid alive health ports detail
-  for name in edge "${SERVICE_NAMES[@]}" redis redis-replica $(sentinel_names) postgres prometheus nginx-exporter \
+  for name in edge "${SERVICE_NAMES[@]}" redis redis-replica $(cluster_names) $(sentinel_names) postgres prometheus nginx-exporter \
     redis-exporter postgres-exporter; do
     pid="$(pid_of "$name")"
     [[ -n $pid ]] || continue
@@ -932,6 +1000,10 @@ cmd_status() {
         [[ $name == redis-replica ]] && ports=$REDIS_REPLICA_PORT
         [[ $state == yes ]] && health="$(redis-cli -p "$ports" ping 2>/dev/null || echo down)"
         [[ $REDIS_TOPOLOGY == sentinel && $state == yes ]] && detail="$(redis_role "$ports")" ;;
+      redis-[1-6])
+        ports="$(cluster_port "$name")"
+        [[ $state == yes ]] && health="$(redis-cli -p "$ports" ping 2>/dev/null || echo down)"
+        [[ $state == yes ]] && detail="$(cluster_role "$ports")" ;;
       sentinel-*)
         ports="$(sentinel_port "$name")"
         [[ $state == yes ]] && health="$(redis-cli -p "$ports" ping 2>/dev/null || echo down)"
@@ -985,5 +1057,5 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) die "usage: local-mesh.sh up [--detach] [--orders-replicas N] [--redis single|sentinel] | down [--purge] | status" ;;
+  *) die "usage: local-mesh.sh up [--detach] [--orders-replicas N] [--redis single|sentinel|cluster] | down [--purge] | status" ;;
 esac
