@@ -18,6 +18,9 @@ REDIS_TOPOLOGY="${FLASHDEAL_REDIS_TOPOLOGY:-single}"
 REDIS_REPLICA_PORT="${FLASHDEAL_REDIS_REPLICA_PORT:-16380}"
 REDIS_SENTINEL_PORT="${FLASHDEAL_REDIS_SENTINEL_PORT:-16479}"
 REDIS_CLUSTER_PORT="${FLASHDEAL_REDIS_CLUSTER_PORT:-16500}"
+# How often the Redis servers fsync their AOF: everysec (a machine crash can lose the last second of accepted orders)
+# or always (every write on disk before its answer; its price is in docs/local-mesh.md).
+REDIS_FSYNC="${FLASHDEAL_REDIS_FSYNC:-everysec}"
 REDIS_SERVICE=flashdeal
 AUTH_GRPC_PORT="${FLASHDEAL_AUTH_GRPC_PORT:-50051}"
 AUTH_REST_PORT="${FLASHDEAL_AUTH_REST_PORT:-8081}"
@@ -129,6 +132,8 @@ validate_settings() {
   [[ $PROMETHEUS == on || $PROMETHEUS == off ]] || die "FLASHDEAL_PROMETHEUS must be on or off (got '$PROMETHEUS')"
   [[ $REDIS_TOPOLOGY == single || $REDIS_TOPOLOGY == sentinel || $REDIS_TOPOLOGY == cluster ]] ||
     die "the Redis topology must be single, sentinel or cluster (--redis / FLASHDEAL_REDIS_TOPOLOGY, got '$REDIS_TOPOLOGY')"
+  [[ $REDIS_FSYNC == everysec || $REDIS_FSYNC == always ]] ||
+    die "FLASHDEAL_REDIS_FSYNC must be everysec or always (got '$REDIS_FSYNC')"
   [[ $REDIS_TOPOLOGY == single ]] || ((OWN_REDIS)) ||
     die "--redis $REDIS_TOPOLOGY starts its own Redis servers; unset FLASHDEAL_REDIS (or give it the Sentinels' addresses and serviceName= and leave --redis at single)"
   for var in "${PORT_VARS[@]}"; do
@@ -362,8 +367,8 @@ spawn() {
 start_redis_server() {
   local name=$1 port=$2; shift 2
   mkdir -p "$DATA/$name"
-  spawn "$name" redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA/$name" --appendonly yes --save '' \
-    --protected-mode yes "$@"
+  spawn "$name" redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA/$name" --appendonly yes \
+    --appendfsync "$REDIS_FSYNC" --save '' --protected-mode yes "$@"
   wait_redis "$name" "$port"
 }
 wait_redis() {
