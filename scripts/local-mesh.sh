@@ -57,9 +57,9 @@ LOGS="$DATA/logs" RUN="$DATA/run" KEYS="$DATA/keys" EDGE="$DATA/edge"
 RELEASE=bin/Release/net10.0
 # The ports `up` used, for `status` and `down` run later without the same environment.
 PORTS_FILE="$RUN/mesh.ports"
-PORT_VARS=(PG_PORT REDIS_PORT REDIS_TOPOLOGY REDIS_REPLICA_PORT REDIS_SENTINEL_PORT REDIS_CLUSTER_PORT AUTH_GRPC_PORT AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT
-  ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT EDGE_GRPC_PORT PROMETHEUS PROMETHEUS_PORT EDGE_STATUS_PORT
-  NGINX_EXPORTER_PORT REDIS_EXPORTER_PORT PG_EXPORTER_PORT)
+PORT_VARS=(PG_PORT REDIS_PORT REDIS_TOPOLOGY REDIS_REPLICA_PORT REDIS_SENTINEL_PORT REDIS_CLUSTER_PORT AUTH_GRPC_PORT
+  AUTH_REST_PORT CATALOG_GRPC_PORT CATALOG_REST_PORT ORDERS_GRPC_PORT ORDERS_REST_PORT ORDERS_REPLICAS EDGE_REST_PORT
+  EDGE_GRPC_PORT PROMETHEUS PROMETHEUS_PORT EDGE_STATUS_PORT NGINX_EXPORTER_PORT REDIS_EXPORTER_PORT PG_EXPORTER_PORT)
 
 # >>> Service rate limits: FLASHDEAL_SERVICE_RATE_LIMITS=off passes these settings to every service. The only place
 # >>> that names the services' configuration key ("RateLimits:Enabled", docs/rate-limits.md of the service limits).
@@ -135,7 +135,8 @@ validate_settings() {
   [[ $REDIS_FSYNC == everysec || $REDIS_FSYNC == always ]] ||
     die "FLASHDEAL_REDIS_FSYNC must be everysec or always (got '$REDIS_FSYNC')"
   [[ $REDIS_TOPOLOGY == single ]] || ((OWN_REDIS)) ||
-    die "--redis $REDIS_TOPOLOGY starts its own Redis servers; unset FLASHDEAL_REDIS (or give it the Sentinels' addresses and serviceName= and leave --redis at single)"
+    die "--redis $REDIS_TOPOLOGY starts its own Redis servers; unset FLASHDEAL_REDIS (or point it at your Sentinels with" \
+      "serviceName=, or at your cluster's nodes, and leave --redis at single)"
   for var in "${PORT_VARS[@]}"; do
     [[ $var == PROMETHEUS || $var == REDIS_TOPOLOGY ]] && continue
     [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number (got '${!var}')"
@@ -393,7 +394,8 @@ start_redis_sentinel() {
   # The primary is the one the Sentinels last named (after a failover and `down`, the promoted server: it holds the
   # newest writes); the first `up` makes REDIS_PORT the primary.
   local primary=$REDIS_PORT replica=$REDIS_REPLICA_PORT known
-  known="$(sed -n "s/^sentinel monitor $REDIS_SERVICE 127.0.0.1 \([0-9]*\) .*/\1/p" "$DATA/sentinel-1/sentinel.conf" 2>/dev/null || true)"
+  known="$(sed -n "s/^sentinel monitor $REDIS_SERVICE 127.0.0.1 \([0-9]*\) .*/\1/p" "$DATA/sentinel-1/sentinel.conf" \
+    2>/dev/null || true)"
   [[ $known == "$REDIS_REPLICA_PORT" ]] && primary=$REDIS_REPLICA_PORT replica=$REDIS_PORT
   local -A name_of=([$REDIS_PORT]=redis [$REDIS_REPLICA_PORT]=redis-replica)
   start_redis_server "${name_of[$primary]}" "$primary"
@@ -975,8 +977,11 @@ cluster_role() {
     $3 ~ /myself/ { me = $0 }
     END {
       split(me, f, " ")
-      if (f[3] ~ /master/) { slots = ""; for (i = 9; i <= length(f); i++) slots = slots (slots ? " " : "") f[i]; print "primary, slots " slots ", cluster " state }
-      else print "replica of " addr[f[4]] ", cluster " state
+      if (f[3] ~ /master/) {
+        slots = ""
+        for (i = 9; i <= length(f); i++) slots = slots (slots ? " " : "") f[i]
+        print "primary, slots " slots ", cluster " state
+      } else print "replica of " addr[f[4]] ", cluster " state
     }' <<<"$nodes"
 }
 # What one Sentinel says: the primary of the service and how many Sentinels it knows.
