@@ -92,6 +92,23 @@ public sealed class RedisServer : IAsyncLifetime, IDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process freezes with its connections open (a replica stops acknowledging); see ResumeAsync.</summary>
+    public Task SuspendAsync() => SignalAsync("-STOP");
+
+    /// <summary>SIGCONT after <see cref="SuspendAsync"/>.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var pid = _process?.Id ?? throw new InvalidOperationException("The server is not running.");
+        var (exitCode, output) = await ProcessRunner.RunAsync(Directory, TimeSpan.FromSeconds(10), "kill", signal,
+            pid.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {pid}: {output}");
+        }
+    }
+
     /// <summary>CLIENT PAUSE ALL: the server keeps connections open but answers nothing until the time is up.</summary>
     public Task PauseAsync(TimeSpan duration) =>
         ExecuteAsync("CLIENT", "PAUSE", ((long)duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), "ALL");

@@ -42,6 +42,9 @@ public static class OrdersApp
         services.AddOptions<OrdersOptions>().Bind(configuration.GetSection(OrdersOptions.Section))
             .Validate(o => o.PayWindow > TimeSpan.Zero && o.MaxQuantity >= 1 && o.PaymentLock > o.PaymentTimeout,
                 "Orders: PayWindow must be positive, MaxQuantity ≥ 1, PaymentLock longer than PaymentTimeout.")
+            .Validate(o => Enum.IsDefined(o.Durability) && o.DurableReplicas >= 1
+                    && o.ReplicaWaitTimeout >= TimeSpan.FromMilliseconds(1),
+                "Orders: Durability must be Local or Replica, DurableReplicas ≥ 1, ReplicaWaitTimeout ≥ 1 ms.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(UuidV7Generator.Default);
@@ -56,6 +59,8 @@ public static class OrdersApp
         services.AddSingleton<OrderStore>();
         services.AddSingleton<OrderReader>();
         services.AddSingleton<OrderStreamStatus>();
+        services.AddSingleton<ReplicaAcknowledgement>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReplicaAcknowledgement>());
         services.AddSingleton<RedisOrderPlacement>();
         services.AddSingleton<PostgresRowLockPlacement>();
         services.AddSingleton<IDealChangeObserver>(sp => sp.GetRequiredService<PostgresRowLockPlacement>());

@@ -10,6 +10,16 @@ public enum PlacementStrategy
     PostgresRowLock,
 }
 
+/// <summary>When PlaceOrder answers "accepted" (the "Orders:Durability" setting).</summary>
+public enum OrderDurability
+{
+    /// <summary>As soon as the script has run on the Redis primary (its AOF is fsynced as Redis is configured).</summary>
+    Local,
+
+    /// <summary>Once Redis's WAIT says Orders:DurableReplicas replicas hold the order; otherwise the outcome is unknown.</summary>
+    Replica,
+}
+
 /// <summary>The "Orders" configuration section.</summary>
 public sealed class OrdersOptions
 {
@@ -25,6 +35,15 @@ public sealed class OrdersOptions
 
     /// <summary>Longest wait for Redis on the hot path; after it the outcome is unknown (UNAVAILABLE).</summary>
     public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>When an accepted order is answered: Local (after the script) or Replica (after WAIT).</summary>
+    public OrderDurability Durability { get; set; } = OrderDurability.Local;
+
+    /// <summary>With Replica durability: how many replicas must hold an order before it is answered.</summary>
+    public int DurableReplicas { get; set; } = 1;
+
+    /// <summary>With Replica durability: the WAIT's bound; after it the outcome is unknown (UNAVAILABLE).</summary>
+    public TimeSpan ReplicaWaitTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long an in-process sold-out flag answers without Redis before it is checked again.</summary>
     public TimeSpan SoldOutFlagTtl { get; set; } = TimeSpan.FromSeconds(1);

@@ -21,6 +21,7 @@ public sealed class RedisOrderPlacement(
     OrderReader reader,
     UuidV7Generator ids,
     OrdersMetrics metrics,
+    ReplicaAcknowledgement replicas,
     IOptions<OrdersOptions> options) : IOrderPlacement
 {
     private readonly OrdersOptions _options = options.Value;
@@ -49,6 +50,7 @@ public sealed class RedisOrderPlacement(
         switch (reply.Status)
         {
             case "ACCEPTED":
+                await ConfirmDurableAsync(dealId, orderId, cancellationToken).ConfigureAwait(false);
                 return PlacementResult.Accepted(new OrderRecord
                 {
                     OrderId = orderId,
@@ -67,6 +69,7 @@ public sealed class RedisOrderPlacement(
                 });
             case "REPLAYED":
                 var original = Guid.Parse(values[0]);
+                await ConfirmDurableAsync(dealId, original, cancellationToken).ConfigureAwait(false);
                 var order = await FindOriginalAsync(dealId, original, cancellationToken).ConfigureAwait(false);
                 return PlacementResult.Accepted(order, replayed: true);
             case "SOLD_OUT":
@@ -88,6 +91,20 @@ public sealed class RedisOrderPlacement(
                 return PlacementResult.Refused(Refusals.DealNotFound(dealId));
             default:
                 throw new InvalidOperationException($"place_order.lua answered '{reply.Status}'.");
+        }
+    }
+
+    /// <summary>
+    /// With Replica durability, an order is answered only once replicas hold it; when that is not known in time the
+    /// outcome is unknown (TimeoutException: UNAVAILABLE, "retry with the same idempotency_key", which replays it).
+    /// </summary>
+    private async Task ConfirmDurableAsync(Guid dealId, Guid orderId, CancellationToken cancellationToken)
+    {
+        if (_options.Durability == OrderDurability.Replica
+            && !await replicas.ConfirmAsync(dealId, orderId, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TimeoutException(
+                $"Order {orderId} was not confirmed on {_options.DurableReplicas} Redis replica(s) within {_options.ReplicaWaitTimeout}.");
         }
     }
 

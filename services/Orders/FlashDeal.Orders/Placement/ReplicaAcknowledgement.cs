@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using FlashDeal.Data;
+using FlashDeal.Data.Redis;
+using FlashDeal.Orders.Redis;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace FlashDeal.Orders.Placement;
+
+/// <summary>
+/// Replica durability (<see cref="OrderDurability.Replica"/>): an accepted order is answered only once Redis's
+/// <c>WAIT</c> says <see cref="OrdersOptions.DurableReplicas"/> replicas have received it, so a failover to one of them
+/// keeps it.
+/// <para>
+/// <c>WAIT</c> blocks the connection it is sent on, and every command behind it, until the replicas answer: on the
+/// service's shared connection one slow acknowledgement would stall every other order's script. So WAITs go over a
+/// connection of their own, each after a write of its own there (the deal's <c>:durability</c> key). That write reaches
+/// the primary after the order's script has run (its answer is already in), so its place in the primary's replication
+/// stream is after the order's, and replicas that acknowledge it hold the order. Calls share WAITs: per primary one is
+/// in flight, and every call whose script answered while it ran waits for the next one (group commit).
+/// </para>
+/// <para>
+/// Each call then checks that its order is on the primary the service now writes to: after a failover to a replica
+/// that never received it, the outcome is unknown, and the caller retries with the same key.
+/// </para>
+/// </summary>
+public sealed class ReplicaAcknowledgement : IHostedService, IDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly OrdersOptions _options;
+    private readonly Task<ConnectionMultiplexer>? _waits;
+    private readonly ConcurrentDictionary<EndPoint, Group> _groups = new();
+    private long _waitsSent;
+
+    public ReplicaAcknowledgement(IConnectionMultiplexer redis, IConfiguration configuration, IOptions<OrdersOptions> options,
+        ILogger<ReplicaAcknowledgement> logger)
+    {
+        _redis = redis;
+        _options = options.Value;
+        var connectionString = configuration.GetConnectionString(RedisServiceCollectionExtensions.ConnectionStringName)
+            ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set.");
+        // Only under Replica durability, opened off the calling thread (a blocking connect on the hot path would starve
+        // the thread pool) and awaited before the host serves (StartAsync).
+        if (_options.Durability == OrderDurability.Replica)
+        {
+            _waits = Task.Run(() => RedisServiceCollectionExtensions.Connect(connectionString, logger));
+        }
+    }
+
+    /// <summary>WAITs sent so far (the group commit's effect is calls ÷ this).</summary>
+    public long WaitsSent => Interlocked.Read(ref _waitsSent);
+
+    /// <summary>True when the order is on its primary and on enough replicas; false when that is not known.</summary>
+    public async Task<bool> ConfirmAsync(Guid dealId, Guid orderId, CancellationToken cancellationToken)
+    {
+        var database = _redis.GetDatabase();
+        var order = OrderKeys.Order(dealId, orderId);
+        var waits = await (_waits ?? throw new InvalidOperationException("Orders:Durability is not Replica."))
+            .WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
+        // The primary that owns the order's slot, from the client's map (no round trip: the WAIT connection may be busy).
+        var primary = waits.GetServer(order).EndPoint;
+        var group = _groups.GetOrAdd(primary, static (endpoint, state) => new Group(state.Owner, state.Waits, endpoint),
+            (Owner: this, Waits: waits));
+        var bound = _options.ReplicaWaitTimeout + _options.RedisTimeout;
+        if (!await group.WaitAsync(DealKeys.HashTag(dealId)).WaitAsync(bound, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+        return await database.KeyExistsAsync(order).WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The barrier write, then WAIT, back to back on the WAIT connection to the primary; true when enough replicas acked.</summary>
+    private async Task<bool> SendAsync(IConnectionMultiplexer waits, EndPoint primary, string hashTag)
+    {
+        Interlocked.Increment(ref _waitsSent);
+        var barrier = waits.GetDatabase().StringSetAsync($"{hashTag}:durability", 1, _options.DealKeyRetention);
+        var wait = waits.GetServer(primary).ExecuteAsync("WAIT",
+            _options.DurableReplicas.ToString(CultureInfo.InvariantCulture),
+            ((long)_options.ReplicaWaitTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+        await barrier.ConfigureAwait(false);
+        return (long)await wait.ConfigureAwait(false) >= _options.DurableReplicas;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_waits is not null)
+        {
+            await _waits.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose()
+    {
+        if (_waits is { IsCompletedSuccessfully: true })
+        {
+            _waits.Result.Dispose();
+        }
+    }
+
+    /// <summary>The WAITs of one primary: the one in flight and the one that goes when it returns.</summary>
+    private sealed class Group(ReplicaAcknowledgement owner, ConnectionMultiplexer waits, EndPoint primary)
+    {
+        private readonly Lock _gate = new();
+        private Task<bool>? _running;
+        private Task<bool>? _next;
+
+        public Task<bool> WaitAsync(string hashTag)
+        {
+            lock (_gate)
+            {
+                if (_running is null || _running.IsCompleted)
+                {
+                    return _running = owner.SendAsync(waits, primary, hashTag);
+                }
+                // The WAIT in flight may have left before this call's script ran: the next one covers it.
+                return _next ??= AfterRunningAsync(_running, hashTag);
+            }
+        }
+
+        private async Task<bool> AfterRunningAsync(Task running, string hashTag)
+        {
+            await running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
+            Task<bool> mine;
+            lock (_gate)
+            {
+                mine = owner.SendAsync(waits, primary, hashTag);
+                _running = mine;
+                _next = null;
+            }
+            return await mine.ConfigureAwait(false);
+        }
+    }
+}
