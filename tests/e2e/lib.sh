@@ -73,3 +73,45 @@ check_down_leaves_nothing() {
   ((${#left[@]} == 0)) && pass "nothing left running: ${#MESH_PIDS[@]} processes gone (incl. the edge's workers), ports free" ||
     fail "left running: ${left[*]}"
 }
+
+# --- Redis failover scripts (redis-sentinel.sh, redis-cluster.sh) ----------------------------------------------------
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); } # milliseconds since a `date +%s%N` reading
+
+# Each service answers /readyz 200 again within 30 s of the crash at $1 (`date +%s%N`); the time goes into the check.
+check_services_ready_after() {
+  local crashed=$1 name port_var ready
+  for name in auth catalog orders; do
+    port_var="FLASHDEAL_${name^^}_REST_PORT" ready=""
+    for _ in $(seq 300); do
+      [[ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${!port_var}/readyz")" == 200 ]] &&
+        { ready=$(ms_since "$crashed"); break; }
+      sleep 0.1
+    done
+    [[ -n $ready ]] && pass "$name ready ${ready} ms after the crash" || fail "$name not ready within 30 s"
+  done
+}
+
+# The services run in the processes mesh_snapshot_pids saw: nothing was restarted.
+check_services_not_restarted() {
+  local name pid
+  for name in auth catalog orders-1; do
+    pid="$(cat "$FLASHDEAL_DATA/run/$name.pid")"
+    check "$name: the same process as before the failover" grep -qx "$pid" <(printf '%s\n' "${MESH_PIDS[@]}")
+  done
+}
+
+# The orders service's `reconcile` over every deal (after a failover): exit 0, and at least $2 deals seen without drift.
+check_reconcile() { # label min-deals
+  local deals
+  sleep 1 # the last spike's stream entries reach PostgreSQL
+  if ConnectionStrings__Postgres="$(sed -n 's/^FLASHDEAL_POSTGRES=//p' "$FLASHDEAL_DATA/mesh.env")" \
+    ConnectionStrings__Redis="$(sed -n 's/^FLASHDEAL_REDIS=//p' "$FLASHDEAL_DATA/mesh.env")" \
+    timeout 60 dotnet services/Orders/FlashDeal.Orders/bin/Release/net10.0/FlashDeal.Orders.dll reconcile \
+    >"$DATA/reconcile.out" 2>&1; then
+    pass "reconcile over $1: exit 0, $(grep -Ec ' (ok|pending)$' "$DATA/reconcile.out") deals without drift"
+  else
+    fail "reconcile over $1 (output below)"; tail -n 20 "$DATA/reconcile.out"
+  fi
+  deals="$(grep -Ec ' (ok|pending)$' "$DATA/reconcile.out" || true)"
+  check "reconcile saw every spike's deal ($2 or more)" test "$deals" -ge "$2"
+}
