@@ -5,7 +5,7 @@ using Xunit;
 namespace FlashDeal.TestInfrastructure;
 
 /// <summary>
-/// Redis the way Sentinel runs it: a primary, one replica and three Sentinels watching them under
+/// Redis the way Sentinel runs it: a primary, one replica (or <see cref="Replicas"/>) and three Sentinels watching them under
 /// <see cref="ServiceName"/> (quorum 2; a server is down after <see cref="DownAfter"/> without an answer), all real
 /// processes on free loopback ports. Clients connect through the Sentinels (<see cref="ConnectionString"/>).
 /// <see cref="KillPrimaryAsync"/> crashes whichever server is primary now; <see cref="WaitForNewPrimaryAsync"/> waits
@@ -22,8 +22,11 @@ public sealed class RedisSentinelSet : IAsyncLifetime, IDisposable
     private readonly List<Sentinel> _sentinels = [];
     private int _disposed;
 
-    /// <summary>The data servers (the first started as primary, the second as its replica; roles move on failover).</summary>
+    /// <summary>The data servers (the first started as primary, the others as its replicas; roles move on failover).</summary>
     public IReadOnlyList<RedisServer> Servers => _servers;
+
+    /// <summary>How many replicas the primary starts with (two let Replica durability survive a failover).</summary>
+    public int Replicas { get; init; } = 1;
 
     public IReadOnlyList<int> SentinelPorts => _sentinels.Select(s => s.Port).ToArray();
 
@@ -36,15 +39,18 @@ public sealed class RedisSentinelSet : IAsyncLifetime, IDisposable
         var primary = new RedisServer();
         _servers.Add(primary);
         await primary.StartAsync().ConfigureAwait(false);
-        var replica = new RedisServer
+        for (var i = 0; i < Replicas; i++)
         {
-            Arguments = ["--replicaof", RedisServer.Host, primary.Port.ToString(CultureInfo.InvariantCulture)],
-        };
-        _servers.Add(replica);
-        await replica.StartAsync().ConfigureAwait(false);
-        // ROLE on a replica: "slave", the primary's host and port, the link's state, the offset.
-        await WaitUntilAsync(async () => Lines(await replica.ExecuteAsync("ROLE").ConfigureAwait(false))[3] == "connected",
-            "the replica to sync").ConfigureAwait(false);
+            var replica = new RedisServer
+            {
+                Arguments = ["--replicaof", RedisServer.Host, primary.Port.ToString(CultureInfo.InvariantCulture)],
+            };
+            _servers.Add(replica);
+            await replica.StartAsync().ConfigureAwait(false);
+            // ROLE on a replica: "slave", the primary's host and port, the link's state, the offset.
+            await WaitUntilAsync(async () => Lines(await replica.ExecuteAsync("ROLE").ConfigureAwait(false))[3] == "connected",
+                "the replica to sync").ConfigureAwait(false);
+        }
 
         for (var i = 0; i < 3; i++)
         {
@@ -59,7 +65,8 @@ public sealed class RedisSentinelSet : IAsyncLifetime, IDisposable
                 Lines(await sentinel.ExecuteAsync("SENTINEL", "SENTINELS", ServiceName).ConfigureAwait(false))
                     .Count(line => line == "name") == _sentinels.Count - 1 &&
                 Lines(await sentinel.ExecuteAsync("SENTINEL", "REPLICAS", ServiceName).ConfigureAwait(false))
-                    .Contains("name"), $"Sentinel {sentinel.Port} to see the replica and the other Sentinels").ConfigureAwait(false);
+                    .Count(line => line == "name") == Replicas,
+                $"Sentinel {sentinel.Port} to see the replicas and the other Sentinels").ConfigureAwait(false);
         }
     }
 

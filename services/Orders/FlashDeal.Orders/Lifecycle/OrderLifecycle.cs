@@ -4,6 +4,7 @@ using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Payments;
 using FlashDeal.Orders.Persistence;
+using FlashDeal.Orders.Placement;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -19,6 +20,7 @@ public sealed class OrderLifecycle(
     IConnectionMultiplexer redis,
     OrderReader reader,
     IPaymentProvider payments,
+    ReplicaAcknowledgement replicas,
     IOptions<OrdersOptions> options,
     OrdersMetrics metrics,
     ILogger<OrderLifecycle> logger)
@@ -31,6 +33,7 @@ public sealed class OrderLifecycle(
         EnsureRedisStrategy();
         var order = await LocateAsync(orderId, userId, cancellationToken).ConfigureAwait(false);
         var reply = await RunAsync(order.DealId, orderId, TransitionAction.Cancel, userId).ConfigureAwait(false);
+        await ConfirmDurableAsync(order.DealId, orderId, reply, cancellationToken).ConfigureAwait(false);
         return reply.Outcome switch
         {
             "CHANGED" or "UNCHANGED" => reply.Order!,
@@ -92,6 +95,7 @@ public sealed class OrderLifecycle(
 
         var complete = await RunAsync(order.DealId, orderId, TransitionAction.CompletePay, userId, tokenHash,
             charge.Reference!).ConfigureAwait(false);
+        await ConfirmDurableAsync(order.DealId, orderId, complete, cancellationToken).ConfigureAwait(false);
         if (complete.Outcome is "CHANGED" or "UNCHANGED")
         {
             return complete.Order!;
@@ -101,6 +105,21 @@ public sealed class OrderLifecycle(
             charge.Reference);
         await payments.RefundAsync(charge.Reference!, CancellationToken.None).ConfigureAwait(false);
         throw complete.Order is { } current ? Refuse(current.Status, orderId) : Refuse("ORDER_EXPIRED", orderId);
+    }
+
+    /// <summary>
+    /// Under Replica durability a change is answered only once replicas hold it, as a placement is: otherwise the
+    /// outcome is unknown (UNAVAILABLE) and the caller retries, which finds the change made or makes it.
+    /// </summary>
+    private async Task ConfirmDurableAsync(Guid dealId, Guid orderId, OrderTransitionScript.Reply reply,
+        CancellationToken cancellationToken)
+    {
+        if (_options.Durability == OrderDurability.Replica && reply.Outcome == "CHANGED"
+            && !await replicas.ConfirmAsync(dealId, orderId, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TimeoutException(
+                $"The change to order {orderId} was not confirmed on {_options.DurableReplicas} Redis replica(s) within {_options.ReplicaWaitTimeout}.");
+        }
     }
 
     /// <summary>The row-lock baseline only places orders (for benchmarks); their state machine lives in Redis.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Model;
+using FlashDeal.Orders.Placement;
 using FlashDeal.Orders.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,9 @@ namespace FlashDeal.Orders.Persistence;
 /// entries (and, every ClaimInterval, takes over entries another consumer left pending longer than ClaimMinIdle: that
 /// replica is presumed dead), writes each batch in one transaction, announces paid orders on
 /// <see cref="PaidOrdersStream"/>, and only then acknowledges and deletes the entries. PostgreSQL down: the batch is
-/// retried with backoff and the streams grow; nothing is lost.
+/// retried with backoff and the streams grow; nothing is lost. A batch that fails is read again from this consumer's
+/// pending entries. Under Replica durability a batch is written only once replicas hold it
+/// (<see cref="ReplicaAcknowledgement.HeldAsync"/>): PostgreSQL never gets an order a failover took back.
 /// </summary>
 public sealed partial class OrderStreamConsumer(
     IConnectionMultiplexer redis,
@@ -24,11 +27,13 @@ public sealed partial class OrderStreamConsumer(
     OrderStore store,
     OrderStreamStatus status,
     OrdersMetrics metrics,
+    ReplicaAcknowledgement replicas,
     TimeProvider time,
     IOptions<OrdersOptions> options,
     ILogger<OrderStreamConsumer> logger) : BackgroundService
 {
     private readonly OrderStreamOptions _options = options.Value.Stream;
+    private readonly OrderDurability _durability = options.Value.Durability;
     private readonly Dictionary<Guid, StreamGroupReader> _readers = [];
     private IReadOnlyList<Guid> _deals = [];
     private long? _registryReadAt;
@@ -86,10 +91,34 @@ public sealed partial class OrderStreamConsumer(
         {
             return 0;
         }
+        try
+        {
+            await PersistBatchAsync(database, reader, dealId, entries, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            reader.ReadPendingAgain();
+            throw;
+        }
+        return entries.Count;
+    }
 
-        var orders = new List<OrderRecord>(entries.Count);
+    /// <summary>Writes one batch to PostgreSQL, then acknowledges (and deletes) its entries.</summary>
+    private async Task PersistBatchAsync(IDatabaseAsync database, StreamGroupReader reader, Guid dealId,
+        IReadOnlyList<StreamEntry> entries, CancellationToken cancellationToken)
+    {
+        var held = entries;
+        if (_durability == OrderDurability.Replica)
+        {
+            held = await replicas.HeldAsync(dealId, reader.Stream, entries, cancellationToken).ConfigureAwait(false);
+            if (held.Count < entries.Count)
+            {
+                LogLostInFailover(entries.Count - held.Count, dealId);
+            }
+        }
+        var orders = new List<OrderRecord>(held.Count);
         List<ActivityLink>? placements = null;
-        foreach (var entry in entries)
+        foreach (var entry in held)
         {
             try
             {
@@ -123,7 +152,6 @@ public sealed partial class OrderStreamConsumer(
             await AnnouncePaidAsync(database, orders).ConfigureAwait(false);
         }
         await reader.AcknowledgeAsync(database, [.. entries.Select(e => e.Id)]).ConfigureAwait(false);
-        return entries.Count;
     }
 
     /// <summary>Spans of the order stream's consumer ("persist orders", linked to the placements it writes).</summary>
@@ -251,6 +279,10 @@ public sealed partial class OrderStreamConsumer(
 
     private static bool Due(long? last, long now, TimeSpan interval) =>
         last is not { } at || Stopwatch.GetElapsedTime(at, now) >= interval;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} order stream entries of deal {DealId} were lost in a Redis " +
+        "failover before any replica held them; none was answered as accepted, so they are not written to PostgreSQL")]
+    private partial void LogLostInFailover(int count, Guid dealId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Claimed {Count} idle order stream entries of deal {DealId}")]
     private partial void LogClaimed(long count, Guid dealId);

@@ -58,20 +58,45 @@ public sealed class ReplicaAcknowledgement : IHostedService, IDisposable
     /// <summary>True when the order is on its primary and on enough replicas; false when that is not known.</summary>
     public async Task<bool> ConfirmAsync(Guid dealId, Guid orderId, CancellationToken cancellationToken)
     {
-        var database = _redis.GetDatabase();
         var order = OrderKeys.Order(dealId, orderId);
+        return await AcknowledgedAsync(dealId, order, cancellationToken).ConfigureAwait(false)
+            && await _redis.GetDatabase().KeyExistsAsync(order).WaitAsync(_options.RedisTimeout, cancellationToken)
+                .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For the order stream's consumer, before it writes <paramref name="entries"/> (just read from
+    /// <paramref name="stream"/>) to PostgreSQL: those that replicas hold. Entries the primary no longer has after the
+    /// WAIT were written to a primary that failed before any replica received them; PlaceOrder waits for the same
+    /// acknowledgement, so none of them was ever answered "accepted", and PostgreSQL must not get them (their units are
+    /// for sale again on the new primary). Throws <see cref="TimeoutException"/> when replicas did not acknowledge in
+    /// time: the entries stay pending and are read again.
+    /// </summary>
+    public async Task<IReadOnlyList<StreamEntry>> HeldAsync(Guid dealId, RedisKey stream, IReadOnlyList<StreamEntry> entries,
+        CancellationToken cancellationToken)
+    {
+        if (!await AcknowledgedAsync(dealId, stream, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TimeoutException(
+                $"Order stream {stream} was not acknowledged by {_options.DurableReplicas} Redis replica(s) within {_options.ReplicaWaitTimeout}.");
+        }
+        var database = _redis.GetDatabase();
+        var found = entries.Select(e => database.StreamRangeAsync(stream, e.Id, e.Id, 1)).ToArray();
+        await Task.WhenAll(found).WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
+        return [.. entries.Where((_, i) => found[i].Result.Length > 0)];
+    }
+
+    /// <summary>True when enough replicas acknowledged a WAIT sent after now on the primary that owns <paramref name="key"/>.</summary>
+    private async Task<bool> AcknowledgedAsync(Guid dealId, RedisKey key, CancellationToken cancellationToken)
+    {
         var waits = await (_waits ?? throw new InvalidOperationException("Orders:Durability is not Replica."))
             .WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
-        // The primary that owns the order's slot, from the client's map (no round trip: the WAIT connection may be busy).
-        var primary = waits.GetServer(order).EndPoint;
+        // The primary that owns the key's slot, from the client's map (no round trip: the WAIT connection may be busy).
+        var primary = waits.GetServer(key).EndPoint;
         var group = _groups.GetOrAdd(primary, static (endpoint, state) => new Group(state.Owner, state.Waits, endpoint),
             (Owner: this, Waits: waits));
         var bound = _options.ReplicaWaitTimeout + _options.RedisTimeout;
-        if (!await group.WaitAsync(DealKeys.HashTag(dealId)).WaitAsync(bound, cancellationToken).ConfigureAwait(false))
-        {
-            return false;
-        }
-        return await database.KeyExistsAsync(order).WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
+        return await group.WaitAsync(DealKeys.HashTag(dealId)).WaitAsync(bound, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The barrier write, then WAIT, back to back on the WAIT connection to the primary; true when enough replicas acked.</summary>

@@ -97,6 +97,12 @@ public sealed class StreamGroupReader(RedisKey stream, string group, string cons
         }
     }
 
+    /// <summary>
+    /// Processing what the last read returned failed: read this consumer's unacknowledged entries again next time
+    /// (otherwise only a claim after ClaimMinIdle would bring them back).
+    /// </summary>
+    public void ReadPendingAgain() => _ownPendingRead = false;
+
     /// <summary>Forget that the group exists (the stream was dropped): the next read creates it again.</summary>
     public void Reset() => _groupReady = false;
 
