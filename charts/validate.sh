@@ -6,6 +6,7 @@
 #     fields, cross-object references, Kong CRDs and annotations against our own schemas)
 #   - values.schema.json and the template guards reject known-bad value sets; the manifest checks reject known-bad
 #     manifests (both self-tests: a check that stopped failing is caught)
+#   - redis.external: the connection string of each topology, the password only from its Secret, Orders__* on orders only
 #   - k8s/base matches the chart (k8s/render.sh), `kubectl kustomize` renders each overlay and the output is checked
 #   - skaffold.yaml (every profile), the service Dockerfiles, shellcheck on the delivery scripts
 #   - signing keys: the chart generates a fresh P-256 key when none is supplied; no private key is committed
@@ -91,6 +92,104 @@ check_invalid_values() {
     grep -qF -- "$expected" <<<"$output" || die "$file: expected \"$expected\", got: $(grep -i error <<<"$output" | head -3)"
   done
   echo "invalid values: $(find "$validation/fixtures/invalid-values" -name '*.yaml' | wc -l) value sets rejected for the expected reason"
+}
+
+# redis.external and the orders settings: each topology's connection string (values-production.yaml: Sentinel and TLS;
+# ci/redis-cluster-values.yaml: Cluster, ACL user, timeouts; one server rendered here), the password only through the
+# env var the string expands, the single string from the Secret as before, Orders__* on the orders Deployment alone.
+# What the chart must refuse is in validation/fixtures/invalid-values (redis-*, orders-*).
+check_redis() {
+  step "redis.external: connection string per topology, password from its Secret, Orders__* on orders only"
+  "$bin/helm" template flashdeal "$chart" --namespace flashdeal --kube-version 1.32.0 -f - \
+    > "$work/render-redis-single-1.32.0.yaml" <<'YAML' || die "helm template failed for a single external Redis"
+redis:
+  enabled: false
+  external: {enabled: true, endpoints: [redis.internal:6380], tls: {enabled: true, sslHost: redis.internal}}
+YAML
+  node --input-type=module - "$work" <<'JS' || die "redis.external check failed"
+import { readFileSync, readdirSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { createRequire } from 'node:module';
+const yaml = createRequire(`${process.cwd()}/charts/validation/package.json`)('js-yaml');
+const [work] = process.argv.slice(2);
+const check = (ok, message) => { if (!ok) throw new Error(message); };
+const load = (file) => yaml.loadAll(readFileSync(`${work}/${file}`, 'utf8')).filter(Boolean);
+const podSpec = (d) => (d.kind === 'CronJob' ? d.spec.jobTemplate.spec.template.spec : d.spec?.template?.spec);
+const containers = (docs) => docs.filter((d) => podSpec(d)?.containers)
+  .flatMap((d) => podSpec(d).containers.map((c) => ({ d, c, where: `${d.kind} ${d.metadata.name}/${c.name}` })));
+const component = (d) => d.spec.template.metadata.labels['app.kubernetes.io/component'];
+const isService = ({ d }) => d.kind === 'Deployment' && ['auth', 'catalog', 'orders'].includes(component(d));
+const isOrders = ({ d }) => d.kind === 'Deployment' && component(d) === 'orders';
+const envOf = (c, name) => (c.env ?? []).find((e) => e.name === name);
+const placeholder = 'password=$(FLASHDEAL_REDIS_PASSWORD)';
+const local = { Orders__Durability: 'Local', Orders__DurableReplicas: '1', Orders__ReplicaWaitTimeout: '00:00:00.500' };
+const cases = [
+  { file: 'render-values-production-1.32.0.yaml', password: { name: 'flashdeal-redis', key: 'password' },
+    redis: 'redis-sentinel-0.redis.internal:26379,redis-sentinel-1.redis.internal:26379,redis-sentinel-2.redis.internal:26379,'
+      + `serviceName=flashdeal,${placeholder},ssl=true,sslHost=redis.internal`,
+    orders: { ...local, Orders__Durability: 'Replica' } },
+  { file: 'render-redis-cluster-values-1.32.0.yaml', password: { name: 'ci-redis-credentials', key: 'redis-password' },
+    redis: 'redis-0.redis-cluster:6379,redis-1.redis-cluster:6379,redis-2.redis-cluster:6379,'
+      + `user=flashdeal,${placeholder},connectTimeout=5000,syncTimeout=1500`,
+    orders: { Orders__Durability: 'Replica', Orders__DurableReplicas: '2', Orders__ReplicaWaitTimeout: '00:01:01.500' } },
+  { file: 'render-redis-single-1.32.0.yaml', redis: 'redis.internal:6380,ssl=true,sslHost=redis.internal', orders: local },
+  // The single connection string, from the chart's Secret or an existing one (key connections.redisKey), as before.
+  { file: 'render-defaults-1.32.0.yaml', secret: { name: 'flashdeal-connections', key: 'redis' }, orders: local },
+  { file: 'render-minimal-values-1.32.0.yaml', secret: { name: 'shared-connections', key: 'cache' }, orders: local },
+];
+for (const t of cases) {
+  const docs = load(t.file);
+  const services = containers(docs).filter(isService);
+  check(services.some(isOrders), `${t.file}: no orders Deployment`);
+  for (const { c, where } of services) {
+    const at = `${t.file} ${where}`;
+    const redis = envOf(c, 'ConnectionStrings__Redis');
+    const password = envOf(c, 'FLASHDEAL_REDIS_PASSWORD');
+    if (t.secret) {
+      check(isDeepStrictEqual(redis?.valueFrom, { secretKeyRef: t.secret }) && redis.value === undefined,
+        `${at}: ConnectionStrings__Redis is ${JSON.stringify(redis)}, not the Secret's ${JSON.stringify(t.secret)}`);
+      check(!password, `${at}: FLASHDEAL_REDIS_PASSWORD without redis.external`);
+    } else {
+      check(redis?.value === t.redis && !redis.valueFrom, `${at}: ConnectionStrings__Redis is ${JSON.stringify(redis)}, not "${t.redis}"`);
+      check(t.password ? isDeepStrictEqual(password, { name: 'FLASHDEAL_REDIS_PASSWORD', valueFrom: { secretKeyRef: t.password } }) : !password,
+        `${at}: FLASHDEAL_REDIS_PASSWORD is ${JSON.stringify(password)}, expected a secretKeyRef to ${JSON.stringify(t.password)}`);
+      // The kubelet expands $(VAR) only from variables declared before it.
+      const names = c.env.map((e) => e.name);
+      check(!t.password || names.indexOf('FLASHDEAL_REDIS_PASSWORD') < names.indexOf('ConnectionStrings__Redis'),
+        `${at}: FLASHDEAL_REDIS_PASSWORD comes after ConnectionStrings__Redis`);
+    }
+  }
+  if (!t.secret) {
+    // The chart's connections Secret (if any) has no Redis key: the Secret's string is not read beside redis.external.
+    for (const s of docs.filter((d) => d.kind === 'Secret')) {
+      check(!Object.keys({ ...s.data, ...s.stringData }).includes('redis'), `${t.file}: Secret ${s.metadata.name} has a redis key`);
+    }
+    // The password reaches a container only as the placeholder, and its Secret is named by the secretKeyRefs alone.
+    for (const { c, where } of containers(docs)) {
+      for (const e of c.env ?? []) {
+        check(!/password=/i.test((e.value ?? '').split(placeholder).join('')), `${t.file} ${where}: ${e.name} has a password in it`);
+      }
+    }
+    if (t.password) {
+      const named = readFileSync(`${work}/${t.file}`, 'utf8').split(`name: ${t.password.name}\n`).length - 1;
+      const refs = containers(docs).filter(({ c }) => envOf(c, 'FLASHDEAL_REDIS_PASSWORD')).length;
+      check(named === refs, `${t.file}: Secret ${t.password.name} named ${named} times, by ${refs} secretKeyRefs`);
+    }
+  }
+  for (const { c, where } of containers(docs).filter(isOrders)) {
+    const settings = Object.fromEntries(c.env.filter((e) => e.name.startsWith('Orders__')).map((e) => [e.name, e.value]));
+    check(isDeepStrictEqual(settings, t.orders), `${t.file} ${where}: ${JSON.stringify(settings)}, expected ${JSON.stringify(t.orders)}`);
+  }
+}
+// In every rendering: Orders__* on the orders Deployment only (not its peers, the migration Jobs or the CronJobs).
+for (const file of readdirSync(work).filter((f) => /^render-.*\.yaml$/.test(f))) {
+  for (const item of containers(load(file)).filter((i) => !isOrders(i))) {
+    const stray = (item.c.env ?? []).filter((e) => e.name.startsWith('Orders__')).map((e) => e.name);
+    check(stray.length === 0, `${file} ${item.where}: ${stray.join(', ')} outside the orders Deployment`);
+  }
+}
+console.log(`redis.external: ${cases.length} renderings (sentinel, cluster, one server, the Secret's string twice) as expected`);
+JS
 }
 
 check_kustomize() {
@@ -265,6 +364,7 @@ trap 'rm -rf "$work"' EXIT
 
 lint_and_render
 check_invalid_values
+check_redis
 check_kustomize
 step "schema and reference checks of every rendering"
 node "$validation/validate.mjs" manifests "$work"/render-*.yaml "$work"/overlay-*.yaml

@@ -76,8 +76,118 @@ app.kubernetes.io/component: {{ .component }}
 {{- else if .Values.redis.enabled }}
 {{- printf "%s-redis:6379" (include "flashdeal.fullname" .) }}
 {{- else }}
-{{- fail "connections.redis (or connections.existingSecret, or redis.enabled) is required" }}
+{{- fail "connections.redis (or connections.existingSecret, redis.external, or redis.enabled) is required" }}
 {{- end }}
+{{- end }}
+
+{{/*
+"true" when the services use redis.external (the chart composes their Redis connection string), else empty. Refuses
+it next to another source of the Redis address: there must be one answer to "which Redis".
+*/}}
+{{- define "flashdeal.redisExternal" -}}
+{{- $x := .Values.redis.external }}
+{{- if $x.enabled }}
+{{- if .Values.redis.enabled }}
+{{- fail "redis.external.enabled and redis.enabled are both true: set redis.enabled=false (the in-cluster one is for development)" }}
+{{- end }}
+{{- if .Values.connections.redis }}
+{{- fail "redis.external.enabled and connections.redis are both set: describe the Redis in one of them" }}
+{{- end }}
+{{- if and $x.user (not $x.passwordSecret.name) }}
+{{- fail "redis.external.user needs redis.external.passwordSecret (Redis authenticates an ACL user with a password)" }}
+{{- end }}
+{{- if and $x.tls.sslHost (not $x.tls.enabled) }}
+{{- fail "redis.external.tls.sslHost is set but redis.external.tls.enabled is false" }}
+{{- end }}
+{{- true }}
+{{- end }}
+{{- end }}
+
+{{/*
+StackExchange.Redis connection string from redis.external. The password is "$(FLASHDEAL_REDIS_PASSWORD)", which the
+kubelet expands from the env var of that name declared before ConnectionStrings__Redis (a secretKeyRef), so the
+password is in no rendered manifest and `kubectl describe` shows the placeholder.
+*/}}
+{{- define "flashdeal.redisExternalConnection" -}}
+{{- $x := .Values.redis.external }}
+{{- $parts := concat (list) $x.endpoints }}
+{{- if eq $x.topology "sentinel" }}
+{{- $parts = append $parts (printf "serviceName=%s" $x.sentinelServiceName) }}
+{{- end }}
+{{- with $x.user }}
+{{- $parts = append $parts (printf "user=%s" .) }}
+{{- end }}
+{{- if $x.passwordSecret.name }}
+{{- $parts = append $parts "password=$(FLASHDEAL_REDIS_PASSWORD)" }}
+{{- end }}
+{{- if $x.tls.enabled }}
+{{- $parts = append $parts "ssl=true" }}
+{{- with $x.tls.sslHost }}
+{{- $parts = append $parts (printf "sslHost=%s" .) }}
+{{- end }}
+{{- end }}
+{{- if gt (int $x.connectTimeoutMs) 0 }}
+{{- $parts = append $parts (printf "connectTimeout=%d" (int $x.connectTimeoutMs)) }}
+{{- end }}
+{{- if gt (int $x.syncTimeoutMs) 0 }}
+{{- $parts = append $parts (printf "syncTimeout=%d" (int $x.syncTimeoutMs)) }}
+{{- end }}
+{{- join "," $parts }}
+{{- end }}
+
+{{/* ConnectionStrings__Redis (and the password it expands) of a service container. */}}
+{{- define "flashdeal.redisEnv" -}}
+{{- $root := .root }}
+{{- if include "flashdeal.redisExternal" $root }}
+{{- with $root.Values.redis.external.passwordSecret }}
+{{- if .name }}
+- name: FLASHDEAL_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+- name: ConnectionStrings__Redis
+  value: {{ include "flashdeal.redisExternalConnection" $root | quote }}
+{{- else }}
+- name: ConnectionStrings__Redis
+  valueFrom:
+    secretKeyRef:
+      name: {{ .connectionsSecret }}
+      key: {{ $root.Values.connections.redisKey }}
+{{- end }}
+{{- end }}
+
+{{/*
+Orders__Durability, __DurableReplicas, __ReplicaWaitTimeout of the orders container. Replica is refused unless
+redis.external is a Sentinel or Cluster topology: the order is answered once WAIT counts replicas holding it, which a
+single server never has (every accepted order would end UNAVAILABLE), and a connection string's topology is opaque.
+*/}}
+{{- define "flashdeal.ordersEnv" -}}
+{{- $o := .Values.orders }}
+{{- $values := dict "orders__durability" "orders.durability" "orders__durablereplicas" "orders.durableReplicas"
+  "orders__replicawaittimeout" "orders.replicaWaitTimeoutMs" }}
+{{- range $key, $_ := .Values.services.orders.env }}
+{{- with get $values (lower $key) }}
+{{- fail (printf "services.orders.env.%s: set %s instead (the chart renders that variable)" $key .) }}
+{{- end }}
+{{- end }}
+{{- if eq $o.durability "Replica" }}
+{{- $x := .Values.redis.external }}
+{{- if not (and $x.enabled (has $x.topology (list "sentinel" "cluster"))) }}
+{{- fail (print "orders.durability Replica needs redis.external (enabled) with topology sentinel or cluster: an order "
+  "is answered once WAIT counts orders.durableReplicas replicas holding it, which a single server never has (every "
+  "accepted order would end UNAVAILABLE), and the chart cannot see the topology behind a connection string") }}
+{{- end }}
+{{- end }}
+{{- $ms := int $o.replicaWaitTimeoutMs }}
+- name: Orders__Durability
+  value: {{ $o.durability | quote }}
+- name: Orders__DurableReplicas
+  value: {{ int $o.durableReplicas | quote }}
+- name: Orders__ReplicaWaitTimeout
+  value: {{ printf "00:%02d:%02d.%03d" (div $ms 60000) (mod (div $ms 1000) 60) (mod $ms 1000) | quote }}
 {{- end }}
 
 {{- define "flashdeal.jwksUrl" -}}
@@ -112,11 +222,7 @@ Environment every service container (and its migration Job) gets. Call with (dic
     secretKeyRef:
       name: {{ .connectionsSecret }}
       key: {{ $root.Values.connections.postgresKey }}
-- name: ConnectionStrings__Redis
-  valueFrom:
-    secretKeyRef:
-      name: {{ .connectionsSecret }}
-      key: {{ $root.Values.connections.redisKey }}
+{{- include "flashdeal.redisEnv" . }}
 - name: Auth__Issuer
   value: {{ $root.Values.jwt.issuer | quote }}
 - name: Auth__Audience
