@@ -8,8 +8,10 @@
 #   catalog    product and deal browsing with the catalog's read cache on vs off (Catalog:CacheEnabled)
 #   edge       the front door: Kestrel alone, the services, the HAProxy and nginx edges, the load tool, CPU per call of
 #              every process (load/front-door-bench.sh; its own section of docs/benchmarks.md)
+#   redis      PlaceOrder under local vs fsync vs replica durability, and several deals on 1 vs 3 Redis Cluster
+#              primaries (load/redis-bench.sh; its own section of docs/benchmarks.md)
 #
-#   load/benchmarks.sh [--runs 3] [--only orders,transport,replicas,catalog,edge] [--print] [--no-build] [--keep]
+#   load/benchmarks.sh [--runs 3] [--only orders,transport,replicas,catalog,edge,redis] [--print] [--no-build] [--keep]
 #
 # --print writes the Markdown to stdout instead of into docs/benchmarks.md (between the "generated" markers);
 # --keep leaves the per-run reports (report.json/md, chart.svg) in load/results/<timestamp>/.
@@ -19,7 +21,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-runs=3 only="orders,transport,replicas,catalog,edge" print=0 build=1 keep=0
+runs=3 only="orders,transport,replicas,catalog,edge,redis" print=0 build=1 keep=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -27,13 +29,13 @@ while [[ $# -gt 0 ]]; do
     --print) print=1; shift ;;
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "benchmarks.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "benchmarks.sh: --runs must be 1-99, got '$runs'" >&2; exit 2; }
 for s in ${only//,/ }; do
-  [[ $s =~ ^(orders|transport|replicas|catalog|edge)$ ]] || { echo "benchmarks.sh: unknown section '$s' in --only" >&2; exit 2; }
+  [[ $s =~ ^(orders|transport|replicas|catalog|edge|redis)$ ]] || { echo "benchmarks.sh: unknown section '$s' in --only" >&2; exit 2; }
 done
 wants() { [[ ",$only," == *",$1,"* ]]; }
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -133,7 +135,17 @@ if wants edge; then
   ((print)) && cat "$results/front-door.md"
 fi
 
-if [[ $only == edge ]]; then
+if wants redis; then
+  log "redis: durability and cluster primaries ($runs runs; load/redis-bench.sh)"
+  redis_args=(--runs "$runs" --no-build)
+  ((print)) && redis_args+=(--print)
+  bash load/redis-bench.sh "${redis_args[@]}" >"$results/redis.md" 2>"$results/redis.log" || {
+    echo "  redis-bench.sh failed (see $results/redis.log)" >&2; failed=1; }
+  ((print)) && cat "$results/redis.md"
+fi
+
+# edge and redis write their own sections: nothing left to summarise when only they ran.
+if [[ ,$only, =~ ^(,(edge|redis))+,$ ]]; then
   (( keep )) || rm -rf "$results/mesh"
   exit "$failed"
 fi

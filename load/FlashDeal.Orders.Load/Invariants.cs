@@ -9,27 +9,36 @@ namespace FlashDeal.Orders.Load;
 /// <summary>After a run, counts in the stores (never the service's counters): exactly the stock accepted, all of it stored.</summary>
 public static class Invariants
 {
-    public static async Task<string> CheckAsync(PlacementStrategy strategy, Guid dealId, int stock, PhaseResult result,
-        IDatabase redis, NpgsqlDataSource dataSource)
+    public static Task<string> CheckAsync(PlacementStrategy strategy, Guid dealId, int stock, PhaseResult result,
+        IDatabase redis, NpgsqlDataSource dataSource) => CheckAsync(strategy, [dealId], stock, result, redis, dataSource);
+
+    /// <summary>"ok", or what failed: every deal sold out exactly (none oversold), and PostgreSQL holds the accepted orders.</summary>
+    /// <param name="stock">Units of each deal.</param>
+    public static async Task<string> CheckAsync(PlacementStrategy strategy, IReadOnlyList<Guid> deals, int stock,
+        PhaseResult result, IDatabase redis, NpgsqlDataSource dataSource)
     {
-        if (result.Accepted != stock)
+        var units = (long)stock * deals.Count;
+        if (result.Accepted != units)
         {
-            return $"FAIL accepted {result.Accepted} of {stock}";
+            return $"FAIL accepted {result.Accepted} of {units}";
         }
-        var remaining = strategy == PlacementStrategy.RedisLua
-            ? (long)await redis.StringGetAsync(DealKeys.Stock(dealId))
-            : Convert.ToInt64(await ScalarAsync(dataSource, "SELECT remaining FROM orders.deal_inventory WHERE deal_id = $1", dealId),
-                CultureInfo.InvariantCulture);
-        if (remaining != 0)
+        foreach (var dealId in deals)
         {
-            return $"FAIL remaining {remaining}";
+            var remaining = strategy == PlacementStrategy.RedisLua
+                ? (long)await redis.StringGetAsync(DealKeys.Stock(dealId))
+                : Convert.ToInt64(await ScalarAsync(dataSource, "SELECT remaining FROM orders.deal_inventory WHERE deal_id = $1", dealId),
+                    CultureInfo.InvariantCulture);
+            if (remaining != 0)
+            {
+                return deals.Count == 1 ? $"FAIL remaining {remaining}" : $"FAIL remaining {remaining} of deal {dealId}";
+            }
         }
         var deadline = DateTime.UtcNow.AddSeconds(60);
         HashSet<string> stored;
         while (true)
         {
-            stored = await StoredIdsAsync(dataSource, dealId);
-            if (stored.Count >= stock || DateTime.UtcNow > deadline)
+            stored = await StoredIdsAsync(dataSource, deals);
+            if (stored.Count >= units || DateTime.UtcNow > deadline)
             {
                 break;
             }
@@ -38,10 +47,10 @@ public static class Invariants
         return stored.SetEquals(result.AcceptedOrderIds) ? "ok" : $"FAIL PostgreSQL holds {stored.Count} orders";
     }
 
-    private static async Task<HashSet<string>> StoredIdsAsync(NpgsqlDataSource dataSource, Guid dealId)
+    private static async Task<HashSet<string>> StoredIdsAsync(NpgsqlDataSource dataSource, IReadOnlyList<Guid> deals)
     {
-        await using var command = dataSource.CreateCommand("SELECT order_id FROM orders.orders WHERE deal_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = dealId });
+        await using var command = dataSource.CreateCommand("SELECT order_id FROM orders.orders WHERE deal_id = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = deals.ToArray() });
         await using var reader = await command.ExecuteReaderAsync();
         var ids = new HashSet<string>();
         while (await reader.ReadAsync())

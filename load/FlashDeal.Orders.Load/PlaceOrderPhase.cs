@@ -26,15 +26,21 @@ public sealed record PhaseResult(
 
 /// <summary>
 /// A closed loop of <c>concurrency</c> workers, each taking the next buyer and sending one PlaceOrder (quantity 1, one
-/// key per buyer) to one deal. Every call's latency goes into a per-worker histogram, merged at the end.
+/// key per buyer) to a deal: buyer <c>i</c> to deal <c>i mod deals</c>, so several deals are bought from at once. Every
+/// call's latency goes into a per-worker histogram, merged at the end.
 /// </summary>
 public sealed class PlaceOrderPhase(GrpcChannel channel, IReadOnlyList<string> bearers)
 {
     private readonly OrderService.OrderServiceClient _orders = new(channel);
 
-    public async Task<PhaseResult> RunAsync(string target, Guid dealId, int buyers, int stock, int concurrency,
+    public Task<PhaseResult> RunAsync(string target, Guid dealId, int buyers, int stock, int concurrency,
+        Func<TimeSpan> serverCpu) => RunAsync(target, [dealId], buyers, stock, concurrency, serverCpu);
+
+    /// <param name="stock">Units of all the deals together (the sell-out time is when that many were accepted).</param>
+    public async Task<PhaseResult> RunAsync(string target, IReadOnlyList<Guid> deals, int buyers, int stock, int concurrency,
         Func<TimeSpan> serverCpu)
     {
+        var dealIds = deals.Select(d => d.ToString("D")).ToArray();
         var next = -1;
         long accepted = 0, soldOut = 0, errors = 0;
         long sellOutTicks = 0;
@@ -49,7 +55,7 @@ public sealed class PlaceOrderPhase(GrpcChannel channel, IReadOnlyList<string> b
             int buyer;
             while ((buyer = Interlocked.Increment(ref next)) < buyers)
             {
-                var request = new PlaceOrderRequest { DealId = dealId.ToString("D"), IdempotencyKey = "k", Quantity = 1 };
+                var request = new PlaceOrderRequest { DealId = dealIds[buyer % dealIds.Length], IdempotencyKey = "k", Quantity = 1 };
                 var headers = new Metadata { { "authorization", bearers[buyer] } };
                 var started = Stopwatch.GetTimestamp();
                 try

@@ -2,12 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using FlashDeal.Orders;
 using FlashDeal.Orders.Load;
-using FlashDeal.Security;
-using FlashDeal.TestInfrastructure;
-using Grpc.Net.Client;
 using Npgsql;
 using StackExchange.Redis;
-using Role = FlashDeal.Contracts.Auth.V1.Role;
 
 var postgresOption = new Option<string>("--postgres") { Description = "PostgreSQL connection string (Npgsql)", Required = true };
 var redisOption = new Option<string>("--redis") { Description = "Redis host:port", Required = true };
@@ -21,9 +17,12 @@ var telemetryOption = new Option<bool>("--telemetry-off-too")
     Description = "also run the Lua path with metrics and traces off, alternating with the defaults (the instrumentation's cost)",
 };
 
+// The root command compares the placement strategies (load/orders-place-bench.sh); the subcommands compare Redis set-ups
+// for the Lua path (load/redis-bench.sh).
 var root = new RootCommand("PlaceOrder: Lua hot path vs row-lock baseline, plus the redis-benchmark EVALSHA ceiling.")
 {
     postgresOption, redisOption, buyersOption, stockOption, concurrencyOption, runsOption, ceilingOption, telemetryOption,
+    DurabilityBenchmark.Create(), ClusterBenchmark.Create(),
 };
 root.SetAction(async parse =>
 {
@@ -35,11 +34,7 @@ root.SetAction(async parse =>
     var runs = parse.GetValue(runsOption);
 
     Console.WriteLine($"minting {buyers} access tokens…");
-    var keys = new SigningKeySet([SigningKey.Generate("bench")], "bench");
-    var auth = new AuthOptions { Issuer = "https://auth.bench", Audience = "flashdeal-bench", AccessTokenLifetime = TimeSpan.FromHours(1) };
-    var issuer = new AccessTokenIssuer(keys, auth);
-    var bearers = Enumerable.Range(0, buyers).Select(i => "Bearer " + issuer.Issue($"bench-{i}", "", Role.Customer).Token).ToArray();
-    await using var jwks = await JwksEndpoint.StartAsync(keys);
+    await using var bench = await OrdersBench.StartAsync(buyers);
     using var redis = ConnectionMultiplexer.Connect(redisAddress);
     await using var dataSource = NpgsqlDataSource.Create(postgres);
 
@@ -60,78 +55,50 @@ root.SetAction(async parse =>
         }));
     }
     variants.Add(new("PostgresRowLock", PlacementStrategy.PostgresRowLock, []));
-    var services = new Dictionary<string, (ServiceProcess Process, GrpcChannel Channel)>();
-    try
+    var services = new Dictionary<string, OrdersInstance>();
+    foreach (var variant in variants)
     {
-        foreach (var variant in variants)
-        {
-            var strategy = variant.Strategy;
-            var process = await ServiceProcess.StartAsync(new Dictionary<string, string>(variant.Settings)
-            {
-                ["ConnectionStrings__Postgres"] = postgres,
-                ["ConnectionStrings__Redis"] = redisAddress,
-                ["Database__MigrateOnStart"] = "true",
-                ["Auth__Issuer"] = auth.Issuer,
-                ["Auth__Audience"] = auth.Audience,
-                ["Auth__JwksUrl"] = jwks.Url.ToString(),
-                ["Auth__ValidatedTokenCacheSize"] = (2 * buyers).ToString(CultureInfo.InvariantCulture),
-                ["Orders__Strategy"] = strategy.ToString(),
-            });
-            services[variant.Name] = (process, ServiceTestHost.Channel(process.GrpcAddress));
-            Console.WriteLine($"{variant.Name}: orders service pid {process.Id} at {process.GrpcAddress}");
-        }
+        var instance = await bench.StartOrdersAsync(variant.Name, postgres, redisAddress,
+            new Dictionary<string, string>(variant.Settings) { ["Orders__Strategy"] = variant.Strategy.ToString() });
+        services[variant.Name] = instance;
+        Console.WriteLine($"{variant.Name}: orders service pid {instance.Process.Id} at {instance.Process.GrpcAddress}");
+    }
+    foreach (var instance in services.Values)
+    {
+        await bench.WarmUpAsync(instance, redis.GetDatabase(), [Guid.NewGuid()], concurrency);
+    }
 
-        foreach (var variant in variants)
+    var results = variants.ToDictionary(v => v.Name, _ => new List<(PhaseResult Result, string Invariant)>());
+    for (var run = 0; run < runs; run++)
+    {
+        foreach (var variant in run % 2 == 0 ? variants : Enumerable.Reverse(variants))
         {
-            // Every token verified once (a deal that does not exist touches neither store), then the code paths warmed.
-            var (process, channel) = services[variant.Name];
-            var phase = new PlaceOrderPhase(channel, bearers);
-            await phase.RunAsync("warm-up", Guid.NewGuid(), buyers, stock, concurrency, () => process.CpuTime);
-            var warmDeal = Guid.NewGuid();
-            await DealWriter.WriteAsync(redis.GetDatabase(), warmDeal, stock: 200, perUserLimit: 1);
-            await phase.RunAsync("warm-up", warmDeal, Math.Min(buyers, 3000), 200, concurrency, () => process.CpuTime);
-        }
-
-        var results = variants.ToDictionary(v => v.Name, _ => new List<(PhaseResult Result, string Invariant)>());
-        for (var run = 0; run < runs; run++)
-        {
-            foreach (var variant in run % 2 == 0 ? variants : Enumerable.Reverse(variants))
+            var (strategy, name) = (variant.Strategy, variant.Name);
+            var instance = services[name];
+            var dealId = Guid.NewGuid();
+            await DealWriter.WriteAsync(redis.GetDatabase(), dealId, stock, perUserLimit: 1);
+            var result = await new PlaceOrderPhase(instance.Channel, bench.Bearers)
+                .RunAsync(name, dealId, buyers, stock, concurrency, () => instance.Process.CpuTime);
+            var invariant = await Invariants.CheckAsync(strategy, dealId, stock, result, redis.GetDatabase(), dataSource);
+            results[name].Add((result, invariant));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"run {run + 1} {name}: {result.CallsPerSecond:F0} calls/s, accepted {result.Accepted}, sold out {result.SoldOut}, errors {result.Errors}, p99 {result.LatencyMicros.ValueAtPercentile(99) / 1000.0:F2} ms, invariant {invariant}"));
+            if (result.FirstError is { } error)
             {
-                var (strategy, name) = (variant.Strategy, variant.Name);
-                var (process, channel) = services[name];
-                var dealId = Guid.NewGuid();
-                await DealWriter.WriteAsync(redis.GetDatabase(), dealId, stock, perUserLimit: 1);
-                var result = await new PlaceOrderPhase(channel, bearers)
-                    .RunAsync(name, dealId, buyers, stock, concurrency, () => process.CpuTime);
-                var invariant = await Invariants.CheckAsync(strategy, dealId, stock, result, redis.GetDatabase(), dataSource);
-                results[name].Add((result, invariant));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"run {run + 1} {name}: {result.CallsPerSecond:F0} calls/s, accepted {result.Accepted}, sold out {result.SoldOut}, errors {result.Errors}, p99 {result.LatencyMicros.ValueAtPercentile(99) / 1000.0:F2} ms, invariant {invariant}"));
-                if (result.FirstError is { } error)
-                {
-                    Console.WriteLine($"  first error: {error}");
-                }
+                Console.WriteLine($"  first error: {error}");
             }
         }
-
-        Console.WriteLine($"ceiling: redis-benchmark EVALSHA place_order.lua, {parse.GetValue(ceilingOption)} calls per case…");
-        var endpoint = redis.GetEndPoints()[0];
-        var (host, port) = endpoint is System.Net.IPEndPoint ip ? (ip.Address.ToString(), ip.Port)
-            : ((System.Net.DnsEndPoint)endpoint) is var dns ? (dns.Host, dns.Port) : ("127.0.0.1", 6379);
-        var ceiling = await RedisCeiling.RunAsync(redis, host, port, parse.GetValue(ceilingOption), concurrency);
-
-        Console.WriteLine();
-        Report.Print(results, ceiling, buyers, stock, concurrency, runs);
-        return results.Values.SelectMany(r => r).All(r => r.Invariant == "ok") ? 0 : 1;
     }
-    finally
-    {
-        foreach (var (process, channel) in services.Values)
-        {
-            channel.Dispose();
-            await process.DisposeAsync();
-        }
-    }
+
+    Console.WriteLine($"ceiling: redis-benchmark EVALSHA place_order.lua, {parse.GetValue(ceilingOption)} calls per case…");
+    var endpoint = redis.GetEndPoints()[0];
+    var (host, port) = endpoint is System.Net.IPEndPoint ip ? (ip.Address.ToString(), ip.Port)
+        : ((System.Net.DnsEndPoint)endpoint) is var dns ? (dns.Host, dns.Port) : ("127.0.0.1", 6379);
+    var ceiling = await RedisCeiling.RunAsync(redis, host, port, parse.GetValue(ceilingOption), concurrency);
+
+    Console.WriteLine();
+    Report.Print(results, ceiling, buyers, stock, concurrency, runs);
+    return results.Values.SelectMany(r => r).All(r => r.Invariant == "ok") ? 0 : 1;
 });
 return await root.Parse(args).InvokeAsync();
 

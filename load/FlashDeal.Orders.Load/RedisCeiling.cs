@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Orders.Redis;
@@ -28,20 +29,59 @@ public static class RedisCeiling
         {
             var dealId = Guid.NewGuid();
             await DealWriter.WriteAsync(database, dealId, stock, perUserLimit: 0);
-            var tag = DealKeys.HashTag(dealId);
-            string[] keys =
-            [
-                $"{tag}:config", $"{tag}:stock", $"{tag}:buyers", $"{tag}:idem", $"{tag}:orders",
-                $"{tag}:order:__rand_int__", $"{tag}:deadlines",
-            ];
-            // Pay window and hash retention of 1 s: the order hashes expire right after the run.
-            string[] values = [dealId.ToString("D"), "u__rand_int__", "k__rand_int__", "1", "o__rand_int__", "1000", "1000", "1000", "1"];
-            var output = await RunBenchmarkAsync(host, port, requests, clients,
-                ["EVALSHA", script.Sha1, keys.Length.ToString(CultureInfo.InvariantCulture), .. keys, .. values]);
+            var output = await RunBenchmarkAsync(host, port, requests, clients, Evalsha(script.Sha1, dealId));
             results.Add(Parse(name, output));
-            await database.KeyDeleteAsync([$"{tag}:config", $"{tag}:stock", $"{tag}:buyers", $"{tag}:idem", $"{tag}:orders", $"{tag}:deadlines"]);
+            await database.KeyDeleteAsync(DealKeysOf(dealId));
         }
         return results;
+    }
+
+    /// <summary>
+    /// EVALSHA accepted on several deals at once: one redis-benchmark per deal, sent to the primary that holds the
+    /// deal's slot, <paramref name="requests"/> and <paramref name="clients"/> split evenly between them. Requests per
+    /// second of all together, over the wall time from the first start to the last exit.
+    /// </summary>
+    public static async Task<double> RunAcceptedAsync(IConnectionMultiplexer redis, IReadOnlyList<(Guid Deal, IPEndPoint Primary)> deals,
+        int requests, int clients)
+    {
+        var database = redis.GetDatabase();
+        var script = DealReservationScript.Script;
+        await script.LoadAsync(redis);
+        foreach (var (deal, _) in deals)
+        {
+            await DealWriter.WriteAsync(database, deal, 1_000_000_000L, perUserLimit: 0);
+        }
+        var perDeal = requests / deals.Count;
+        var clientsPerDeal = Math.Max(1, clients / deals.Count);
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(deals.Select(d =>
+            RunBenchmarkAsync(d.Primary.Address.ToString(), d.Primary.Port, perDeal, clientsPerDeal, Evalsha(script.Sha1, d.Deal))));
+        var elapsed = clock.Elapsed;
+        foreach (var (deal, _) in deals)
+        {
+            await database.KeyDeleteAsync(DealKeysOf(deal));
+        }
+        return perDeal * deals.Count / elapsed.TotalSeconds;
+    }
+
+    /// <summary>place_order.lua by EVALSHA with random users, keys and order ids per call (-r, __rand_int__).</summary>
+    private static string[] Evalsha(string sha1, Guid dealId)
+    {
+        var tag = DealKeys.HashTag(dealId);
+        string[] keys =
+        [
+            $"{tag}:config", $"{tag}:stock", $"{tag}:buyers", $"{tag}:idem", $"{tag}:orders",
+            $"{tag}:order:__rand_int__", $"{tag}:deadlines",
+        ];
+        // Pay window and hash retention of 1 s: the order hashes expire right after the run.
+        string[] values = [dealId.ToString("D"), "u__rand_int__", "k__rand_int__", "1", "o__rand_int__", "1000", "1000", "1000", "1"];
+        return ["EVALSHA", sha1, keys.Length.ToString(CultureInfo.InvariantCulture), .. keys, .. values];
+    }
+
+    private static RedisKey[] DealKeysOf(Guid dealId)
+    {
+        var tag = DealKeys.HashTag(dealId);
+        return [$"{tag}:config", $"{tag}:stock", $"{tag}:buyers", $"{tag}:idem", $"{tag}:orders", $"{tag}:deadlines"];
     }
 
     private static async Task<string> RunBenchmarkAsync(string host, int port, int requests, int clients, string[] command)
