@@ -13,7 +13,7 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 /// then replays the one order), WAITs are shared by concurrent orders; with Local the same frozen replica changes nothing.
 /// </summary>
 [Collection(DataServers.Name)]
-public sealed class ReplicaDurabilityTests(PostgresDatabase database, RedisSentinelSet redis)
+public sealed class ReplicaDurabilityTests(PostgresDatabase database, RedisSentinelSet redis, RedisServer single)
     : IClassFixture<PostgresDatabase>, IClassFixture<RedisSentinelSet>, IAsyncLifetime
 {
     // Long enough for a replica on a busy machine to acknowledge; the frozen replica costs the test this much once.
@@ -88,6 +88,26 @@ public sealed class ReplicaDurabilityTests(PostgresDatabase database, RedisSenti
         Assert.Equal(8, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
         Assert.Equal("1", await replica.ExecuteAsync("EXISTS",
             OrderKeys.Order(deal.DealId, Guid.Parse(retried.Order.OrderId)).ToString()));
+    }
+
+    [Fact]
+    public async Task AServiceWhosePrimaryHasTooFewReplicasSaysSoAtStart()
+    {
+        await using var jwks = await JwksEndpoint.StartAsync(TestTokens.Shared.Keys);
+        await using var orders = await OrdersProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            // One server, no replica.
+            ["ConnectionStrings__Redis"] = single.ConnectionString,
+            ["Auth__Issuer"] = TestTokens.Issuer,
+            ["Auth__Audience"] = TestTokens.Audience,
+            ["Auth__JwksUrl"] = jwks.Url.ToString(),
+            ["Orders__Durability"] = "Replica",
+        });
+
+        await Eventually.HoldsAsync(() => Task.FromResult(orders.Output.Contains(
+            $"Redis primary {single.ConnectionString} has 0 connected replica(s)", StringComparison.Ordinal)),
+            "the orders service warns that PlaceOrder cannot be confirmed");
     }
 
     [Fact]

@@ -29,18 +29,20 @@ namespace FlashDeal.Orders.Placement;
 /// that never received it, the outcome is unknown, and the caller retries with the same key.
 /// </para>
 /// </summary>
-public sealed class ReplicaAcknowledgement : IHostedService, IDisposable
+public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly OrdersOptions _options;
     private readonly Task<ConnectionMultiplexer>? _waits;
     private readonly ConcurrentDictionary<EndPoint, Group> _groups = new();
+    private readonly ILogger<ReplicaAcknowledgement> _logger;
     private long _waitsSent;
 
     public ReplicaAcknowledgement(IConnectionMultiplexer redis, IConfiguration configuration, IOptions<OrdersOptions> options,
         ILogger<ReplicaAcknowledgement> logger)
     {
         _redis = redis;
+        _logger = logger;
         _options = options.Value;
         var connectionString = configuration.GetConnectionString(RedisServiceCollectionExtensions.ConnectionStringName)
             ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set.");
@@ -115,9 +117,39 @@ public sealed class ReplicaAcknowledgement : IHostedService, IDisposable
     {
         if (_waits is not null)
         {
-            await _waits.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await WarnWhenShortOfReplicasAsync(await _waits.WaitAsync(cancellationToken).ConfigureAwait(false))
+                .ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A primary with fewer replicas than Orders:DurableReplicas answers every PlaceOrder UNAVAILABLE: say so at start
+    /// (a warning, not a refusal to start: replicas may still be connecting, and ROLE may be forbidden).
+    /// </summary>
+    private async Task WarnWhenShortOfReplicasAsync(IConnectionMultiplexer waits)
+    {
+        foreach (var server in waits.GetServers().Where(s => s is { IsConnected: true, IsReplica: false }))
+        {
+            try
+            {
+                var role = await server.RoleAsync().WaitAsync(_options.RedisTimeout).ConfigureAwait(false);
+                var replicas = role is Role.Master primary ? primary.Replicas.Count : 0;
+                if (replicas < _options.DurableReplicas)
+                {
+                    LogShortOfReplicas(server.EndPoint, replicas, _options.DurableReplicas);
+                }
+            }
+            catch (Exception e) when (e is RedisException or RedisCommandException or TimeoutException)
+            {
+                _logger.LogWarning("Could not count the replicas of Redis primary {EndPoint}: {Error}", server.EndPoint, e.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orders:Durability is Replica with Orders:DurableReplicas {Wanted}, " +
+        "but Redis primary {EndPoint} has {Replicas} connected replica(s): PlaceOrder answers UNAVAILABLE (outcome unknown) " +
+        "until enough replicas connect")]
+    private partial void LogShortOfReplicas(EndPoint endPoint, int replicas, int wanted);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
