@@ -61,9 +61,8 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
     public async Task<bool> ConfirmAsync(Guid dealId, Guid orderId, CancellationToken cancellationToken)
     {
         var order = OrderKeys.Order(dealId, orderId);
-        return await AcknowledgedAsync(dealId, order, cancellationToken).ConfigureAwait(false)
-            && await _redis.GetDatabase().KeyExistsAsync(order).WaitAsync(_options.RedisTimeout, cancellationToken)
-                .ConfigureAwait(false);
+        return await AcknowledgedAsync(dealId, order, cancellationToken).ConfigureAwait(false) is { } primary
+            && (long)await OnAsync(primary, "EXISTS", [order], cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <summary>
@@ -77,40 +76,56 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
     public async Task<IReadOnlyList<StreamEntry>> HeldAsync(Guid dealId, RedisKey stream, IReadOnlyList<StreamEntry> entries,
         CancellationToken cancellationToken)
     {
-        if (!await AcknowledgedAsync(dealId, stream, cancellationToken).ConfigureAwait(false))
+        if (await AcknowledgedAsync(dealId, stream, cancellationToken).ConfigureAwait(false) is not { } primary)
         {
             throw new TimeoutException(
                 $"Order stream {stream} was not acknowledged by {_options.DurableReplicas} Redis replica(s) within {_options.ReplicaWaitTimeout}.");
         }
-        var database = _redis.GetDatabase();
-        var found = entries.Select(e => database.StreamRangeAsync(stream, e.Id, e.Id, 1)).ToArray();
-        await Task.WhenAll(found).WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
-        return [.. entries.Where((_, i) => found[i].Result.Length > 0)];
+        var found = entries.Select(e => OnAsync(primary, "XRANGE", [stream, e.Id, e.Id, "COUNT", 1], cancellationToken))
+            .ToArray();
+        await Task.WhenAll(found).ConfigureAwait(false);
+        return [.. entries.Where((_, i) => ((RedisResult[])found[i].Result!)!.Length > 0)];
     }
 
-    /// <summary>True when enough replicas acknowledged a WAIT sent after now on the primary that owns <paramref name="key"/>.</summary>
-    private async Task<bool> AcknowledgedAsync(Guid dealId, RedisKey key, CancellationToken cancellationToken)
+    /// <summary>
+    /// The endpoint of the primary that owns <paramref name="key"/> when enough replicas acknowledged a WAIT sent there
+    /// after now; null when that is not known.
+    /// </summary>
+    private async Task<EndPoint?> AcknowledgedAsync(Guid dealId, RedisKey key, CancellationToken cancellationToken)
     {
         var waits = await (_waits ?? throw new InvalidOperationException("Orders:Durability is not Replica."))
             .WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
         // The primary that owns the key's slot, from the client's map (no round trip: the WAIT connection may be busy).
+        // While that primary is down the client may name another one: the barrier there is refused (MOVED, not
+        // followed), and the check after the WAIT runs on the same endpoint, so a WAIT elsewhere never confirms.
         var primary = waits.GetServer(key).EndPoint;
         var group = _groups.GetOrAdd(primary, static (endpoint, state) => new Group(state.Owner, state.Waits, endpoint),
             (Owner: this, Waits: waits));
         var bound = _options.ReplicaWaitTimeout + _options.RedisTimeout;
-        return await group.WaitAsync(DealKeys.HashTag(dealId)).WaitAsync(bound, cancellationToken).ConfigureAwait(false);
+        return await group.WaitAsync(DealKeys.HashTag(dealId)).WaitAsync(bound, cancellationToken).ConfigureAwait(false)
+            ? primary
+            : null;
     }
 
-    /// <summary>The barrier write, then WAIT, back to back on the WAIT connection to the primary; true when enough replicas acked.</summary>
+    /// <summary>One command on the service's connection to <paramref name="primary"/>, never redirected elsewhere.</summary>
+    private Task<RedisResult> OnAsync(EndPoint primary, string command, object[] arguments, CancellationToken cancellationToken) =>
+        _redis.GetServer(primary).ExecuteAsync(command, arguments, CommandFlags.NoRedirect)
+            .WaitAsync(_options.RedisTimeout, cancellationToken);
+
+    /// <summary>
+    /// The barrier write, then WAIT, on the WAIT connection to the primary; true when enough replicas acknowledged. Both
+    /// go to that one server (WAIT counts this connection's own last write there), the WAIT only once the barrier is in:
+    /// a barrier that failed must not leave a blocking WAIT queued behind it.
+    /// </summary>
     private async Task<bool> SendAsync(IConnectionMultiplexer waits, EndPoint primary, string hashTag)
     {
         Interlocked.Increment(ref _waitsSent);
-        var barrier = waits.GetDatabase().StringSetAsync($"{hashTag}:durability", 1, _options.DealKeyRetention);
-        var wait = waits.GetServer(primary).ExecuteAsync("WAIT",
-            _options.DurableReplicas.ToString(CultureInfo.InvariantCulture),
-            ((long)_options.ReplicaWaitTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
-        await barrier.ConfigureAwait(false);
-        return (long)await wait.ConfigureAwait(false) >= _options.DurableReplicas;
+        var server = waits.GetServer(primary);
+        await server.ExecuteAsync("SET", [$"{hashTag}:durability", "1", "EX", (long)_options.DealKeyRetention.TotalSeconds],
+            CommandFlags.NoRedirect).ConfigureAwait(false);
+        var acknowledged = await server.ExecuteAsync("WAIT",
+            [_options.DurableReplicas, (long)_options.ReplicaWaitTimeout.TotalMilliseconds]).ConfigureAwait(false);
+        return (long)acknowledged >= _options.DurableReplicas;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
