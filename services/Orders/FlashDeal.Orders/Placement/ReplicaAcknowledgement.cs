@@ -21,8 +21,9 @@ namespace FlashDeal.Orders.Placement;
 /// service's shared connection one slow acknowledgement would stall every other order's script. So WAITs go over a
 /// connection of their own, each after a write of its own there (the deal's <c>:durability</c> key). That write reaches
 /// the primary after the order's script has run (its answer is already in), so its place in the primary's replication
-/// stream is after the order's, and replicas that acknowledge it hold the order. Calls share WAITs: per primary one is
-/// in flight, and every call whose script answered while it ran waits for the next one (group commit).
+/// stream is after the order's, and replicas that acknowledge it hold the order. Calls share WAITs: per deal and primary
+/// one is in flight, and every call whose script answered while it ran waits for the next one (group commit). Per deal,
+/// not per primary: a deal whose slot moves (a failover, a resharding) fails its own WAITs, never another deal's.
 /// </para>
 /// <para>
 /// Each call then checks that its order is on the primary the service now writes to: after a failover to a replica
@@ -34,7 +35,7 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
     private readonly IConnectionMultiplexer _redis;
     private readonly OrdersOptions _options;
     private readonly Task<ConnectionMultiplexer>? _waits;
-    private readonly ConcurrentDictionary<EndPoint, Group> _groups = new();
+    private readonly ConcurrentDictionary<(EndPoint Primary, string HashTag), Group> _groups = new();
     private readonly ILogger<ReplicaAcknowledgement> _logger;
     private long _waitsSent;
 
@@ -99,10 +100,10 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
         // While that primary is down the client may name another one: the barrier there is refused (MOVED, not
         // followed), and the check after the WAIT runs on the same endpoint, so a WAIT elsewhere never confirms.
         var primary = waits.GetServer(key).EndPoint;
-        var group = _groups.GetOrAdd(primary, static (endpoint, state) => new Group(state.Owner, state.Waits, endpoint),
-            (Owner: this, Waits: waits));
+        var group = _groups.GetOrAdd((primary, DealKeys.HashTag(dealId)),
+            static (key, state) => new Group(state.Owner, state.Waits, key.Primary, key.HashTag), (Owner: this, Waits: waits));
         var bound = _options.ReplicaWaitTimeout + _options.RedisTimeout;
-        return await group.WaitAsync(DealKeys.HashTag(dealId)).WaitAsync(bound, cancellationToken).ConfigureAwait(false)
+        return await group.WaitAsync().WaitAsync(bound, cancellationToken).ConfigureAwait(false)
             ? primary
             : null;
     }
@@ -176,14 +177,14 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
         }
     }
 
-    /// <summary>The WAITs of one primary: the one in flight and the one that goes when it returns.</summary>
-    private sealed class Group(ReplicaAcknowledgement owner, ConnectionMultiplexer waits, EndPoint primary)
+    /// <summary>The WAITs of one deal on one primary: the one in flight and the one that goes when it returns.</summary>
+    private sealed class Group(ReplicaAcknowledgement owner, ConnectionMultiplexer waits, EndPoint primary, string hashTag)
     {
         private readonly Lock _gate = new();
         private Task<bool>? _running;
         private Task<bool>? _next;
 
-        public Task<bool> WaitAsync(string hashTag)
+        public Task<bool> WaitAsync()
         {
             lock (_gate)
             {
@@ -192,11 +193,11 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
                     return _running = owner.SendAsync(waits, primary, hashTag);
                 }
                 // The WAIT in flight may have left before this call's script ran: the next one covers it.
-                return _next ??= AfterRunningAsync(_running, hashTag);
+                return _next ??= AfterRunningAsync(_running);
             }
         }
 
-        private async Task<bool> AfterRunningAsync(Task running, string hashTag)
+        private async Task<bool> AfterRunningAsync(Task running)
         {
             await running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
             Task<bool> mine;
