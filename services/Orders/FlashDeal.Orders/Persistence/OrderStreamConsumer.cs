@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using FlashDeal.Data.Redis;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Placement;
@@ -71,9 +72,22 @@ public sealed partial class OrderStreamConsumer(
             _claimedAt = now;
         }
         var worked = false;
+        Exception? failed = null;
         foreach (var dealId in _deals)
         {
-            worked |= await DrainAsync(database, dealId, claim, cancellationToken).ConfigureAwait(false) > 0;
+            try
+            {
+                worked |= await DrainAsync(database, dealId, claim, cancellationToken).ConfigureAwait(false) > 0;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                // One deal's node failing over must not hold up the deals on the other nodes (Redis Cluster).
+                failed ??= e;
+            }
+        }
+        if (failed is not null)
+        {
+            ExceptionDispatchInfo.Throw(failed);
         }
         return worked;
     }
