@@ -109,6 +109,9 @@ defaults
   option redispatch 1
   retry-on conn-failure empty-response
   http-reuse always
+  # No compression here (no "compression" line): the services compress REST answers of 1 KiB and more as the client's
+  # Accept-Encoding asks (brotli or gzip) and the edge passes their bytes and headers through untouched, so edge and
+  # service answer alike and nothing is compressed twice. HAProxy 2.6 from Debian has gzip only (libslz), no brotli.
 
 # Rate limits (FLASHDEAL_EDGE_*_RATE / _BURST): per caller (the bearer token's signature, else the client address), and
 # for sign-up/log-in (per address) and PlaceOrder (per caller) their own. Sliding windows of accepted requests.

@@ -156,6 +156,9 @@ $(limit_lines)
     proxy_read_timeout $read_timeout;
     # Responses stream through (the :watch routes are server streams).
     proxy_buffering off;
+    # The services compress REST answers of 1 KiB and more as Accept-Encoding asks (brotli or gzip); nginx passes the
+    # header upstream and their bytes back untouched. gzip here would only compress what they left small.
+    gzip off;
     # Another replica is tried only when nothing reached the first one (connection refused/reset before the request
     # was sent) — nginx never re-sends a POST that was sent, and GETs also on a 502/503.
     proxy_next_upstream error timeout http_502 http_503;

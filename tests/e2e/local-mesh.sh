@@ -90,6 +90,41 @@ watch="$(timeout 3 "$BUF" curl --schema "$ROOT/protos" --protocol grpc --http2-p
 grep -q "\"dealId\": \"$DEAL_ID\"" <<<"$watch" && pass "WatchDeal stream through the edge (gRPC, buf curl)" ||
   fail "WatchDeal stream through the edge (gRPC): $watch"
 
+# Compression: the services compress REST answers of 1 KiB and more as Accept-Encoding asks and the edge passes their
+# bytes through, so a list through the edge is byte for byte what the catalog sends itself, and decodes to its JSON.
+CATALOG="http://127.0.0.1:$FLASHDEAL_CATALOG_REST_PORT"
+admin="$(curl -fsS -m 10 -X POST "http://127.0.0.1:$FLASHDEAL_AUTH_REST_PORT/v1/auth:logIn" -H 'content-type: application/json' \
+  -d '{"email":"admin@flashdeal.local","password":"flashdeal-admin-demo"}' | jq -r .token.accessToken)" || admin=""
+for i in $(seq 1 10); do
+  curl -fsS -m 10 -o /dev/null -X POST "$CATALOG/v1/products" -H "authorization: Bearer $admin" -H 'content-type: application/json' \
+    -d "{\"product\":{\"name\":\"Aurora X$((200 + i)) wireless headphones\",\"category\":\"e2e-compression\",
+      \"description\":\"Over-ear, active noise cancelling, 40 h battery.\",\"listPriceCents\":\"24900\",\"currency\":\"USD\"}}" || true
+done
+list="/v1/products?category=e2e-compression&pageSize=50"
+plain="$(curl -fsS -m 10 "$CATALOG$list")" || plain=""
+fetch() { # url accept-encoding name: headers in $DATA/name.headers, body as sent in $DATA/name.body
+  curl -sS -m 10 -D "$DATA/$3.headers" -o "$DATA/$3.body" -H "accept-encoding: $2" "$1" || true
+}
+fetch "$EDGE$list" gzip edge-gzip
+fetch "$CATALOG$list" gzip catalog-gzip
+((${#plain} >= 1024)) && [[ "$(jq '.products | length' <<<"$plain")" == 10 ]] &&
+  [[ "$(grep -ic '^content-encoding: gzip' "$DATA/edge-gzip.headers")" == 1 ]] &&
+  grep -iq '^vary:.*accept-encoding' "$DATA/edge-gzip.headers" &&
+  [[ "$(gzip -dc <"$DATA/edge-gzip.body")" == "$plain" ]] && cmp -s "$DATA/edge-gzip.body" "$DATA/catalog-gzip.body" &&
+  pass "a ${#plain}-byte list through the edge: gzip as asked ($(stat -c %s "$DATA/edge-gzip.body") bytes), the catalog's own bytes, its JSON" ||
+  fail "a list through the edge with gzip: $(tr -d '\r' <"$DATA/edge-gzip.headers" | grep -i '^content-\|^vary' | tr '\n' ' ')"
+br="$(curl -sS -m 10 --compressed -D "$DATA/edge-br.headers" -H 'accept-encoding: gzip, br' "$EDGE$list")" || br=""
+grep -iq '^content-encoding: br' "$DATA/edge-br.headers" && [[ $br == "$plain" ]] &&
+  pass "the same list through the edge with gzip and br accepted: brotli, the same JSON" ||
+  fail "the same list through the edge with gzip and br accepted: $(grep -i '^content-encoding' "$DATA/edge-br.headers")"
+fetch "$EDGE/v1/deals/$DEAL_ID" "gzip, br" edge-small
+small="$(curl -fsS -m 10 "$CATALOG/v1/deals/$DEAL_ID")" || small=""
+no_clock='walk(if type == "object" then del(.serverTime) else . end)' # GetDeal tells the time of each answer
+! grep -iq '^content-encoding' "$DATA/edge-small.headers" && ((${#small} < 1024)) &&
+  [[ "$(jq -c "$no_clock" "$DATA/edge-small.body")" == "$(jq -c "$no_clock" <<<"$small")" ]] &&
+  pass "a ${#small}-byte GetDeal through the edge with gzip and br accepted: not compressed" ||
+  fail "a small answer through the edge: $(grep -i '^content-encoding' "$DATA/edge-small.headers")"
+
 # The demo deal opens minutes from now: orders refuses it by the window read from Redis.
 placed="$(curl -sS -m 10 -X POST "$EDGE/v1/orders" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"e2e-1\"}")" || placed="{}"

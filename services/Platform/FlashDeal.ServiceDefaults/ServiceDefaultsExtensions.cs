@@ -51,6 +51,7 @@ public static class ServiceDefaultsExtensions
                 transcoding.TypeRegistry = TypeRegistry.FromFiles(
                     [ErrorDetailsReflection.Descriptor, AuthErrorsReflection.Descriptor, .. files.Select(f => f.File)]));
         builder.Services.AddGrpcReflection();
+        builder.Services.AddRestCompression(options);
         builder.Services.AddFlashDealHealth(options.HealthCheckPeriod);
         builder.Services.AddFlashDealAuthentication(builder.Configuration);
         builder.Services.AddFlashDealRateLimiting(builder.Configuration, options.Name);
@@ -67,7 +68,7 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// The middleware every service runs, in order (RPC metrics, forwarded headers, request id, REST conventions, routing,
-    /// authentication, authorization, rate limits), then health (gRPC and /healthz, /readyz), /metrics and reflection
+    /// REST response compression, authentication, authorization, rate limits), then health (gRPC and /healthz, /readyz), /metrics and reflection
     /// (v1 and v1alpha).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
@@ -78,6 +79,7 @@ public static class ServiceDefaultsExtensions
         app.UseRequestId();
         app.UseRestConventions(options.MaxRequestBodySize);
         app.UseRouting();
+        app.UseRestCompression(options);
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseFlashDealRateLimiting();

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+
 namespace FlashDeal.ServiceDefaults;
 
 /// <summary>The "Service" configuration section: how a FlashDeal service listens and stops.</summary>
@@ -34,10 +36,17 @@ public sealed class ServiceOptions
     public int MaxRequestHeadersTotalSize { get; set; } = 160 * 1024;
 
     /// <summary>
-    /// gRPC responses from this size on are gzip-compressed when the client accepts gzip; smaller ones never. 0: no
-    /// response compression at all.
+    /// Responses from this size on are compressed when the client asks, smaller ones never: gRPC messages with gzip
+    /// (per call, grpc-encoding), REST bodies with brotli or gzip (Accept-Encoding; <see cref="RestCompression"/>).
+    /// 0: no response compression at all.
     /// </summary>
     public int ResponseCompressionMinSize { get; set; } = 1024;
+
+    /// <summary>false: REST bodies always go uncompressed (gRPC messages still follow ResponseCompressionMinSize).</summary>
+    public bool RestResponseCompression { get; set; } = true;
+
+    /// <summary>Brotli and gzip level of REST bodies: Fastest (measured in docs/grpc-runtime.md, "Compression"), or Optimal.</summary>
+    public CompressionLevel RestCompressionLevel { get; set; } = CompressionLevel.Fastest;
 
     /// <summary>How often the health checks are published to grpc.health.v1 Watch streams.</summary>
     public TimeSpan HealthCheckPeriod { get; set; } = TimeSpan.FromSeconds(5);
