@@ -53,6 +53,8 @@ public static class CatalogApp
         services.AddSingleton<DealWatchHub>();
         services.AddSingleton<DealWarmer>();
         services.AddHostedService(sp => sp.GetRequiredService<DealWarmer>());
+        services.AddSingleton<DealOpeningWarmer>();
+        services.AddHostedService(sp => sp.GetRequiredService<DealOpeningWarmer>());
         services.AddSingleton<CatalogMetrics>();
         services.AddSingleton<DealStockMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<DealStockMonitor>());

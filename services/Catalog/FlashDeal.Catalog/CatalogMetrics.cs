@@ -21,7 +21,7 @@ public sealed class CatalogMetrics : IDisposable
     {
         _meter = meters.Create(MeterName);
         _cacheLookups = _meter.CreateCounter<long>(FlashDealMetrics.CacheLookups, "{lookup}",
-            "Read-cache lookups by cache (deal, product) and result (hit, miss).");
+            "Read-cache lookups by cache (deal, product, deal_list, product_page, product_count) and result (hit, miss).");
         _meter.CreateObservableGauge(FlashDealMetrics.DealStockRemaining,
             () => Each(d => d.Remaining), "{unit}", "Units left of each live deal (Redis's counter).");
         _meter.CreateObservableGauge(FlashDealMetrics.DealStockInitial,

@@ -48,6 +48,13 @@ public sealed class CatalogOptions
     /// <summary>How often each open deal's stock is read for the per-deal gauges (zero turns the monitor off).</summary>
     public TimeSpan StockMetricsInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// This long before a deal opens, every replica writes its GetDeal cache entry (living past the opening) once a
+    /// second, so the first reads at the opening second are cache hits. Zero turns it off; so does
+    /// <see cref="CacheEnabled"/> = false.
+    /// </summary>
+    public TimeSpan WarmBefore { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Deals starting within this horizon are warmed.</summary>
     public TimeSpan WarmAhead { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -69,9 +69,10 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
             ["Catalog:BestSellerViewTtl"] = "00:00:00",
             // Tests change Redis and PostgreSQL behind the catalog's back and read at once; HotDealTests turn it on.
             ["Catalog:LocalReadTtl"] = "00:00:00",
-            // Likewise for the in-memory lists; HotListTests turn them on.
+            // Likewise for the in-memory lists and the opening warmer; HotListTests turn them on.
             ["Catalog:HotListRefresh"] = "00:00:00",
             ["Catalog:ProductPageTtl"] = "00:00:00",
+            ["Catalog:WarmBefore"] = "00:00:00",
             // Every call comes from 127.0.0.1; RateLimitTests turns the limits on.
             ["RateLimits:Enabled"] = "false",
         };

@@ -36,6 +36,8 @@ public sealed class ProductListingTests(ProductListingTests.Fixture catalog) : I
         Assert.Equal(["Stable 4", "Stable 3", "Stable 2", "Stable 1", "Stable 0"], seen);
         Assert.NotEmpty(page2.NextPageToken);
         Assert.Empty(page3.NextPageToken);
+        // total_size counts the whole listing, the newer products too once they exist (no cache here: counted each time).
+        Assert.Equal((5, 8, 8), (page1.TotalSize, page2.TotalSize, page3.TotalSize));
     }
 
     [Fact]
@@ -50,15 +52,18 @@ public sealed class ProductListingTests(ProductListingTests.Fixture catalog) : I
 
         var desks = await ListAsync(new ListProductsRequest { Query = "desk", Category = "furniture" });
         Assert.Equal(["Chair", "Walnut desk"], desks.Products.Select(p => p.Name));
+        Assert.Equal(2, desks.TotalSize);
 
         var withArchived = await ListAsync(new ListProductsRequest { Query = "DESK", Category = "furniture", IncludeArchived = true });
         Assert.Equal(["Old desk", "Chair", "Walnut desk"], withArchived.Products.Select(p => p.Name));
+        Assert.Equal(3, withArchived.TotalSize);
 
         // LIKE wildcards in the query are plain text.
         var percent = await ListAsync(new ListProductsRequest { Query = "0%" });
         Assert.Equal(["100% wool rug"], percent.Products.Select(p => p.Name));
         var underscore = await ListAsync(new ListProductsRequest { Query = "_" });
         Assert.Empty(underscore.Products);
+        Assert.Equal((1, 0), (percent.TotalSize, underscore.TotalSize));
     }
 
     [Fact]

@@ -13,5 +13,7 @@ public sealed class DealCache(ProtoCache cache)
 
     public Task SetAsync(Guid dealId, Deal deal) => cache.SetAsync(ProtoCache.DealKey(dealId), deal);
 
+    public Task<bool> WarmAsync(Guid dealId, Deal deal, TimeSpan ttl) => cache.WarmAsync(ProtoCache.DealKey(dealId), deal, ttl);
+
     public Task InvalidateAsync(Guid dealId) => cache.InvalidateAsync(ProtoCache.DealKey(dealId));
 }

@@ -16,7 +16,7 @@ public sealed record LiveDeal(Deal Deal, DateTime ServerTime, bool LiveStock);
 /// </summary>
 public sealed class DealCatalog(
     DealStore store, DealCache cache, DealConfigWriter config, DealStockReader stock, UuidV7Generator ids, TimeProvider time,
-    HotDeals hot, HotDealList current)
+    HotDeals hot, HotDealList current, CatalogMetrics metrics)
 {
     public async Task<LiveDeal> CreateAsync(Guid productId, Deal input, CancellationToken cancellationToken)
     {
@@ -118,9 +118,14 @@ public sealed class DealCatalog(
         var phases = states.Select(DealStates.Phase).ToHashSet();
         var now = Times.Now(time);
         if (phases.Count > 0 && !phases.Contains(DealPhase.Ended) && !phases.Contains(DealPhase.Cancelled)
-            && current.TryGet(out var hotList))
+            && current.Enabled)
         {
-            return await ListCurrentAsync(hotList, states, phases, productId, after, pageSize, now);
+            var held = current.TryGet(out var hotList);
+            metrics.CacheLookup("deal_list", held);
+            if (held)
+            {
+                return await ListCurrentAsync(hotList, states, phases, productId, after, pageSize, now);
+            }
         }
         var page = new List<Deal>();
         var cursor = after;

@@ -215,6 +215,21 @@ public sealed class DealStore(NpgsqlDataSource dataSource)
         return await ReadAllAsync(command, cancellationToken);
     }
 
+    /// <summary>The current version of each of <paramref name="dealIds"/> that exists.</summary>
+    public async Task<Dictionary<Guid, long>> GetVersionsAsync(IReadOnlyCollection<Guid> dealIds,
+        CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT deal_id, version FROM catalog.deals WHERE deal_id = ANY(@ids)");
+        command.Parameters.AddWithValue("ids", dealIds.ToArray());
+        var versions = new Dictionary<Guid, long>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions[reader.GetGuid(0)] = reader.GetInt64(1);
+        }
+        return versions;
+    }
+
     private static string PhaseCondition(DealPhase phase) => phase switch
     {
         DealPhase.Upcoming => "(cancel_time IS NULL AND start_time > @now)",

@@ -20,8 +20,8 @@ namespace FlashDeal.Catalog.Deals;
 /// <c>HotListRefresh</c> = 0 or the read cache off; more than <see cref="MaxDeals"/> current deals turn it off too.
 /// </para>
 /// </summary>
-/// <summary>A deal of the hot list with what every listing compares already parsed (id, product, window).</summary>
-public sealed record CurrentDeal(Deal Deal, Guid DealId, string ProductId, DateTime StartTime, DateTime EndTime);
+/// <summary>A deal of the hot list with what every listing compares already parsed (id, product, window), and its version.</summary>
+public sealed record CurrentDeal(Deal Deal, Guid DealId, string ProductId, DateTime StartTime, DateTime EndTime, long Version);
 
 public sealed class HotDealList(
     DealStore store, IConnectionMultiplexer redis, IOptions<CatalogOptions> options, TimeProvider time,
@@ -72,7 +72,7 @@ public sealed class HotDealList(
             return false;
         }
         var deals = rows.Select(r => new CurrentDeal(r.Deal, r.DealId, r.Deal.ProductId, Times.ToUtc(r.Deal.StartTime),
-            Times.ToUtc(r.Deal.EndTime))).ToArray();
+            Times.ToUtc(r.Deal.EndTime), r.Version)).ToArray();
         // A write that lands between the check and the store drops it again: versions are compared once more.
         _deals = deals;
         if (Interlocked.Read(ref _version) != version)

@@ -71,9 +71,12 @@ public sealed partial class CatalogApi
         // The token is only valid for the same filters: a token of another listing would skip or repeat rows.
         var scope = $"catalog.ListProducts\n{filter.Query}\n{filter.Category}\n{filter.IncludeArchived}";
         var after = DecodePageToken(request.PageToken, scope);
-        var page = await products.ListAsync(filter, after, pageSize + 1, context.CancellationToken);
+        var listing = products.ListAsync(filter, after, pageSize + 1, context.CancellationToken);
+        var total = products.CountAsync(filter, context.CancellationToken);
+        await Task.WhenAll(listing, total);
+        var page = await listing;
 
-        var response = new ListProductsResponse();
+        var response = new ListProductsResponse { TotalSize = await total };
         response.Products.AddRange(page.Take(pageSize));
         if (page.Count > pageSize)
         {

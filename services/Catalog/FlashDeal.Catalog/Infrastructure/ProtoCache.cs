@@ -33,6 +33,10 @@ public sealed class ProtoCache(RedisGuard redis, IOptions<CatalogOptions> option
     public Task SetAsync(RedisKey key, IMessage value) =>
         _enabled ? redis.TryAsync(db => db.StringSetAsync(key, value.ToByteArray(), _ttl)) : Task.CompletedTask;
 
+    /// <summary>Writes <paramref name="value"/> to live <paramref name="ttl"/>; false when Redis was skipped or failed.</summary>
+    public async Task<bool> WarmAsync(RedisKey key, IMessage value, TimeSpan ttl) =>
+        _enabled && (await redis.TryAsync(db => db.StringSetAsync(key, value.ToByteArray(), ttl))).Ok;
+
     /// <summary>After a commit. Tried even while reads skip Redis: a missed delete leaves a stale entry up to the TTL.</summary>
     public Task InvalidateAsync(RedisKey key) => redis.TryAsync(db => db.KeyDeleteAsync(key), always: true);
 }

@@ -12,6 +12,10 @@ namespace FlashDeal.Catalog.Products;
 /// replica's directly, the others' through a <c>product-updated</c> message on <see cref="UpdatesChannel"/> — so a
 /// write shows at once on every replica that hears the message, and within one TTL on one that does not (Redis down).
 /// A page read before a write and stored after it is discarded. Off with the TTL at zero or the read cache off.
+/// <para>
+/// Each filter's count of matching products (total_size) is held the same way, so a hot listing costs one
+/// <c>count(*)</c> per filter and replica per TTL (and after each write), not one per request.
+/// </para>
 /// </summary>
 public sealed class HotProductPages(IConnectionMultiplexer redis, IOptions<CatalogOptions> options, TimeProvider time,
     ILogger<HotProductPages> logger) : IHostedService
@@ -26,7 +30,11 @@ public sealed class HotProductPages(IConnectionMultiplexer redis, IOptions<Catal
 
     private readonly record struct Key(string Query, string Category, bool IncludeArchived, int Limit, PageCursor<DateTime>? After);
 
+    private readonly ConcurrentDictionary<ProductFilter, Count> _counts = new();
+
     private sealed record Page(List<Product> Products, long ReadAt);
+
+    private sealed record Count(int Value, long ReadAt);
 
     public bool Enabled => _ttl > TimeSpan.Zero;
 
@@ -39,6 +47,27 @@ public sealed class HotProductPages(IConnectionMultiplexer redis, IOptions<Catal
             return page.Products;
         }
         return null;
+    }
+
+    /// <summary>The filter's count of matching products, or null when none is young enough.</summary>
+    public int? TryGetCount(ProductFilter filter) =>
+        Enabled && _counts.TryGetValue(filter, out var count) && time.GetElapsedTime(count.ReadAt) < _ttl ? count.Value : null;
+
+    public void SetCount(ProductFilter filter, int count, long version)
+    {
+        if (!Enabled || version != Version)
+        {
+            return;
+        }
+        if (_counts.Count >= MaxPages)
+        {
+            _counts.Clear();
+        }
+        _counts[filter] = new Count(count, time.GetTimestamp());
+        if (version != Version)
+        {
+            _counts.Clear();
+        }
     }
 
     /// <summary>What to pass to <see cref="Set"/> after reading a page: writes after this moment discard it.</summary>
@@ -61,11 +90,12 @@ public sealed class HotProductPages(IConnectionMultiplexer redis, IOptions<Catal
         }
     }
 
-    /// <summary>A product was written: drop every page.</summary>
+    /// <summary>A product was written: drop every page and count.</summary>
     public void Invalidate()
     {
         Interlocked.Increment(ref _version);
         _pages.Clear();
+        _counts.Clear();
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -11,7 +11,7 @@ namespace FlashDeal.Catalog.Products;
 /// pages in memory (<see cref="HotProductPages"/>, dropped by every write).
 /// </summary>
 public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV7Generator ids, TimeProvider time,
-    HotProductPages pages, RedisGuard redis)
+    HotProductPages pages, RedisGuard redis, CatalogMetrics metrics)
 {
     public async Task<Product> CreateAsync(Product input, CancellationToken cancellationToken)
     {
@@ -86,7 +86,12 @@ public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV
     public async Task<List<Product>> ListAsync(ProductFilter filter, PageCursor<DateTime>? after, int limit,
         CancellationToken cancellationToken)
     {
-        if (pages.TryGet(filter, after, limit) is { } hot)
+        var hot = pages.TryGet(filter, after, limit);
+        if (pages.Enabled)
+        {
+            metrics.CacheLookup("product_page", hot is not null);
+        }
+        if (hot is not null)
         {
             return hot;
         }
@@ -94,6 +99,24 @@ public sealed class ProductCatalog(ProductStore store, ProductCache cache, UuidV
         var page = await store.ListAsync(filter, after, limit, cancellationToken);
         pages.Set(filter, after, limit, page, version);
         return page;
+    }
+
+    /// <summary>How many products match <paramref name="filter"/>, possibly from memory.</summary>
+    public async Task<int> CountAsync(ProductFilter filter, CancellationToken cancellationToken)
+    {
+        var held = pages.TryGetCount(filter);
+        if (pages.Enabled)
+        {
+            metrics.CacheLookup("product_count", held is not null);
+        }
+        if (held is { } count)
+        {
+            return count;
+        }
+        var version = pages.Version;
+        var counted = await store.CountAsync(filter, cancellationToken);
+        pages.SetCount(filter, counted, version);
+        return counted;
     }
 
     /// <summary>After a committed product write: drop this replica's list pages and tell the other replicas.</summary>

@@ -109,22 +109,8 @@ public sealed class ProductStore(NpgsqlDataSource dataSource)
     public async Task<List<Product>> ListAsync(ProductFilter filter, PageCursor<DateTime>? after, int limit,
         CancellationToken cancellationToken)
     {
-        var sql = new StringBuilder($"SELECT {Columns} FROM catalog.products WHERE TRUE");
         await using var command = dataSource.CreateCommand();
-        if (!filter.IncludeArchived)
-        {
-            sql.Append(" AND archive_time IS NULL");
-        }
-        if (filter.Category.Length > 0)
-        {
-            sql.Append(" AND category = @category");
-            command.Parameters.AddWithValue("category", filter.Category);
-        }
-        if (filter.Query.Length > 0)
-        {
-            sql.Append(" AND (name ILIKE @pattern OR description ILIKE @pattern)");
-            command.Parameters.AddWithValue("pattern", "%" + EscapeLike(filter.Query) + "%");
-        }
+        var sql = Where(new StringBuilder($"SELECT {Columns} FROM catalog.products"), command, filter);
         if (after is { } cursor)
         {
             sql.Append(" AND (create_time, product_id) < (@after_time, @after_id)");
@@ -142,6 +128,35 @@ public sealed class ProductStore(NpgsqlDataSource dataSource)
             products.Add(Read(reader));
         }
         return products;
+    }
+
+    /// <summary>How many products <paramref name="filter"/> matches (ListProducts' total_size).</summary>
+    public async Task<int> CountAsync(ProductFilter filter, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand();
+        command.CommandText = Where(new StringBuilder("SELECT count(*) FROM catalog.products"), command, filter).ToString();
+        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Appends the WHERE clause of <paramref name="filter"/> (and its parameters) that listing and counting share.</summary>
+    private static StringBuilder Where(StringBuilder sql, NpgsqlCommand command, ProductFilter filter)
+    {
+        sql.Append(" WHERE TRUE");
+        if (!filter.IncludeArchived)
+        {
+            sql.Append(" AND archive_time IS NULL");
+        }
+        if (filter.Category.Length > 0)
+        {
+            sql.Append(" AND category = @category");
+            command.Parameters.AddWithValue("category", filter.Category);
+        }
+        if (filter.Query.Length > 0)
+        {
+            sql.Append(" AND (name ILIKE @pattern OR description ILIKE @pattern)");
+            command.Parameters.AddWithValue("pattern", "%" + EscapeLike(filter.Query) + "%");
+        }
+        return sql;
     }
 
     /// <summary>Several products by id, e.g. to name the entries of a ranking; unknown ids are left out.</summary>
