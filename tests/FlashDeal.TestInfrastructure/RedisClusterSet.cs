@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Xunit;
 
 namespace FlashDeal.TestInfrastructure;
@@ -232,39 +230,10 @@ public sealed class RedisClusterSet : IAsyncLifetime, IDisposable
         return role[0] == "master" || (role[0] == "slave" && role[3] == "connected");
     }
 
-    /// <summary>
-    /// One command whose reply is a status, an integer or a bulk string, the bulk string whole (RespClient keeps only
-    /// its first line; CLUSTER NODES and CLUSTER INFO answer with many). Their text is ASCII: characters are bytes.
-    /// </summary>
     private static async Task<string> QueryAsync(int port, params string[] command)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        using var client = new TcpClient { NoDelay = true };
-        await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token).ConfigureAwait(false);
-        var stream = client.GetStream();
-        var request = new StringBuilder().Append(CultureInfo.InvariantCulture, $"*{command.Length}\r\n");
-        foreach (var part in command)
-        {
-            request.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
-        }
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token).ConfigureAwait(false);
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        var line = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false)
-            ?? throw new IOException("Redis closed the connection without a reply.");
-        switch (line[0])
-        {
-            case '+' or ':':
-                return line[1..];
-            case '-':
-                throw new InvalidOperationException($"Redis error: {line[1..]}");
-            case '$':
-                var body = new char[int.Parse(line[1..], CultureInfo.InvariantCulture)];
-                return await reader.ReadBlockAsync(body, timeout.Token).ConfigureAwait(false) == body.Length
-                    ? new string(body)
-                    : throw new IOException("Redis closed the connection in the middle of a reply.");
-            default:
-                throw new IOException($"Unexpected Redis reply to {command[0]}: {line}");
-        }
+        return await RespClient.ExecuteAsync(port, command, timeout.Token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -335,28 +304,8 @@ public sealed class RedisClusterSet : IAsyncLifetime, IDisposable
 
     private static string[] Lines(string reply) => reply.Split('\n');
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        Exception? last = null;
-        while (deadline.Elapsed < (timeout ?? ReadyTimeout))
-        {
-            try
-            {
-                if (await condition().ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException
-                                          or InvalidOperationException or FormatException or IndexOutOfRangeException)
-            {
-                last = e;
-            }
-            await Task.Delay(50).ConfigureAwait(false);
-        }
-        throw new TimeoutException($"Timed out after {deadline.Elapsed} waiting for {what}.", last);
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+        Polling.UntilAsync(condition, what, timeout ?? ReadyTimeout);
 
     Task IAsyncLifetime.DisposeAsync()
     {

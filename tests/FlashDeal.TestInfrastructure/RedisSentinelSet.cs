@@ -113,28 +113,8 @@ public sealed class RedisSentinelSet : IAsyncLifetime, IDisposable
 
     private static string[] Lines(string reply) => reply.Split('\n');
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        Exception? last = null;
-        while (deadline.Elapsed < (timeout ?? ReadyTimeout))
-        {
-            try
-            {
-                if (await condition().ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException
-                                          or InvalidOperationException or FormatException or IndexOutOfRangeException)
-            {
-                last = e;
-            }
-            await Task.Delay(50).ConfigureAwait(false);
-        }
-        throw new TimeoutException($"Timed out after {deadline.Elapsed} waiting for {what}.", last);
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null) =>
+        Polling.UntilAsync(condition, what, timeout ?? ReadyTimeout);
 
     Task IAsyncLifetime.DisposeAsync()
     {

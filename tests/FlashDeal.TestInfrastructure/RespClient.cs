@@ -5,8 +5,10 @@ using System.Text;
 namespace FlashDeal.TestInfrastructure;
 
 /// <summary>
-/// Sends one command over a fresh connection and renders the reply as text (arrays one element per line). Enough for
-/// fixture control (PING, FLUSHALL, CLIENT PAUSE) without a client library whose reconnect logic would get in the way.
+/// Sends one command over a fresh connection and renders the reply as text (arrays one element per line; a bulk string
+/// whole, so INFO and CLUSTER NODES keep their lines). Enough for fixture control (PING, FLUSHALL, CLIENT PAUSE, ROLE)
+/// without a client library whose reconnect logic would get in the way. Bulk strings are read as characters: the
+/// replies fixtures read are ASCII.
 /// </summary>
 internal static class RespClient
 {
@@ -37,7 +39,17 @@ internal static class RespClient
             case '-':
                 throw new InvalidOperationException($"Redis error: {body}");
             case '$':
-                return body == "-1" ? "" : await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? "";
+                if (body == "-1")
+                {
+                    return "";
+                }
+                var text = new char[int.Parse(body, System.Globalization.CultureInfo.InvariantCulture)];
+                if (await reader.ReadBlockAsync(text, cancellationToken).ConfigureAwait(false) != text.Length)
+                {
+                    throw new IOException("Redis closed the connection in the middle of a reply.");
+                }
+                await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+                return new string(text);
             case '*':
                 var items = new List<string>();
                 for (var i = 0; i < int.Parse(body, System.Globalization.CultureInfo.InvariantCulture); i++)
