@@ -181,6 +181,14 @@ for (const t of cases) {
     check(isDeepStrictEqual(settings, t.orders), `${t.file} ${where}: ${JSON.stringify(settings)}, expected ${JSON.stringify(t.orders)}`);
   }
 }
+// restCompression reaches every service container: the defaults (on, Fastest) and ci/minimal-values.yaml (off, Optimal).
+for (const [file, expected] of [['render-defaults-1.32.0.yaml', ['true', 'Fastest']],
+  ['render-minimal-values-1.32.0.yaml', ['false', 'Optimal']]]) {
+  for (const { c, where } of containers(load(file)).filter(isService)) {
+    const got = ['Service__RestResponseCompression', 'Service__RestCompressionLevel'].map((n) => envOf(c, n)?.value);
+    check(isDeepStrictEqual(got, expected), `${file} ${where}: REST compression ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  }
+}
 // In every rendering: Orders__* on the orders Deployment only (not its peers, the migration Jobs or the CronJobs).
 for (const file of readdirSync(work).filter((f) => /^render-.*\.yaml$/.test(f))) {
   for (const item of containers(load(file)).filter((i) => !isOrders(i))) {

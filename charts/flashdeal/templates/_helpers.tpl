@@ -215,6 +215,10 @@ Environment every service container (and its migration Job) gets. Call with (dic
 - name: Service__ShutdownTimeout
 {{- $t := int $root.Values.shutdown.shutdownTimeoutSeconds }}
   value: {{ printf "00:%02d:%02d" (div $t 60) (mod $t 60) | quote }}
+- name: Service__RestResponseCompression
+  value: {{ $root.Values.restCompression.enabled | quote }}
+- name: Service__RestCompressionLevel
+  value: {{ $root.Values.restCompression.level | quote }}
 - name: Database__MigrateOnStart
   value: "false"
 - name: ConnectionStrings__Postgres
