@@ -74,6 +74,8 @@ public static class OrdersApp
         services.AddSingleton<OrderLifecycle>();
         services.AddSingleton<ExpirySweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
+        services.AddSingleton<PaymentReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<PaymentReconciler>());
         services.AddSingleton<OrderStreamConsumer>();
         if (configuration.GetValue($"{OrdersOptions.Section}:Stream:ConsumerEnabled", true))
         {

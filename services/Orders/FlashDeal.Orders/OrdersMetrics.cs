@@ -17,12 +17,22 @@ public sealed class OrdersMetrics : IDisposable
     private readonly Counter<long> _placements;
     private readonly Counter<long> _soldOutFlagHits;
     private readonly Counter<long> _transitions;
+    private readonly Counter<long> _reconciled;
     private readonly Counter<long> _deadLetters;
     private readonly Counter<long> _persisted;
     private readonly Histogram<double> _batchDuration;
     private readonly ConcurrentDictionary<Guid, string> _dealLabels = new();
     private long _streamLag;
     private long _streamPending;
+
+    /// <summary>Counter of settled payments and refunds (docs/orders.md, "Payment reconciliation").</summary>
+    public const string ReconciledName = "flashdeal.orders.payments.reconciled";
+
+    private static readonly string[] ReconciledOutcomes =
+    [
+        "payment_completed", "payment_not_charged", "refund_completed", "refund_not_issued", "charge_refunded",
+        "charge_kept", "no_charge",
+    ];
 
     public OrdersMetrics(IMeterFactory meterFactory)
     {
@@ -39,9 +49,16 @@ public sealed class OrdersMetrics : IDisposable
             "Order stream entries moved aside to the dead-letter stream (malformed).");
         // Zero from the start, so a dashboard shows "none yet" and an alert on their increase has a series to read.
         _deadLetters.Add(0);
-        foreach (var transition in (string[])["paid", "cancelled", "expired"])
+        foreach (var transition in (string[])["paid", "cancelled", "expired", "refunded"])
         {
             _transitions.Add(0, new KeyValuePair<string, object?>("transition", transition));
+        }
+        _reconciled = _meter.CreateCounter<long>(ReconciledName, "{order}",
+            "Payments and refunds left without an outcome that the provider settled, by outcome (payment_completed, "
+            + "payment_not_charged, refund_completed, refund_not_issued, charge_refunded, charge_kept, no_charge).");
+        foreach (var outcome in ReconciledOutcomes)
+        {
+            _reconciled.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
         }
         _batchDuration = _meter.CreateHistogram(FlashDealMetrics.StreamBatchDuration, "s",
             "Time to write one batch of stream entries to PostgreSQL.", advice: new InstrumentAdvice<double>
@@ -94,7 +111,8 @@ public sealed class OrdersMetrics : IDisposable
         {
             TransitionAction.Cancel => "cancelled",
             TransitionAction.Expire => "expired",
-            TransitionAction.CompletePay => "paid",
+            TransitionAction.CompletePay or TransitionAction.SettlePay => "paid",
+            TransitionAction.CompleteRefund => "refunded",
             _ => null,
         };
         if (name is not null)
@@ -102,6 +120,8 @@ public sealed class OrdersMetrics : IDisposable
             _transitions.Add(1, new KeyValuePair<string, object?>("transition", name));
         }
     }
+
+    public void Reconciled(string outcome) => _reconciled.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void DeadLetter() => _deadLetters.Add(1);
 

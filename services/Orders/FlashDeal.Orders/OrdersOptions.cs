@@ -62,6 +62,9 @@ public sealed class OrdersOptions
     /// <summary>How often the expiry sweeper looks for orders past their pay deadline.</summary>
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often the payment reconciler retries lost charges' refunds and settles refund locks that ran out.</summary>
+    public TimeSpan PaymentReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     public OrderStreamOptions Stream { get; set; } = new();
 }
 

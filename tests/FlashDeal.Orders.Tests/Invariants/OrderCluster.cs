@@ -2,6 +2,7 @@ using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.ServiceDefaults;
 using Google.Rpc;
 using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
 
 namespace FlashDeal.Orders.Tests.Invariants;
 
@@ -21,12 +22,14 @@ public sealed class OrderCluster : IAsyncDisposable
 
     public OrdersHost[] Hosts { get; }
 
+    /// <param name="configure">Applied to every replica's builder (e.g. one payment provider shared by all, as in production).</param>
     public static async Task<OrderCluster> StartAsync(int replicas, string postgres, string redis,
-        Dictionary<string, string?>? settings = null)
+        Dictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         // The first host migrates the schema; the others then start together.
-        var first = await OrdersHost.StartAsync(postgres, redis, settings);
-        var rest = await Task.WhenAll(Enumerable.Range(1, replicas - 1).Select(_ => OrdersHost.StartAsync(postgres, redis, settings)));
+        var first = await OrdersHost.StartAsync(postgres, redis, settings, configure);
+        var rest = await Task.WhenAll(Enumerable.Range(1, replicas - 1)
+            .Select(_ => OrdersHost.StartAsync(postgres, redis, settings, configure)));
         return new OrderCluster([first, .. rest]);
     }
 

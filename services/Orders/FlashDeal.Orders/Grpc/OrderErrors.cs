@@ -28,7 +28,7 @@ public static class OrderErrors
         OrderErrorReason.DealNotFound or OrderErrorReason.OrderNotFound => StatusCode.NotFound,
         OrderErrorReason.IdempotencyKeyMismatch => StatusCode.InvalidArgument,
         OrderErrorReason.RateLimited => StatusCode.ResourceExhausted,
-        OrderErrorReason.PaymentProviderUnavailable => StatusCode.Unavailable,
+        OrderErrorReason.PaymentProviderUnavailable or OrderErrorReason.RefundProviderUnavailable => StatusCode.Unavailable,
         OrderErrorReason.PaymentInProgress => StatusCode.Aborted,
         _ => StatusCode.FailedPrecondition,
     };

@@ -25,6 +25,7 @@ public static class OrderMapping
             PayDeadline = Timestamp.FromDateTimeOffset(order.PayDeadline),
             IdempotencyKey = order.IdempotencyKey,
             PaymentReference = order.PaymentReference ?? "",
+            RefundReference = order.RefundReference ?? "",
         };
         if (order.PaidTime is { } paid)
         {
@@ -33,6 +34,10 @@ public static class OrderMapping
         if (order.CancelTime is { } cancelled)
         {
             proto.CancelTime = Timestamp.FromDateTimeOffset(cancelled);
+        }
+        if (order.RefundTime is { } refunded)
+        {
+            proto.RefundTime = Timestamp.FromDateTimeOffset(refunded);
         }
         return proto;
     }

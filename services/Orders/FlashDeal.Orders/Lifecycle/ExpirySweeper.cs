@@ -10,6 +10,8 @@ namespace FlashDeal.Orders.Lifecycle;
 /// Expires unpaid orders: every ExpirySweepInterval it reads, per registered deal, the order ids whose pay deadline
 /// (the score in <see cref="OrderKeys.Deadlines"/>) has passed and runs the expire transition for each. Every replica
 /// sweeps; two replicas expiring the same order is harmless, since only the call that finds it pending returns stock.
+/// An order whose payment lock ran out without an outcome is never expired blindly: the provider is asked first
+/// (<see cref="OrderLifecycle.ExpireAsync"/>), so no paid order expires.
 /// </summary>
 public sealed class ExpirySweeper(
     IConnectionMultiplexer redis,
@@ -62,7 +64,8 @@ public sealed class ExpirySweeper(
                     .ConfigureAwait(false);
                 expired += outcomes.Count(o => o == "CHANGED");
                 // Each other outcome took the order off the deadlines set; only these leave it there.
-                if (due.Length < BatchSize || outcomes.All(o => o is "NOT_DUE" or "PAYING"))
+                // CHECK_PAYMENT (the provider could not be asked) re-scored the order a payment lock later.
+                if (due.Length < BatchSize || outcomes.All(o => o is "NOT_DUE" or "PAYING" or "CHECK_PAYMENT"))
                 {
                     break;
                 }

@@ -21,14 +21,19 @@ public sealed record OrderRecord
     public DateTimeOffset? PaidTime { get; init; }
     public DateTimeOffset? CancelTime { get; init; }
     public string? PaymentReference { get; init; }
+    public DateTimeOffset? RefundTime { get; init; }
+    public string? RefundReference { get; init; }
+
+    /// <summary>REFUNDED only: whether the refund gave the units back to the deal (false once the deal was over).</summary>
+    public bool StockReturned { get; init; }
 
     /// <summary>SHA-256 (hex) of the payment token that paid the order; the token itself is never stored.</summary>
     public string? PaymentTokenHash { get; init; }
 
     public long TotalCents => Quantity * UnitPriceCents;
 
-    /// <summary>PENDING_PAYMENT changes; every other status is final.</summary>
-    public bool IsFinal => Status != OrderStatus.PendingPayment;
+    /// <summary>PENDING_PAYMENT and PAID (which a refund changes) may change; every other status is final.</summary>
+    public bool IsFinal => Status is not (OrderStatus.PendingPayment or OrderStatus.Paid);
 }
 
 /// <summary>The status names used in PostgreSQL and Redis: the proto value name without its prefix.</summary>
@@ -38,6 +43,15 @@ public static class OrderStatuses
     public const string Paid = "PAID";
     public const string Cancelled = "CANCELLED";
     public const string Expired = "EXPIRED";
+    public const string Refunded = "REFUNDED";
+
+    /// <summary>How far along the state machine a status is: a snapshot of higher rank supersedes a lower one.</summary>
+    public static int Rank(OrderStatus status) => status switch
+    {
+        OrderStatus.PendingPayment => 0,
+        OrderStatus.Paid => 1,
+        _ => 2,
+    };
 
     public static string ToName(OrderStatus status) => status switch
     {
@@ -45,6 +59,7 @@ public static class OrderStatuses
         OrderStatus.Paid => Paid,
         OrderStatus.Cancelled => Cancelled,
         OrderStatus.Expired => Expired,
+        OrderStatus.Refunded => Refunded,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
     };
 
@@ -54,6 +69,7 @@ public static class OrderStatuses
         Paid => OrderStatus.Paid,
         Cancelled => OrderStatus.Cancelled,
         Expired => OrderStatus.Expired,
+        Refunded => OrderStatus.Refunded,
         _ => throw new FormatException($"Unknown order status '{name}'."),
     };
 }

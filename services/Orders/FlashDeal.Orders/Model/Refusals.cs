@@ -47,6 +47,14 @@ public static class Refusals
     public static OrderRefusal OrderAlreadyPaid(Guid orderId) =>
         OrderRefusal.Of(OrderErrorReason.OrderAlreadyPaid, "The order is already paid.", Order(orderId));
 
+    public static OrderRefusal OrderRefunded(Guid orderId) =>
+        OrderRefusal.Of(OrderErrorReason.OrderRefunded, "The order was refunded.", Order(orderId));
+
+    public static OrderRefusal RefundProviderUnavailable(Guid orderId) =>
+        OrderRefusal.Of(OrderErrorReason.RefundProviderUnavailable,
+            "The payment provider could not be reached to refund the order; it stays PAID unless the refund went through. Retry.",
+            Order(orderId));
+
     public static OrderRefusal PaymentDeclined(Guid orderId) =>
         OrderRefusal.Of(OrderErrorReason.PaymentDeclined, "The payment was declined.", Order(orderId));
 

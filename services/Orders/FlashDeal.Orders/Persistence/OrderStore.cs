@@ -11,7 +11,8 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
 {
     public const string Columns = """
         order_id, user_id, deal_id, product_id, product_name, deal_title, quantity, unit_price_cents, currency, status,
-        idempotency_key, create_time, pay_deadline, paid_time, cancel_time, payment_reference, payment_token_hash
+        idempotency_key, create_time, pay_deadline, paid_time, cancel_time, payment_reference, payment_token_hash,
+        refund_time, refund_reference, stock_returned
         """;
 
     // Insert what is missing, then move PENDING_PAYMENT rows forward to a final status. Both steps are monotone, so
@@ -41,7 +42,39 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
         WHERE t.order_id = o.order_id AND t.status = 'PENDING_PAYMENT' AND o.status <> 'PENDING_PAYMENT'
         """;
 
+    // PAID → REFUNDED (Migrations/0002_refunds.up.sql), after the two steps above: a row they left PAID or inserted or
+    // advanced as REFUNDED gets the refund's fields. Monotone as well: a REFUNDED row with its refund_time never changes.
+    private const string RefundSql = """
+        UPDATE orders.orders AS t
+        SET status = 'REFUNDED', paid_time = coalesce(t.paid_time, o.paid_time),
+            payment_reference = coalesce(t.payment_reference, o.payment_reference),
+            payment_token_hash = coalesce(t.payment_token_hash, o.payment_token_hash),
+            refund_time = o.refund_time, refund_reference = o.refund_reference, stock_returned = o.stock_returned
+        FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::boolean[])
+            AS o(order_id, paid_time, payment_reference, payment_token_hash, refund_time, refund_reference, stock_returned)
+        WHERE t.order_id = o.order_id
+          AND (t.status IN ('PENDING_PAYMENT', 'PAID') OR (t.status = 'REFUNDED' AND t.refund_time IS NULL))
+        """;
+
     public NpgsqlDataSource DataSource => dataSource;
+
+    /// <summary>
+    /// PAID → REFUNDED in PostgreSQL alone, for a paid order whose Redis hash is gone (its deal long over: no units go
+    /// back). Returns the row as it is afterwards.
+    /// </summary>
+    public async Task<OrderRecord?> MarkRefundedAsync(Guid orderId, string refundReference, CancellationToken cancellationToken)
+    {
+        await using (var command = dataSource.CreateCommand("""
+            UPDATE orders.orders SET status = 'REFUNDED', refund_time = now(), refund_reference = $2, stock_returned = false
+            WHERE order_id = $1 AND status = 'PAID'
+            """))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = orderId });
+            command.Parameters.Add(new NpgsqlParameter { Value = refundReference });
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return await GetAsync(orderId, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Writes a batch of order snapshots in one transaction and one round trip.</summary>
     public async Task UpsertAsync(IReadOnlyCollection<OrderRecord> snapshots, CancellationToken cancellationToken)
@@ -69,9 +102,25 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
         advance.Parameters.AddRange(new[] { Value(ids), Value(statuses), paid.Clone(), cancelled.Clone(), references.Clone(),
             tokenHashes.Clone() });
 
+        var batch = new NpgsqlBatch { BatchCommands = { insert, advance } };
+        if (orders.Where(o => o.Status == OrderStatus.Refunded).ToList() is { Count: > 0 } refunded)
+        {
+            var refund = new NpgsqlBatchCommand(RefundSql);
+            refund.Parameters.AddRange(new[]
+            {
+                Value(refunded.Select(o => o.OrderId).ToArray()), Times(refunded.Select(o => o.PaidTime)),
+                Texts(refunded.Select(o => o.PaymentReference)), Texts(refunded.Select(o => o.PaymentTokenHash)),
+                Times(refunded.Select(o => o.RefundTime)), Texts(refunded.Select(o => o.RefundReference)),
+                Value(refunded.Select(o => o.StockReturned).ToArray()),
+            });
+            batch.BatchCommands.Add(refund);
+        }
+
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { insert, advance } })
+        batch.Connection = connection;
+        batch.Transaction = transaction;
+        await using (batch)
         {
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -125,12 +174,13 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
         return orders;
     }
 
-    /// <summary>Units held by a deal's orders in PostgreSQL (pending or paid) and how many orders that is.</summary>
+    /// <summary>Units held by a deal's orders in PostgreSQL (pending or paid, or refunded after the deal was over, whose
+    /// units stay sold) and how many orders that is.</summary>
     public async Task<(long Units, long Orders)> HeldByDealAsync(Guid dealId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT coalesce(sum(quantity), 0), count(*) FROM orders.orders
-            WHERE deal_id = $1 AND status IN ('PENDING_PAYMENT', 'PAID')
+            WHERE deal_id = $1 AND (status IN ('PENDING_PAYMENT', 'PAID') OR (status = 'REFUNDED' AND NOT stock_returned))
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = dealId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -157,15 +207,20 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
         CancelTime = reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
         PaymentReference = reader.IsDBNull(15) ? null : reader.GetString(15),
         PaymentTokenHash = reader.IsDBNull(16) ? null : reader.GetString(16),
+        RefundTime = reader.IsDBNull(17) ? null : reader.GetFieldValue<DateTimeOffset>(17),
+        RefundReference = reader.IsDBNull(18) ? null : reader.GetString(18),
+        StockReturned = !reader.IsDBNull(19) && reader.GetBoolean(19),
     };
 
-    /// <summary>One row per order: a final snapshot wins over the pending one, whatever order they came in.</summary>
+    /// <summary>One row per order: the snapshot furthest along (PENDING &lt; PAID &lt; the rest) wins, whatever order
+    /// they came in.</summary>
     private static List<OrderRecord> Latest(IEnumerable<OrderRecord> snapshots)
     {
         var latest = new Dictionary<Guid, OrderRecord>();
         foreach (var snapshot in snapshots)
         {
-            if (!latest.TryGetValue(snapshot.OrderId, out var seen) || (!seen.IsFinal && snapshot.IsFinal))
+            if (!latest.TryGetValue(snapshot.OrderId, out var seen)
+                || OrderStatuses.Rank(snapshot.Status) > OrderStatuses.Rank(seen.Status))
             {
                 latest[snapshot.OrderId] = snapshot;
             }

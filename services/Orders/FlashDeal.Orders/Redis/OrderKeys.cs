@@ -33,6 +33,13 @@ public static class OrderKeys
     /// <summary>ZSET order_id scored by pay deadline (unix ms) of the deal's pending orders.</summary>
     public static RedisKey Deadlines(Guid dealId) => $"{DealKeys.HashTag(dealId)}:deadlines";
 
+    /// <summary>ZSET order_id scored by refund lock end (unix ms) of the deal's refunds in progress (the reconciler's list).</summary>
+    public static RedisKey Refunding(Guid dealId) => $"{DealKeys.HashTag(dealId)}:refunding";
+
+    /// <summary>SET of "&lt;deal_id&gt;:&lt;order_id&gt;": charges taken for orders that had already left PENDING_PAYMENT
+    /// (cancelled or expired while being charged), to refund until the provider confirms (PaymentReconciler).</summary>
+    public const string ChargesToRefund = "flashdeal:orders:charges-to-refund";
+
     /// <summary>HASH: one order's fields and status (<see cref="OrderFields"/>), the truth for its state machine.</summary>
     public static RedisKey Order(Guid dealId, Guid orderId) => $"{DealKeys.HashTag(dealId)}:order:{orderId:D}";
 }
@@ -57,4 +64,9 @@ public static class OrderFields
     public const string CancelMs = "cancel_ms";
     public const string PaymentReference = "payment_reference";
     public const string PaymentTokenHash = "payment_token_hash";
+    public const string RefundMs = "refund_ms";
+    public const string RefundReference = "refund_reference";
+
+    /// <summary>"1" when the refund returned the units to the deal's stock, "0" when the deal was over.</summary>
+    public const string StockReturned = "stock_returned";
 }

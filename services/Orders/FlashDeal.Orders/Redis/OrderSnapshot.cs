@@ -60,6 +60,9 @@ public static class OrderSnapshot
             PaidTime = Optional(OrderFields.PaidMs) is { } paid ? FromMs(paid) : null,
             CancelTime = Optional(OrderFields.CancelMs) is { } cancelled ? FromMs(cancelled) : null,
             PaymentReference = Optional(OrderFields.PaymentReference),
+            RefundTime = Optional(OrderFields.RefundMs) is { } refunded ? FromMs(refunded) : null,
+            RefundReference = Optional(OrderFields.RefundReference),
+            StockReturned = Optional(OrderFields.StockReturned) == "1",
             PaymentTokenHash = Optional(OrderFields.PaymentTokenHash),
         };
     }

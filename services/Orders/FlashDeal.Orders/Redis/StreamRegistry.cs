@@ -25,8 +25,9 @@ public sealed class StreamRegistry(IConnectionMultiplexer redis)
 
     /// <summary>
     /// Removes a deal nothing can write to any more: ended (by <paramref name="now"/> minus <paramref name="grace"/>),
-    /// cancelled or gone, with an empty stream and no pending order. Placements need an open window and every status
-    /// change needs a pending order (in the deadlines set), so after these checks no entry can appear.
+    /// cancelled or gone, with an empty stream, no pending order and no refund in progress. Placements need an open
+    /// window and every status change needs a pending order (in the deadlines set) or a refund lock (in the refunding
+    /// set; a refund registers its deal again), so after these checks no entry can appear.
     /// </summary>
     public async Task<bool> RemoveIfFinishedAsync(Guid dealId, DateTimeOffset now, TimeSpan grace)
     {
@@ -38,6 +39,7 @@ public sealed class StreamRegistry(IConnectionMultiplexer redis)
             || long.Parse((string)config[0]!, CultureInfo.InvariantCulture) < (now - grace).ToUnixTimeMilliseconds();
         if (!ended
             || await database.SortedSetLengthAsync(OrderKeys.Deadlines(dealId)).ConfigureAwait(false) > 0
+            || await database.SortedSetLengthAsync(OrderKeys.Refunding(dealId)).ConfigureAwait(false) > 0
             || await database.StreamLengthAsync(OrderKeys.Stream(dealId)).ConfigureAwait(false) > 0)
         {
             return false;
