@@ -1,5 +1,6 @@
 using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Data;
+using FlashDeal.Orders.Events;
 using FlashDeal.Orders.Grpc;
 using FlashDeal.Orders.Lifecycle;
 using FlashDeal.Orders.Payments;
@@ -80,6 +81,11 @@ public static class OrdersApp
         if (configuration.GetValue($"{OrdersOptions.Section}:Stream:ConsumerEnabled", true))
         {
             services.AddHostedService(sp => sp.GetRequiredService<OrderStreamConsumer>());
+        }
+        services.AddSingleton<EventRelay>();
+        if (configuration.GetValue($"{OrdersOptions.Section}:Events:RelayEnabled", true))
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
         }
         services.AddHealthChecks().AddCheck<OrderStreamHealthCheck>("order-stream", tags: ["ready"]);
         // Placing, paying and cancelling need Redis only; with PostgreSQL down the streams just grow. Staying ready

@@ -24,6 +24,8 @@ public sealed class OrdersMetrics : IDisposable
     private readonly ConcurrentDictionary<Guid, string> _dealLabels = new();
     private long _streamLag;
     private long _streamPending;
+    private readonly Counter<long> _eventsPublished;
+    private long _eventRelayLag;
 
     /// <summary>Counter of settled payments and refunds (docs/orders.md, "Payment reconciliation").</summary>
     public const string ReconciledName = "flashdeal.orders.payments.reconciled";
@@ -69,7 +71,20 @@ public sealed class OrdersMetrics : IDisposable
             "Order stream entries not yet in PostgreSQL (unread plus pending), summed over deals.");
         _meter.CreateObservableGauge(FlashDealMetrics.StreamPending, () => Interlocked.Read(ref _streamPending), "{entry}",
             "Order stream entries delivered to a consumer but not yet acknowledged.");
+        _eventsPublished = _meter.CreateCounter<long>(FlashDealMetrics.EventsPublished, "{event}",
+            "Domain events this replica added to an event stream, by stream.");
+        _meter.CreateObservableGauge(FlashDealMetrics.EventRelayLag, () => Interlocked.Read(ref _eventRelayLag), "{event}",
+            "Outbox events not yet on their Redis stream, as this replica's event relay last saw them.");
     }
+
+    public long EventRelayLag
+    {
+        get => Interlocked.Read(ref _eventRelayLag);
+        set => Interlocked.Exchange(ref _eventRelayLag, value);
+    }
+
+    public void EventsPublished(string stream, long count) =>
+        _eventsPublished.Add(count, new KeyValuePair<string, object?>("stream", stream));
 
     public long StreamLag
     {

@@ -66,6 +66,30 @@ public sealed class OrdersOptions
     public TimeSpan PaymentReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     public OrderStreamOptions Stream { get; set; } = new();
+
+    public EventOptions Events { get; set; } = new();
+}
+
+/// <summary>The "Orders:Events" section: publishing the domain events outbox to Redis (docs/events.md).</summary>
+public sealed class EventOptions
+{
+    /// <summary>Run the event relay in this process (every replica does by default; they never publish twice).</summary>
+    public bool RelayEnabled { get; set; } = true;
+
+    /// <summary>Pause after a round that found nothing to publish.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Entries each event stream keeps (XADD MAXLEN ~): consumers further behind lose the oldest.</summary>
+    public long StreamMaxLength { get; set; } = 1_000_000;
+
+    /// <summary>Published outbox rows are deleted once this old (also the window in which a replayed snapshot is
+    /// recognised as already emitted).</summary>
+    public TimeSpan OutboxRetention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often each relay deletes expired outbox rows.</summary>
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>The "Orders:Stream" section: draining the per-deal streams into PostgreSQL.</summary>

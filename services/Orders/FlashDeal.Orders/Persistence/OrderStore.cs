@@ -1,5 +1,6 @@
 using System.Text;
 using FlashDeal.Contracts.Orders.V1;
+using FlashDeal.Orders.Events;
 using FlashDeal.Orders.Model;
 using Npgsql;
 using NpgsqlTypes;
@@ -122,6 +123,11 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
         batch.Transaction = transaction;
         await using (batch)
         {
+            // The events these snapshots imply, in the same transaction and round trip (docs/events.md).
+            foreach (var command in EventOutbox.Commands(OrderEvents.Implied(snapshots)))
+            {
+                batch.BatchCommands.Add(command);
+            }
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -59,6 +59,12 @@ public static class FlashDealMetrics
     /// <summary>Counter of stream entries set aside as dead letters (undecodable, or failing past the retry limit).</summary>
     public const string StreamDeadLetters = "flashdeal.orders.stream.dead_letters";
 
+    /// <summary>Counter of domain events added to an event stream by the orders' event relay, by stream.</summary>
+    public const string EventsPublished = "flashdeal.orders.events.published";
+
+    /// <summary>Gauge: outbox events not yet published to their Redis stream (docs/events.md).</summary>
+    public const string EventRelayLag = "flashdeal.orders.events.relay.lag";
+
     // --- catalog ----------------------------------------------------------------------------------------------------
     /// <summary>Gauge: units left of each live deal, by deal_id (read from Redis every second).</summary>
     public const string DealStockRemaining = "flashdeal.deal.stock.remaining";
