@@ -46,11 +46,8 @@ public static class OrderEvents
                     new Event { OrderPaid = new OrderPaid { Order = Paid(order) } });
                 if (order.Status == OrderStatus.Refunded)
                 {
-                    var refunded = order.ToProto();
-                    // Until OrderRecord carries refund_time (refunds, issue 14), the latest time the order knows.
-                    var time = refunded.RefundTime?.ToDateTimeOffset() ?? order.CancelTime ?? order.PaidTime ?? order.CreateTime;
-                    yield return Event(subject, time,
-                        new Event { OrderRefunded = new OrderRefunded { Order = refunded } });
+                    yield return Event(subject, order.RefundTime ?? order.PaidTime ?? order.CreateTime,
+                        new Event { OrderRefunded = new OrderRefunded { Order = order.ToProto(), StockReturned = order.StockReturned } });
                 }
                 break;
             case OrderStatus.Cancelled:
