@@ -25,6 +25,8 @@ public static class OrderMapping
             PayDeadline = Timestamp.FromDateTimeOffset(order.PayDeadline),
             IdempotencyKey = order.IdempotencyKey,
             PaymentReference = order.PaymentReference ?? "",
+            CouponId = order.CouponId ?? "",
+            DiscountCents = order.DiscountCents,
         };
         if (order.PaidTime is { } paid)
         {

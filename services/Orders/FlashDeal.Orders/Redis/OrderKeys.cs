@@ -57,4 +57,6 @@ public static class OrderFields
     public const string CancelMs = "cancel_ms";
     public const string PaymentReference = "payment_reference";
     public const string PaymentTokenHash = "payment_token_hash";
+    public const string CouponId = "coupon_id";
+    public const string DiscountCents = "discount_cents";
 }

@@ -61,6 +61,9 @@ public static class OrderSnapshot
             CancelTime = Optional(OrderFields.CancelMs) is { } cancelled ? FromMs(cancelled) : null,
             PaymentReference = Optional(OrderFields.PaymentReference),
             PaymentTokenHash = Optional(OrderFields.PaymentTokenHash),
+            CouponId = Optional(OrderFields.CouponId),
+            DiscountCents = Optional(OrderFields.DiscountCents) is { } discount
+                ? long.Parse(discount, CultureInfo.InvariantCulture) : 0,
         };
     }
 
