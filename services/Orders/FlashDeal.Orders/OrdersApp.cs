@@ -1,5 +1,7 @@
+using FlashDeal.Contracts.Coupons.V1;
 using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Data;
+using FlashDeal.Orders.Coupons;
 using FlashDeal.Orders.Events;
 using FlashDeal.Orders.Grpc;
 using FlashDeal.Orders.Lifecycle;
@@ -28,12 +30,14 @@ public static class OrdersApp
         configure?.Invoke(builder);
         builder.AddServiceDefaults("orders");
         builder.Services.AddRateLimitPolicies(OrderApi.RateLimitPolicies);
+        builder.Services.AddRateLimitPolicies(CouponApi.RateLimitPolicies);
         builder.AddServicePostgres(OrdersMigrations.Set).AddServiceRedis();
         builder.Services.AddOrders(builder.Configuration);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapGrpcService<OrderApi>();
+        app.MapGrpcService<CouponApi>();
         app.MapGet("/healthz/order-stream", (OrderStreamStatus status) => Results.Json(status.ToData()));
         return app;
     }
@@ -87,6 +91,7 @@ public static class OrdersApp
         {
             services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
         }
+        services.AddCoupons(configuration);
         services.AddHealthChecks().AddCheck<OrderStreamHealthCheck>("order-stream", tags: ["ready"]);
         // Placing, paying and cancelling need Redis only; with PostgreSQL down the streams just grow. Staying ready
         // keeps the replicas in the load balancer during a database outage.
@@ -97,6 +102,27 @@ public static class OrdersApp
                 check.FailureStatus = HealthStatus.Degraded;
             }
         });
+        return services;
+    }
+
+    /// <summary>Coupon campaigns and claims (docs/coupons.md): CouponService and the coupon streams' consumer.</summary>
+    public static IServiceCollection AddCoupons(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CouponsOptions>().Bind(configuration.GetSection(CouponsOptions.Section))
+            .Validate(o => o.HoldLease > TimeSpan.Zero && o.KeyRetention > TimeSpan.Zero && o.DefaultRedeemWindow >= TimeSpan.Zero,
+                "Orders:Coupons: HoldLease and KeyRetention must be positive, DefaultRedeemWindow not negative.")
+            .ValidateOnStart();
+        services.AddErrorDetailTypes(CouponErrorsReflection.Descriptor);
+        services.AddGrpcServiceHealth(CouponService.Descriptor);
+        services.AddSingleton<CouponStore>();
+        services.AddSingleton<CouponStreamRegistry>();
+        services.AddSingleton<CouponCampaigns>();
+        services.AddSingleton<CouponRedemption>();
+        services.AddSingleton<CouponStreamConsumer>();
+        if (configuration.GetValue($"{OrdersOptions.Section}:Stream:ConsumerEnabled", true))
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<CouponStreamConsumer>());
+        }
         return services;
     }
 

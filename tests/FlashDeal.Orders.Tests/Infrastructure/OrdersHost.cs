@@ -15,7 +15,10 @@ public sealed class OrdersHost : IAsyncDisposable
     {
         Host = host;
         Client = new OrderClient(host.Grpc, TestTokens.Shared);
+        Coupons = new CouponClient(host.Grpc, TestTokens.Shared);
     }
+
+    public CouponClient Coupons { get; }
 
     public ServiceTestHost Host { get; }
 

@@ -21,6 +21,8 @@ public sealed partial class OrdersProcess : IAsyncDisposable
 
     public OrderClient Client { get; private set; } = null!;
 
+    public CouponClient Coupons { get; private set; } = null!;
+
     public string Output
     {
         get
@@ -85,6 +87,7 @@ public sealed partial class OrdersProcess : IAsyncDisposable
             throw new InvalidOperationException($"The orders process did not start:\n{process.Output}");
         }
         process.Client = new OrderClient(ServiceTestHost.Channel(process.GrpcAddress), TestTokens.Shared);
+        process.Coupons = new CouponClient(process.Client.Channel, TestTokens.Shared);
         return process;
     }
 

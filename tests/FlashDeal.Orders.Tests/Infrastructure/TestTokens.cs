@@ -36,6 +36,10 @@ public sealed class TestTokens
         ["Auth:Audience"] = Audience,
     };
 
+    /// <summary>"Bearer …" for an admin (role "admin"), e.g. to create coupon campaigns.</summary>
+    public string AdminBearer(string userId) =>
+        _bearers.GetOrAdd("admin:" + userId, _ => "Bearer " + _issuer.Issue(userId, $"{userId}@example.com", Role.Admin).Token);
+
     /// <summary>"Bearer …" for the user (one token per user, reused).</summary>
     public string Bearer(string userId) =>
         _bearers.GetOrAdd(userId, id => "Bearer " + _issuer.Issue(id, $"{id}@example.com", Role.Customer).Token);

@@ -10,6 +10,9 @@ namespace FlashDeal.Orders.Tests.Invariants;
 public sealed record PlaceOutcome(string UserId, string Key, Order? Order, bool Replayed, StatusCode Code, string? Reason)
 {
     public bool Accepted => Order is not null;
+
+    /// <summary>ErrorInfo metadata "why" (COUPON_NOT_APPLICABLE), when the refusal carries it.</summary>
+    public string? Why { get; init; }
 }
 
 /// <summary>

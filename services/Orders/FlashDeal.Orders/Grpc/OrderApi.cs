@@ -44,8 +44,8 @@ public sealed class OrderApi(
     {
         var (dealId, quantity) = OrderRequests.Validate(request, _options.MaxQuantity);
         var user = context.RequireUser();
-        var placing = placement.PlaceAsync(new PlaceOrderCommand(dealId, user.UserId, request.IdempotencyKey, quantity),
-            context.CancellationToken);
+        var placing = placement.PlaceAsync(new PlaceOrderCommand(dealId, user.UserId, request.IdempotencyKey, quantity,
+            request.CouponId.Length == 0 ? null : request.CouponId), context.CancellationToken);
         // The flood after a sell-out is answered from memory and completes synchronously, and a gRPC caller's refusal ends
         // the call through its status instead of an exception: every throw and rethrow costs microseconds of CPU on the
         // call most buyers make (RpcErrors.Refuse, docs/benchmarks.md).

@@ -25,11 +25,11 @@ public static class OrderErrors
 
     public static StatusCode CodeOf(OrderErrorReason reason) => reason switch
     {
-        OrderErrorReason.DealNotFound or OrderErrorReason.OrderNotFound => StatusCode.NotFound,
+        OrderErrorReason.DealNotFound or OrderErrorReason.OrderNotFound or OrderErrorReason.CouponNotFound => StatusCode.NotFound,
         OrderErrorReason.IdempotencyKeyMismatch => StatusCode.InvalidArgument,
         OrderErrorReason.RateLimited => StatusCode.ResourceExhausted,
         OrderErrorReason.PaymentProviderUnavailable or OrderErrorReason.RefundProviderUnavailable => StatusCode.Unavailable,
-        OrderErrorReason.PaymentInProgress => StatusCode.Aborted,
+        OrderErrorReason.PaymentInProgress or OrderErrorReason.CouponInUse => StatusCode.Aborted,
         _ => StatusCode.FailedPrecondition,
     };
 

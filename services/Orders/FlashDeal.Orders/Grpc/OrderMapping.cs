@@ -26,6 +26,8 @@ public static class OrderMapping
             IdempotencyKey = order.IdempotencyKey,
             PaymentReference = order.PaymentReference ?? "",
             RefundReference = order.RefundReference ?? "",
+            CouponId = order.CouponId ?? "",
+            DiscountCents = order.DiscountCents,
         };
         if (order.PaidTime is { } paid)
         {

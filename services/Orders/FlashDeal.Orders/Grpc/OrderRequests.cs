@@ -11,6 +11,7 @@ public static partial class OrderRequests
     public const int MaxPaymentTokenLength = 512;
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
+    public const int MaxCouponIdLength = 64;
 
     public static (Guid DealId, int Quantity) Validate(PlaceOrderRequest request, int maxQuantity)
     {
@@ -28,6 +29,7 @@ public static partial class OrderRequests
             violations.Check(IdempotencyKeyPattern().IsMatch(request.IdempotencyKey), "idempotency_key",
                 $"must be 1 to {MaxIdempotencyKeyLength} characters of A-Z, a-z, 0-9, '_' and '-'");
         }
+        violations.MaxLength(request.CouponId, MaxCouponIdLength, "coupon_id");
         violations.ThrowIfAny();
         return (dealId, quantity);
     }

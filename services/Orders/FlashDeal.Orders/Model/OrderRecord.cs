@@ -30,7 +30,13 @@ public sealed record OrderRecord
     /// <summary>SHA-256 (hex) of the payment token that paid the order; the token itself is never stored.</summary>
     public string? PaymentTokenHash { get; init; }
 
-    public long TotalCents => Quantity * UnitPriceCents;
+    /// <summary>The coupon redeemed on this order (docs/coupons.md); null when none.</summary>
+    public string? CouponId { get; init; }
+
+    /// <summary>The coupon's discount, computed by place_order.lua; 0 without a coupon.</summary>
+    public long DiscountCents { get; init; }
+
+    public long TotalCents => Quantity * UnitPriceCents - DiscountCents;
 
     /// <summary>PENDING_PAYMENT and PAID (which a refund changes) may change; every other status is final.</summary>
     public bool IsFinal => Status is not (OrderStatus.PendingPayment or OrderStatus.Paid);

@@ -13,7 +13,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
     public const string Columns = """
         order_id, user_id, deal_id, product_id, product_name, deal_title, quantity, unit_price_cents, currency, status,
         idempotency_key, create_time, pay_deadline, paid_time, cancel_time, payment_reference, payment_token_hash,
-        refund_time, refund_reference, stock_returned
+        refund_time, refund_reference, stock_returned, coupon_id, discount_cents
         """;
 
     // Insert what is missing, then move PENDING_PAYMENT rows forward to a final status. Both steps are monotone, so
@@ -21,16 +21,17 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
     private const string InsertSql = """
         INSERT INTO orders.orders (order_id, user_id, deal_id, product_id, product_name, deal_title, quantity,
             unit_price_cents, total_cents, currency, status, idempotency_key, create_time, pay_deadline, paid_time,
-            cancel_time, payment_reference, payment_token_hash)
+            cancel_time, payment_reference, payment_token_hash, coupon_id, discount_cents)
         SELECT o.order_id, o.user_id, o.deal_id, o.product_id, o.product_name, o.deal_title, o.quantity,
-            o.unit_price_cents, o.quantity * o.unit_price_cents, o.currency, o.status, o.idempotency_key, o.create_time,
-            o.pay_deadline, o.paid_time, o.cancel_time, o.payment_reference, o.payment_token_hash
+            o.unit_price_cents, o.quantity * o.unit_price_cents - o.discount_cents, o.currency, o.status, o.idempotency_key,
+            o.create_time, o.pay_deadline, o.paid_time, o.cancel_time, o.payment_reference, o.payment_token_hash,
+            o.coupon_id, o.discount_cents
         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[],
             $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[],
-            $15::timestamptz[], $16::text[], $17::text[])
+            $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::bigint[])
             AS o(order_id, user_id, deal_id, product_id, product_name, deal_title, quantity, unit_price_cents, currency,
                  status, idempotency_key, create_time, pay_deadline, paid_time, cancel_time, payment_reference,
-                 payment_token_hash)
+                 payment_token_hash, coupon_id, discount_cents)
         ON CONFLICT DO NOTHING
         """;
 
@@ -98,6 +99,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
             Value(statuses), Value(orders.Select(o => o.IdempotencyKey).ToArray()),
             Times(orders.Select(o => (DateTimeOffset?)o.CreateTime)), Times(orders.Select(o => (DateTimeOffset?)o.PayDeadline)),
             paid, cancelled, references, tokenHashes,
+            Texts(orders.Select(o => o.CouponId)), Value(orders.Select(o => o.DiscountCents).ToArray()),
         });
         var advance = new NpgsqlBatchCommand(AdvanceSql);
         advance.Parameters.AddRange(new[] { Value(ids), Value(statuses), paid.Clone(), cancelled.Clone(), references.Clone(),
@@ -216,6 +218,8 @@ public sealed class OrderStore(NpgsqlDataSource dataSource)
         RefundTime = reader.IsDBNull(17) ? null : reader.GetFieldValue<DateTimeOffset>(17),
         RefundReference = reader.IsDBNull(18) ? null : reader.GetString(18),
         StockReturned = !reader.IsDBNull(19) && reader.GetBoolean(19),
+        CouponId = reader.IsDBNull(20) ? null : reader.GetString(20),
+        DiscountCents = reader.GetInt64(21),
     };
 
     /// <summary>One row per order: the snapshot furthest along (PENDING &lt; PAID &lt; the rest) wins, whatever order

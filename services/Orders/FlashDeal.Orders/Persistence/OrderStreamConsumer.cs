@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using FlashDeal.Data.Redis;
+using FlashDeal.Orders.Coupons;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Placement;
 using FlashDeal.Orders.Redis;
@@ -29,6 +30,7 @@ public sealed partial class OrderStreamConsumer(
     OrderStreamStatus status,
     OrdersMetrics metrics,
     ReplicaAcknowledgement replicas,
+    CouponRedemption coupons,
     TimeProvider time,
     IOptions<OrdersOptions> options,
     ILogger<OrderStreamConsumer> logger) : BackgroundService
@@ -163,6 +165,7 @@ public sealed partial class OrderStreamConsumer(
             span?.SetTag("messaging.destination.name", (string?)reader.Stream);
             span?.SetTag("messaging.batch.message_count", orders.Count);
             await PersistAsync(orders, cancellationToken).ConfigureAwait(false);
+            await coupons.OnOrdersPersistedAsync(orders, cancellationToken).ConfigureAwait(false);
             await AnnouncePaidAsync(database, orders).ConfigureAwait(false);
         }
         await reader.AcknowledgeAsync(database, [.. entries.Select(e => e.Id)]).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using FlashDeal.Data.Redis;
+using FlashDeal.Orders.Coupons;
 using FlashDeal.Orders.Redis;
 using StackExchange.Redis;
 
@@ -16,7 +17,7 @@ public sealed class DealReservationScript
     public readonly record struct Reply(string Status, string[] Values);
 
     public static async Task<Reply> RunAsync(IDatabaseAsync database, PlaceOrderCommand command, Guid orderId,
-        ReservationSettings settings, bool registered)
+        ReservationSettings settings, bool registered, CouponHold? coupon = null)
     {
         var dealId = command.DealId;
         RedisKey[] keys =
@@ -29,6 +30,9 @@ public sealed class DealReservationScript
             dealId.ToString("D"), command.UserId, command.IdempotencyKey, command.Quantity.ToString(CultureInfo.InvariantCulture),
             orderId.ToString("D"), Ms(settings.PayWindow), Ms(settings.DealKeyRetention), Ms(settings.OrderRetention),
             registered ? "1" : "0", Traceparent(),
+            coupon?.CouponId ?? "", coupon?.PercentOff?.ToString(CultureInfo.InvariantCulture) ?? "",
+            coupon?.AmountOffCents?.ToString(CultureInfo.InvariantCulture) ?? "",
+            coupon?.AmountOffCents is null ? "" : coupon.Currency,
         ];
         var result = (RedisResult[])(await Script.EvaluateAsync(database, keys, values).ConfigureAwait(false))!;
         var parts = new string[result.Length - 1];

@@ -56,6 +56,10 @@ public sealed class PostgresRowLockPlacement(
 
     public async Task<PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken)
     {
+        if (command.CouponId is not null)
+        {
+            throw new NotSupportedException("Coupons are redeemed by the RedisLua placement strategy only (docs/coupons.md).");
+        }
         var dealId = command.DealId;
         if (!_seeded.ContainsKey(dealId) && !await SeedAsync(dealId, cancellationToken).ConfigureAwait(false))
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Data;
+using FlashDeal.Orders.Coupons;
 using FlashDeal.Orders.Model;
 using FlashDeal.Orders.Persistence;
 using FlashDeal.Orders.Redis;
@@ -22,13 +23,65 @@ public sealed class RedisOrderPlacement(
     UuidV7Generator ids,
     OrdersMetrics metrics,
     ReplicaAcknowledgement replicas,
+    CouponRedemption coupons,
     IOptions<OrdersOptions> options) : IOrderPlacement
 {
     private readonly OrdersOptions _options = options.Value;
     private readonly ReservationSettings _settings = new(options.Value.PayWindow, options.Value.DealKeyRetention,
         options.Value.FinalOrderRetention);
 
-    public async Task<PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken)
+    public Task<PlacementResult> PlaceAsync(PlaceOrderCommand command, CancellationToken cancellationToken) =>
+        command.CouponId is null
+            ? PlaceAsync(command, coupon: null, cancellationToken)
+            : PlaceWithCouponAsync(command, command.CouponId, cancellationToken);
+
+    /// <summary>
+    /// Hold the coupon (its own slot), place the order with its terms (the deal's slot), then confirm or release the
+    /// hold (docs/coupons.md, "Redemption"). When the placement's outcome is unknown (an exception) the hold stays: the
+    /// order stream's consumer or the hold's lease settles it.
+    /// </summary>
+    private async Task<PlacementResult> PlaceWithCouponAsync(PlaceOrderCommand command, string couponId,
+        CancellationToken cancellationToken)
+    {
+        if (soldOut.IsSoldOutFor(command.DealId, command.UserId))
+        {
+            metrics.SoldOutFlagHit();
+            return PlacementResult.Refused(Refusals.SoldOut(command.DealId));
+        }
+        var (hold, refusal) = await coupons.HoldAsync(command, couponId, cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
+        {
+            return PlacementResult.Refused(refusal);
+        }
+        var result = await PlaceAsync(command, hold, cancellationToken).ConfigureAwait(false);
+        if (result.Refusal is { Reason: OrderErrorReason.IdempotencyKeyMismatch })
+        {
+            // The key placed an order before, which may carry this coupon: that order decides.
+            await coupons.SettleAsync(hold!, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        if (result.Order is not { } order)
+        {
+            await coupons.ReleaseAsync(hold!, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        if (order.CouponId != couponId)
+        {
+            // A replay of an order placed with this key but without this coupon.
+            await coupons.ReleaseAsync(hold!, cancellationToken).ConfigureAwait(false);
+            return PlacementResult.Refused(Refusals.IdempotencyKeyMismatch(order.OrderId));
+        }
+        if (order.Status is OrderStatus.Cancelled or OrderStatus.Expired)
+        {
+            await coupons.ReleaseAsync(hold!, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        await coupons.ConfirmAsync(hold!, order.OrderId, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<PlacementResult> PlaceAsync(PlaceOrderCommand command, CouponHold? coupon,
+        CancellationToken cancellationToken)
     {
         var dealId = command.DealId;
         if (soldOut.IsSoldOutFor(dealId, command.UserId))
@@ -39,12 +92,12 @@ public sealed class RedisOrderPlacement(
         var flagVersion = soldOut.Version;
         var orderId = ids.NewGuid();
         var database = redis.GetDatabase();
-        var reply = await RunAsync(database, command, orderId, registry.IsRegistered(dealId), cancellationToken)
+        var reply = await RunAsync(database, command, orderId, registry.IsRegistered(dealId), coupon, cancellationToken)
             .ConfigureAwait(false);
         if (reply.Status == "REGISTER")
         {
             await registry.RegisterAsync(dealId).WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
-            reply = await RunAsync(database, command, orderId, registered: true, cancellationToken).ConfigureAwait(false);
+            reply = await RunAsync(database, command, orderId, registered: true, coupon, cancellationToken).ConfigureAwait(false);
         }
         var values = reply.Values;
         switch (reply.Status)
@@ -66,6 +119,8 @@ public sealed class RedisOrderPlacement(
                     IdempotencyKey = command.IdempotencyKey,
                     CreateTime = OrderSnapshot.FromMs(values[1]),
                     PayDeadline = OrderSnapshot.FromMs(values[2]),
+                    CouponId = coupon?.CouponId,
+                    DiscountCents = long.Parse(values[8], CultureInfo.InvariantCulture),
                 });
             case "REPLAYED":
                 var original = Guid.Parse(values[0]);
@@ -89,6 +144,8 @@ public sealed class RedisOrderPlacement(
                 return PlacementResult.Refused(Refusals.DealCancelled(dealId));
             case "DEAL_NOT_FOUND":
                 return PlacementResult.Refused(Refusals.DealNotFound(dealId));
+            case "COUPON_NOT_APPLICABLE":
+                return PlacementResult.Refused(CouponOrderRefusals.NotApplicable(coupon?.CouponId ?? "", values[0]));
             default:
                 throw new InvalidOperationException($"place_order.lua answered '{reply.Status}'.");
         }
@@ -109,8 +166,8 @@ public sealed class RedisOrderPlacement(
     }
 
     private Task<DealReservationScript.Reply> RunAsync(IDatabaseAsync database, PlaceOrderCommand command, Guid orderId,
-        bool registered, CancellationToken cancellationToken) =>
-        DealReservationScript.RunAsync(database, command, orderId, _settings, registered)
+        bool registered, CouponHold? coupon, CancellationToken cancellationToken) =>
+        DealReservationScript.RunAsync(database, command, orderId, _settings, registered, coupon)
             .WaitAsync(_options.RedisTimeout, cancellationToken);
 
     private async Task<OrderRecord> FindOriginalAsync(Guid dealId, Guid orderId, CancellationToken cancellationToken) =>

@@ -61,10 +61,17 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
     /// <summary>True when the order is on its primary and on enough replicas; false when that is not known.</summary>
     public async Task<bool> ConfirmAsync(Guid dealId, Guid orderId, CancellationToken cancellationToken)
     {
-        var order = OrderKeys.Order(dealId, orderId);
-        return await AcknowledgedAsync(dealId, order, cancellationToken).ConfigureAwait(false) is { } primary
-            && (long)await OnAsync(primary, "EXISTS", [order], cancellationToken).ConfigureAwait(false) == 1;
+        return await ConfirmAsync(DealKeys.HashTag(dealId), OrderKeys.Order(dealId, orderId), cancellationToken)
+            .ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// True when <paramref name="key"/> (written by a script on the slot of <paramref name="hashTag"/>, e.g. a claimed
+    /// coupon) is on its primary and on enough replicas; false when that is not known.
+    /// </summary>
+    public async Task<bool> ConfirmAsync(string hashTag, RedisKey key, CancellationToken cancellationToken) =>
+        await AcknowledgedAsync(hashTag, key, cancellationToken).ConfigureAwait(false) is { } primary
+        && (long)await OnAsync(primary, "EXISTS", [key], cancellationToken).ConfigureAwait(false) == 1;
 
     /// <summary>
     /// For the order stream's consumer, before it writes <paramref name="entries"/> (just read from
@@ -74,10 +81,14 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
     /// for sale again on the new primary). Throws <see cref="TimeoutException"/> when replicas did not acknowledge in
     /// time: the entries stay pending and are read again.
     /// </summary>
-    public async Task<IReadOnlyList<StreamEntry>> HeldAsync(Guid dealId, RedisKey stream, IReadOnlyList<StreamEntry> entries,
-        CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StreamEntry>> HeldAsync(Guid dealId, RedisKey stream, IReadOnlyList<StreamEntry> entries,
+        CancellationToken cancellationToken) => HeldAsync(DealKeys.HashTag(dealId), stream, entries, cancellationToken);
+
+    /// <summary>As the deal overload, for a stream of another slot (a coupon campaign's events).</summary>
+    public async Task<IReadOnlyList<StreamEntry>> HeldAsync(string hashTag, RedisKey stream,
+        IReadOnlyList<StreamEntry> entries, CancellationToken cancellationToken)
     {
-        if (await AcknowledgedAsync(dealId, stream, cancellationToken).ConfigureAwait(false) is not { } primary)
+        if (await AcknowledgedAsync(hashTag, stream, cancellationToken).ConfigureAwait(false) is not { } primary)
         {
             throw new TimeoutException(
                 $"Order stream {stream} was not acknowledged by {_options.DurableReplicas} Redis replica(s) within {_options.ReplicaWaitTimeout}.");
@@ -92,7 +103,7 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
     /// The endpoint of the primary that owns <paramref name="key"/> when enough replicas acknowledged a WAIT sent there
     /// after now; null when that is not known.
     /// </summary>
-    private async Task<EndPoint?> AcknowledgedAsync(Guid dealId, RedisKey key, CancellationToken cancellationToken)
+    private async Task<EndPoint?> AcknowledgedAsync(string hashTag, RedisKey key, CancellationToken cancellationToken)
     {
         var waits = await (_waits ?? throw new InvalidOperationException("Orders:Durability is not Replica."))
             .WaitAsync(_options.RedisTimeout, cancellationToken).ConfigureAwait(false);
@@ -100,7 +111,7 @@ public sealed partial class ReplicaAcknowledgement : IHostedService, IDisposable
         // While that primary is down the client may name another one: the barrier there is refused (MOVED, not
         // followed), and the check after the WAIT runs on the same endpoint, so a WAIT elsewhere never confirms.
         var primary = waits.GetServer(key).EndPoint;
-        var group = _groups.GetOrAdd((primary, DealKeys.HashTag(dealId)),
+        var group = _groups.GetOrAdd((primary, hashTag),
             static (key, state) => new Group(state.Owner, state.Waits, key.Primary, key.HashTag), (Owner: this, Waits: waits));
         var bound = _options.ReplicaWaitTimeout + _options.RedisTimeout;
         return await group.WaitAsync().WaitAsync(bound, cancellationToken).ConfigureAwait(false)

@@ -13,11 +13,14 @@
 -- ARGV[10] the placement's traceparent or '' (see the XADD below)
 -- ARGV[9] '1' when the deal is already in the stream registry; otherwise an order that would be accepted returns
 --         {'REGISTER'} untouched, so random deal ids never reach the registry
+-- ARGV[11] coupon_id held for this placement or '' (docs/coupons.md); with it ARGV[12] percent_off or '',
+--         ARGV[13] amount_off_cents or '', ARGV[14] the amount's currency or ''
 --
--- Returns {'ACCEPTED', order_id, create_ms, pay_deadline_ms, product_id, product_name, title, price_cents, currency}
+-- Returns {'ACCEPTED', order_id, create_ms, pay_deadline_ms, product_id, product_name, title, price_cents, currency,
+--          discount_cents}
 --   or {'REPLAYED', order_id} | {'IDEMPOTENCY_KEY_MISMATCH', order_id} | {'DEAL_NOT_FOUND'} | {'DEAL_CANCELLED'}
 --   | {'DEAL_NOT_STARTED', start_ms} | {'DEAL_ENDED', end_ms} | {'PER_USER_LIMIT_REACHED', limit, already}
---   | {'SOLD_OUT'} | {'INSUFFICIENT_STOCK', remaining} | {'REGISTER'}
+--   | {'SOLD_OUT'} | {'INSUFFICIENT_STOCK', remaining} | {'REGISTER'} | {'COUPON_NOT_APPLICABLE', 'currency'}
 
 local user_id = ARGV[2]
 local quantity = tonumber(ARGV[4])
@@ -56,6 +59,11 @@ if now >= end_ms then
   return {'DEAL_ENDED', config[2]}
 end
 
+local coupon_id = ARGV[11] or ''
+if coupon_id ~= '' and (ARGV[14] or '') ~= '' and ARGV[14] ~= config[9] then
+  return {'COUPON_NOT_APPLICABLE', 'currency'}
+end
+
 local limit = tonumber(config[4]) or 0
 local already = tonumber(redis.call('HGET', KEYS[3], user_id) or '0')
 if limit > 0 and already + quantity > limit then
@@ -73,6 +81,18 @@ if ARGV[9] ~= '1' then
   return {'REGISTER'}
 end
 
+-- The coupon's discount on quantity x price: percent rounded down, or the amount capped at the price.
+local discount = 0
+if coupon_id ~= '' then
+  local gross = quantity * (tonumber(config[8]) or 0)
+  if (ARGV[12] or '') ~= '' then
+    discount = math.floor(gross * tonumber(ARGV[12]) / 100)
+  elseif (ARGV[13] or '') ~= '' then
+    discount = math.min(tonumber(ARGV[13]), gross)
+  end
+end
+local discount_cents = string.format('%d', discount)
+
 local order_id = ARGV[5]
 local create_ms = string.format('%d', now)
 local deadline = now + tonumber(ARGV[6])
@@ -86,6 +106,7 @@ local order = {
   'product_id', config[5] or '', 'product_name', config[6] or '', 'deal_title', config[7] or '',
   'quantity', ARGV[4], 'unit_price_cents', config[8] or '0', 'currency', config[9] or '',
   'status', 'PENDING_PAYMENT', 'idempotency_key', ARGV[3], 'create_ms', create_ms, 'pay_deadline_ms', deadline_ms,
+  'coupon_id', coupon_id, 'discount_cents', discount_cents,
 }
 redis.call('HSET', KEYS[6], unpack(order))
 redis.call('PEXPIREAT', KEYS[6], deadline + tonumber(ARGV[8]))
@@ -104,4 +125,4 @@ redis.call('PEXPIREAT', KEYS[4], keep_until)
 redis.call('PEXPIREAT', KEYS[7], math.max(keep_until, deadline + tonumber(ARGV[8])))
 
 return {'ACCEPTED', order_id, create_ms, deadline_ms, config[5] or '', config[6] or '', config[7] or '',
-  config[8] or '0', config[9] or ''}
+  config[8] or '0', config[9] or '', discount_cents}

@@ -69,4 +69,6 @@ public static class OrderFields
 
     /// <summary>"1" when the refund returned the units to the deal's stock, "0" when the deal was over.</summary>
     public const string StockReturned = "stock_returned";
+    public const string CouponId = "coupon_id";
+    public const string DiscountCents = "discount_cents";
 }

@@ -64,6 +64,9 @@ public static class OrderSnapshot
             RefundReference = Optional(OrderFields.RefundReference),
             StockReturned = Optional(OrderFields.StockReturned) == "1",
             PaymentTokenHash = Optional(OrderFields.PaymentTokenHash),
+            CouponId = Optional(OrderFields.CouponId),
+            DiscountCents = Optional(OrderFields.DiscountCents) is { } discount
+                ? long.Parse(discount, CultureInfo.InvariantCulture) : 0,
         };
     }
 

@@ -1,4 +1,5 @@
 using FlashDeal.Data.Redis;
+using FlashDeal.Orders.Coupons;
 using FlashDeal.Orders.Lifecycle;
 using FlashDeal.Orders.Placement;
 using Microsoft.Extensions.Hosting;
@@ -17,7 +18,8 @@ public sealed class ScriptPreloader(IConnectionMultiplexer redis, ILogger<Script
     {
         try
         {
-            foreach (var script in new[] { DealReservationScript.Script, OrderTransitionScript.Script })
+            foreach (var script in new[] { DealReservationScript.Script, OrderTransitionScript.Script, ClaimCouponScript.Script,
+                         CouponRedemptionScript.Script })
             {
                 await script.LoadAsync(redis).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
             }

@@ -1,0 +1,3 @@
+ALTER TABLE orders DROP COLUMN discount_cents, DROP COLUMN coupon_id;
+DROP TABLE coupons;
+DROP TABLE campaigns;
