@@ -119,7 +119,10 @@ public sealed class LoadOptions
 
     /// <summary>Parses the shared options; throws <see cref="ArgumentException"/> naming the bad option and value. Accepts
     /// "--option value" and "--option=value"; everything else is kept in <see cref="Remaining"/>.</summary>
-    public static LoadOptions Parse(IReadOnlyList<string> args)
+    public static LoadOptions Parse(IReadOnlyList<string> args) => Parse(args, validate: true);
+
+    /// <param name="validate">False when a caller completes the options first (a profile) and calls <see cref="Validate"/> itself.</param>
+    public static LoadOptions Parse(IReadOnlyList<string> args, bool validate)
     {
         ArgumentNullException.ThrowIfNull(args);
         var options = new LoadOptions();
@@ -246,7 +249,10 @@ public sealed class LoadOptions
                     break;
             }
         }
-        options.Validate(args);
+        if (validate)
+        {
+            options.Validate(args);
+        }
         return options;
     }
 
