@@ -103,6 +103,44 @@ public static class ConsoleReport
             Table(budget);
         }
 
+        if (report.Stress is { } stress)
+        {
+            Heading($"Stress steps (break when {string.Join(" or ", stress.BreakWhen)})");
+            var steps = new TextTable("step", ">target", ">calls", ">calls/s", ">p95", ">p99", ">error %", "verdict");
+            foreach (var s in stress.Steps)
+            {
+                steps.Add(s.Stage, Invariant($"{s.Target:0.#}{unit}"), Count(s.Calls), Invariant($"{s.RatePerSecond:0.#}"),
+                    Ms(s.P95Ms), Ms(s.P99Ms), Invariant($"{s.ErrorPercent:0.##}"), s.Detail);
+            }
+            Table(steps);
+            text.Append(markdown ? "\n" : "  ").Append(StressAnalysis.Describe(stress, unit)).Append('\n');
+        }
+
+        if (report.Soak is { } soak)
+        {
+            Heading($"Soak windows ({soak.WindowSeconds}s)");
+            var processes = soak.Windows.Where(w => w.MemoryBytes is not null).SelectMany(w => w.MemoryBytes!.Keys)
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var windows = new TextTable([
+                "window", "seconds", ">calls", ">calls/s", ">p50", ">p95", ">p99", ">error %",
+                .. processes.Select(p => ">" + p + " MiB")]);
+            foreach (var w in soak.Windows)
+            {
+                windows.Add([
+                    Invariant($"{w.Index}{(w.Complete ? "" : " (partial)")}"), Invariant($"{w.FromSecond}-{w.ToSecond}"),
+                    Count(w.Calls), Invariant($"{w.RatePerSecond:0.#}"), Ms(w.P50Ms), Ms(w.P95Ms), Ms(w.P99Ms),
+                    Invariant($"{w.ErrorPercent:0.##}"),
+                    .. processes.Select(p => w.MemoryBytes?.TryGetValue(p, out var b) == true ? Invariant($"{b / 1048576.0:0.#}") : "-")]);
+            }
+            Table(windows);
+            var d = soak.Drift;
+            text.Append(markdown ? "\n" : "  ").Append(d.Problem is not null
+                ? $"drift: {d.Problem}"
+                : Invariant($"drift (window {d.LastWindow} vs {d.FirstWindow}): p50 {d.P50Ratio:0.##}x, p95 {d.P95Ratio:0.##}x, p99 {d.P99Ratio:0.##}x, throughput {d.RateRatio:0.##}x, errors {d.FirstErrorPercent:0.##}% → {d.LastErrorPercent:0.##}%")
+                  + (d.WorstMemory is { } m ? Invariant($", memory {m.GrowthPercent:+0.#;-0.#;0}% ({m.Process}, the most)") : ""))
+                .Append('\n');
+        }
+
         if (report.Invariants.Count > 0)
         {
             Heading("Invariants");

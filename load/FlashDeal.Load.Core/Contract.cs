@@ -27,7 +27,42 @@ public sealed record LoadPlan(
     IReadOnlyList<StagePlan> Stages,
     int MaxInFlight = 1024,
     long MaxIterations = 1_000_000,
-    TimeSpan? Timeout = null);
+    TimeSpan? Timeout = null)
+{
+    /// <summary>A fixed number of iterations instead of a timed plan (closed loop; the stages are ignored but for the first
+    /// one's name): k6's "per-vu-iterations" and "shared-iterations". Null: the stages decide.</summary>
+    public IterationBudget? Iterations { get; init; }
+
+    /// <summary>Virtual users pause this long between two of their iterations (closed loop and fixed iterations).</summary>
+    public ThinkTime? Think { get; init; }
+
+    /// <summary>Break conditions (threshold expressions such as "errors&gt;1%", "p95&gt;500ms"): when one holds for a stage that
+    /// just ended, no further stage starts (stopped by "break"). What a stress run steps up against.</summary>
+    public IReadOnlyList<string>? BreakWhen { get; init; }
+
+    /// <summary>Cut the run into windows this long (soak): p50/p95/p99, throughput, errors and memory per window, and the
+    /// drift between the first and the last.</summary>
+    public TimeSpan? Window { get; init; }
+}
+
+/// <summary>Exactly <see cref="Count"/> iterations: per virtual user (<see cref="Shared"/> false: each of
+/// <see cref="VirtualUsers"/> runs <see cref="Count"/>) or in all, taken by whichever user is free (shared).</summary>
+public sealed record IterationBudget(long Count, int VirtualUsers, bool Shared)
+{
+    /// <summary>The iterations the budget allows in all.</summary>
+    public long Total => Shared ? Count : Count * VirtualUsers;
+
+    public string Executor => Shared ? "shared-iterations" : "per-vu-iterations";
+}
+
+/// <summary>A pause between a virtual user's iterations, uniform in [<see cref="Min"/>, <see cref="Max"/>].</summary>
+public sealed record ThinkTime(TimeSpan Min, TimeSpan Max)
+{
+    public TimeSpan Next(Random random) =>
+        Max <= Min ? Min : Min + TimeSpan.FromTicks((long)((Max - Min).Ticks * random.NextDouble()));
+
+    public override string ToString() => Max <= Min ? DurationText.Format(Min) : $"{DurationText.Format(Min)}-{DurationText.Format(Max)}";
+}
 
 /// <summary>What one iteration gets: its number, a virtual user index, the stage it started in, and the recorder.</summary>
 public interface IIterationContext

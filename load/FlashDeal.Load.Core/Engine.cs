@@ -36,6 +36,36 @@ public sealed class LoadOptions
     /// <summary>--quiet: no live progress lines.</summary>
     public bool Quiet { get; set; }
 
+    /// <summary>--think-time 1s or 500ms-2s: a virtual user's pause between two iterations (uniform in the range).</summary>
+    public ThinkTime? ThinkTime { get; set; }
+
+    /// <summary>--vus N: virtual users for --iterations, --shared-iterations or --duration (closed loop).</summary>
+    public int? VirtualUsers { get; set; }
+
+    /// <summary>--iterations N: each virtual user runs exactly N iterations, then stops (k6 "per-vu-iterations").</summary>
+    public long? IterationsPerUser { get; set; }
+
+    /// <summary>--shared-iterations N: exactly N iterations in all, taken by whichever virtual user is free (k6 "shared-iterations").</summary>
+    public long? SharedIterations { get; set; }
+
+    /// <summary>--sequential: one virtual user, iterations back to back (with --iterations N: exactly N).</summary>
+    public bool Sequential { get; set; }
+
+    /// <summary>--duration D: with --vus a constant number of users, with --rate a constant arrival rate, for D.</summary>
+    public TimeSpan? Duration { get; set; }
+
+    /// <summary>--rate R: iterations per second for --duration (arrival rate).</summary>
+    public double? Rate { get; set; }
+
+    /// <summary>--window D: soak windows (see <see cref="LoadPlan.Window"/>).</summary>
+    public TimeSpan? Window { get; set; }
+
+    /// <summary>--break "errors&gt;1%,p95&gt;500ms": stop after the first stage where one holds (see <see cref="LoadPlan.BreakWhen"/>).</summary>
+    public List<string> BreakWhen { get; set; } = [];
+
+    /// <summary>Read at the end of every soak window: resident memory in bytes per process name (the services'). Null: none.</summary>
+    public Func<IReadOnlyDictionary<string, long>>? MemoryProbe { get; set; }
+
     /// <summary>Where the live progress goes (stderr when null).</summary>
     public TextWriter? ProgressWriter { get; set; }
 
@@ -55,6 +85,18 @@ public sealed class LoadOptions
           --timeout D               hard bound on the run (default 10m); durations: 500ms, 10s, 2m, 1m30s
           --drain-timeout D         after Ctrl-C or the timeout, time left to in-flight iterations (default 5s)
           --quiet                   no progress lines on stderr
+        virtual users and iterations (closed loop):
+          --vus N                   virtual users: with --duration D, N users back to back for D (k6 constant-vus)
+          --duration D              with --vus N or --rate R: one steady stage of D instead of --stages
+          --rate R                  with --duration D: R iterations/s for D (k6 constant-arrival-rate)
+          --iterations N            every user runs exactly N iterations (with --vus, default 1; k6 per-vu-iterations)
+          --shared-iterations N     exactly N iterations in all, spread over --vus users (k6 shared-iterations)
+          --sequential              one user, back to back (with --iterations N or --duration D)
+          --think-time D|D1-D2      a user's pause between iterations, e.g. 1s or 500ms-2s (uniform)
+        windows and steps:
+          --window D                soak windows: p50/p95/p99, throughput, errors, memory per window; thresholds
+                                    "drift:p95<1.5x", "drift:memory<50%" compare the last window with the first
+          --break LIST              stop after the first stage where one holds, e.g. "errors>1%,p95>500ms" (stress)
         """;
 
     /// <summary>Stages used when --stages is not given: a short warm-up ramp, a spike held at its peak, a lower plateau and
@@ -77,7 +119,10 @@ public sealed class LoadOptions
 
     /// <summary>Parses the shared options; throws <see cref="ArgumentException"/> naming the bad option and value. Accepts
     /// "--option value" and "--option=value"; everything else is kept in <see cref="Remaining"/>.</summary>
-    public static LoadOptions Parse(IReadOnlyList<string> args)
+    public static LoadOptions Parse(IReadOnlyList<string> args) => Parse(args, validate: true);
+
+    /// <param name="validate">False when a caller completes the options first (a profile) and calls <see cref="Validate"/> itself.</param>
+    public static LoadOptions Parse(IReadOnlyList<string> args, bool validate)
     {
         ArgumentNullException.ThrowIfNull(args);
         var options = new LoadOptions();
@@ -116,7 +161,14 @@ public sealed class LoadOptions
                     var threshold = Value();
                     try
                     {
-                        Threshold.Parse(threshold);
+                        if (DriftThreshold.IsDrift(threshold))
+                        {
+                            DriftThreshold.Parse(threshold);
+                        }
+                        else
+                        {
+                            Threshold.Parse(threshold);
+                        }
                     }
                     catch (ArgumentException e)
                     {
@@ -144,6 +196,47 @@ public sealed class LoadOptions
                 case "--drain-timeout" or "--drain":
                     options.DrainTimeout = ParseDuration(name, Value());
                     break;
+                case "--think-time":
+                    options.ThinkTime = ParseThinkTime(Value());
+                    break;
+                case "--vus":
+                    options.VirtualUsers = (int)ParsePositive(name, Value(), 100_000);
+                    break;
+                case "--iterations":
+                    options.IterationsPerUser = ParsePositive(name, Value(), 100_000_000);
+                    break;
+                case "--shared-iterations":
+                    options.SharedIterations = ParsePositive(name, Value(), 100_000_000);
+                    break;
+                case "--duration":
+                    options.Duration = ParseDuration(name, Value());
+                    break;
+                case "--rate":
+                    var rateText = Value();
+                    options.Rate = double.TryParse(rateText.TrimEnd('/', 's'), NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) &&
+                        double.IsFinite(rate) && rate > 0 && rate <= 1_000_000
+                        ? rate
+                        : throw new ArgumentException($"--rate must be iterations per second above 0 (up to 1000000), not '{rateText}'.", "--rate");
+                    break;
+                case "--window":
+                    var window = ParseDuration(name, Value());
+                    options.Window = window >= TimeSpan.FromSeconds(1) && window.Ticks % TimeSpan.TicksPerSecond == 0
+                        ? window
+                        : throw new ArgumentException($"--window must be whole seconds, at least 1s, not '{DurationText.Format(window)}'.", "--window");
+                    break;
+                case "--break":
+                    foreach (var condition in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        options.BreakWhen.Add(ParseBreak(condition));
+                    }
+                    break;
+                case "--sequential":
+                    if (inline is not null)
+                    {
+                        throw new ArgumentException($"--sequential takes no value (got '{inline}').", "--sequential");
+                    }
+                    options.Sequential = true;
+                    break;
                 case "--quiet":
                     if (inline is not null)
                     {
@@ -156,12 +249,146 @@ public sealed class LoadOptions
                     break;
             }
         }
+        if (validate)
+        {
+            options.Validate(args);
+        }
         return options;
     }
 
+    /// <summary>Checks the options that only make sense together; throws naming the option.</summary>
+    public void Validate(IReadOnlyList<string>? args = null)
+    {
+        bool Given(string option) => args?.Any(a => a == option || a.StartsWith(option + "=", StringComparison.Ordinal)) ?? false;
+        if (IterationsPerUser is not null && SharedIterations is not null)
+        {
+            throw new ArgumentException("--iterations and --shared-iterations exclude each other (per user or in all).", "--shared-iterations");
+        }
+        if (Sequential)
+        {
+            if (VirtualUsers is > 1)
+            {
+                throw new ArgumentException("--sequential is one virtual user; drop --vus.", "--sequential");
+            }
+            if (IterationsPerUser is null && SharedIterations is null && Duration is null)
+            {
+                throw new ArgumentException("--sequential needs --iterations N (or --duration D).", "--sequential");
+            }
+            VirtualUsers = 1;
+        }
+        var fixedIterations = IterationsPerUser is not null || SharedIterations is not null;
+        if (fixedIterations && (Given("--stages") || Duration is not null || Rate is not null))
+        {
+            var option = IterationsPerUser is not null ? "--iterations" : "--shared-iterations";
+            throw new ArgumentException($"{option} runs a fixed count: it takes --vus, not --stages, --duration or --rate.", option);
+        }
+        if (fixedIterations && Mode == LoadMode.ArrivalRate && Given("--mode"))
+        {
+            throw new ArgumentException("--mode arrival starts iterations by rate; --iterations/--shared-iterations run virtual users.", "--mode");
+        }
+        if (Rate is not null && VirtualUsers is not null)
+        {
+            throw new ArgumentException("--rate (arrival) and --vus (closed loop) exclude each other.", "--rate");
+        }
+        if ((Rate is not null || (VirtualUsers is not null && !fixedIterations)) && Duration is null)
+        {
+            throw new ArgumentException(Rate is not null ? "--rate needs --duration." : "--vus needs --duration, --iterations or --shared-iterations.",
+                Rate is not null ? "--rate" : "--vus");
+        }
+        if (Duration is not null && (Rate is not null || VirtualUsers is not null) && Given("--stages"))
+        {
+            throw new ArgumentException("--duration with --vus or --rate is the plan: drop --stages.", "--duration");
+        }
+        if (ThinkTime is not null && (Rate is not null || (Mode == LoadMode.ArrivalRate && Given("--mode"))))
+        {
+            throw new ArgumentException("--think-time is a virtual user's pause: use --mode closed, --vus or --iterations, not an arrival rate.",
+                "--think-time");
+        }
+        if (VirtualUsers is { } users && users > MaxInFlight)
+        {
+            throw new ArgumentException($"--vus {users} is more than --max-in-flight {MaxInFlight}.", "--vus");
+        }
+    }
+
     /// <summary>The plan: these options' stages (or <see cref="DefaultStages"/> for the mode when there are none) and bounds.</summary>
-    public LoadPlan ToPlan(string name) =>
-        new(name, Mode, Stages.Count == 0 ? DefaultStages(Mode) : [.. Stages], MaxInFlight, MaxIterations, Timeout);
+    public LoadPlan ToPlan(string name)
+    {
+        var extras = new LoadPlan(name, Mode, [])
+        {
+            Think = ThinkTime,
+            BreakWhen = BreakWhen.Count == 0 ? null : [.. BreakWhen],
+            Window = Window,
+        };
+        if (IterationsPerUser is not null || SharedIterations is not null)
+        {
+            var budget = new IterationBudget(IterationsPerUser ?? SharedIterations!.Value, VirtualUsers ?? 1, SharedIterations is not null);
+            return extras with
+            {
+                Mode = LoadMode.ClosedLoop,
+                Stages = [new StagePlan(Sequential ? "sequential" : budget.Executor, Timeout, budget.VirtualUsers, Ramp: false)],
+                MaxInFlight = Math.Max(MaxInFlight, budget.VirtualUsers),
+                MaxIterations = Math.Min(MaxIterations, budget.Total),
+                Timeout = Timeout,
+                Iterations = budget,
+            };
+        }
+        if (Duration is { } duration && (Rate is not null || VirtualUsers is not null))
+        {
+            return extras with
+            {
+                Mode = Rate is null ? LoadMode.ClosedLoop : LoadMode.ArrivalRate,
+                Stages = [new StagePlan(Sequential ? "sequential" : "steady", duration, Rate ?? VirtualUsers!.Value, Ramp: false)],
+                MaxInFlight = MaxInFlight,
+                MaxIterations = MaxIterations,
+                Timeout = Timeout,
+            };
+        }
+        return extras with
+        {
+            Stages = Stages.Count == 0 ? DefaultStages(Mode) : [.. Stages],
+            MaxInFlight = MaxInFlight,
+            MaxIterations = MaxIterations,
+            Timeout = Timeout,
+        };
+    }
+
+    /// <summary>"1s" (always that long) or "500ms-2s" (uniform between).</summary>
+    public static ThinkTime ParseThinkTime(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = text.Split('-', StringSplitOptions.TrimEntries);
+        TimeSpan Part(string part) => DurationText.TryParse(part, out var d) && d >= TimeSpan.Zero && d <= TimeSpan.FromHours(1)
+            ? d
+            : throw new ArgumentException($"--think-time must be a duration up to 1h or a range like 500ms-2s, not '{text}'.", "--think-time");
+        if (parts.Length is < 1 or > 2)
+        {
+            throw new ArgumentException($"--think-time must be a duration or a range like 500ms-2s, not '{text}'.", "--think-time");
+        }
+        var min = Part(parts[0]);
+        var max = parts.Length == 2 ? Part(parts[1]) : min;
+        return max < min
+            ? throw new ArgumentException($"--think-time: the range '{text}' ends before it starts.", "--think-time")
+            : new ThinkTime(min, max);
+    }
+
+    /// <summary>A break condition is a threshold without a stage (the engine applies it to each stage).</summary>
+    private static string ParseBreak(string condition)
+    {
+        Threshold threshold;
+        try
+        {
+            threshold = Threshold.Parse(condition);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--break: {e.Message.Split(" (Parameter")[0]}", "--break", e);
+        }
+        if (threshold.Stage is not null)
+        {
+            throw new ArgumentException($"--break: '{condition}' names a stage; a break condition applies to every stage.", "--break");
+        }
+        return condition;
+    }
 
     /// <summary>Longest timeout, drain or stage: a week (timers take at most ~49 days).</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(7);

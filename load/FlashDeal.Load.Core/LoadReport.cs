@@ -27,6 +27,14 @@ public sealed record LoadReport(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ReportCpu? Cpu { get; init; }
 
+    /// <summary>Soak windows and the drift between the first and the last (runs with --window).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReportSoak? Soak { get; init; }
+
+    /// <summary>Stress steps judged against the break conditions, and the knee (runs with --break).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StressReport? Stress { get; init; }
+
     /// <summary>Metadata the scenarios give first, in this order (then the rest by name, then what the engine adds).</summary>
     private static readonly string[] MetadataOrder = ["scenario", "transport", "target", "mode", "git_commit", "git commit"];
 
@@ -40,7 +48,12 @@ public sealed record LoadReport(
         ArgumentNullException.ThrowIfNull(invariants);
         ArgumentNullException.ThrowIfNull(thresholds);
         ArgumentNullException.ThrowIfNull(metadata);
-        var verdicts = thresholds.Select(t => Threshold.Parse(t).Evaluate(result)).ToList();
+        var soak = result.WindowSeconds > 0
+            ? new ReportSoak(result.WindowSeconds, result.Windows, SoakDrift.Compute(result.Windows))
+            : null;
+        var verdicts = thresholds.Select(t => DriftThreshold.IsDrift(t)
+            ? DriftThreshold.Parse(t).Evaluate(soak?.Drift)
+            : Threshold.Parse(t).Evaluate(result)).ToList();
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in metadata.OrderBy(p => Array.IndexOf(MetadataOrder, p.Key) is var i and >= 0 ? i : int.MaxValue)
             .ThenBy(p => p.Key, StringComparer.Ordinal))
@@ -49,6 +62,15 @@ public sealed record LoadReport(
         }
         meta.TryAdd("scenario", result.Name);
         meta.TryAdd("mode", ModeName(result.Mode));
+        if (result.Executor is { } executor)
+        {
+            meta.TryAdd("executor", executor);
+        }
+        if (result.ThinkPauses > 0)
+        {
+            meta.TryAdd("think_time", string.Create(CultureInfo.InvariantCulture,
+                $"{result.ThinkPauses} pauses, mean {result.ThinkTime.TotalMilliseconds / result.ThinkPauses:0} ms"));
+        }
         meta.TryAdd("started", result.StartedAt.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
         if (!meta.ContainsKey("git commit"))
         {
@@ -61,6 +83,7 @@ public sealed record LoadReport(
 
         var wall = result.Stages.ToDictionary(s => s.Name, s => s.WallTime.TotalSeconds, StringComparer.Ordinal);
         var elapsed = result.Elapsed.TotalSeconds;
+        var stress = result.BreakWhen.Count > 0 ? StressAnalysis.Analyse(result, result.BreakWhen) : null;
         return new LoadReport(
             SchemaName,
             meta,
@@ -76,7 +99,11 @@ public sealed record LoadReport(
             [.. invariants],
             verdicts,
             result.TimeSeries,
-            invariants.All(i => i.Passed) && verdicts.All(v => v.Passed));
+            invariants.All(i => i.Passed) && verdicts.All(v => v.Passed))
+        {
+            Soak = soak,
+            Stress = stress,
+        };
     }
 
     public static string ModeName(LoadMode mode) => mode == LoadMode.ArrivalRate ? "arrival" : "closed";

@@ -27,6 +27,10 @@ internal sealed class LoadRun
     private readonly List<SecondSample> _series = [];
     private readonly long _origin;
     private readonly MetricsCollector _metrics;
+    private readonly CancellationTokenSource _thinkCancellation = new();
+    private readonly SoakWindows? _windows;
+    private readonly bool[] _stageJudged;
+    private readonly List<StressStep> _breaks = [];
 
     private long _started;
     private long _completed;
@@ -40,6 +44,9 @@ internal sealed class LoadRun
     private long _lastStarted;
     private long _lastDropped;
     private int _nextSecond;
+    private long _sharedLeft;
+    private long _thinkPauses;
+    private long _thinkTicks;
 
     public LoadRun(LoadPlan plan, IterationAsync iteration, LoadOptions options)
     {
@@ -53,6 +60,9 @@ internal sealed class LoadRun
         _stageEnteredAt = [.. _stageNames.Select((_, i) => i == 0 ? 0 : double.NaN)];
         _origin = Stopwatch.GetTimestamp();
         _metrics = new MetricsCollector(_origin);
+        _stageJudged = new bool[_stageNames.Length];
+        _sharedLeft = plan.Iterations is { Shared: true } budget ? budget.Count : long.MaxValue;
+        _windows = plan.Window is { } window ? new SoakWindows((int)window.TotalSeconds, options.MemoryProbe) : null;
     }
 
     private double Now => Stopwatch.GetElapsedTime(_origin).TotalSeconds;
@@ -72,9 +82,11 @@ internal sealed class LoadRun
         List<Task> virtualUsers = [];
         try
         {
-            stoppedBy = _plan.Mode == LoadMode.ArrivalRate
-                ? await ScheduleArrivalsAsync(stop.Token).ConfigureAwait(false)
-                : await RunClosedLoopAsync(virtualUsers, stop.Token).ConfigureAwait(false);
+            stoppedBy = _plan.Iterations is not null
+                ? await RunFixedIterationsAsync(virtualUsers, stop.Token).ConfigureAwait(false)
+                : _plan.Mode == LoadMode.ArrivalRate
+                    ? await ScheduleArrivalsAsync(stop.Token).ConfigureAwait(false)
+                    : await RunClosedLoopAsync(virtualUsers, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -85,6 +97,7 @@ internal sealed class LoadRun
             stoppedBy = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : StopReason.Timeout;
         }
         var scheduledTime = Now;
+        await _thinkCancellation.CancelAsync().ConfigureAwait(false);
         Interlocked.Exchange(ref _schedulingDone, 1);
         if (Volatile.Read(ref _inFlight) == 0)
         {
@@ -151,6 +164,10 @@ internal sealed class LoadRun
             var now = Now;
             var t = Math.Min(now, total);
             MarkStage(_schedule.StageAt(t), t);
+            if (Broke(now >= total ? _stageNames.Length : _schedule.StageAt(t)))
+            {
+                return StopReason.Break;
+            }
             var due = (long)Math.Floor(_schedule.CumulativeAt(t) + Epsilon);
             while (issued < due)
             {
@@ -212,6 +229,10 @@ internal sealed class LoadRun
                 var t = Math.Min(now, total);
                 var stage = _schedule.StageAt(t);
                 MarkStage(stage, t);
+                if (Broke(now >= total ? _stageNames.Length : stage))
+                {
+                    return StopReason.Break;
+                }
                 if (_maxIterationsReached)
                 {
                     return StopReason.MaxIterations;
@@ -255,11 +276,76 @@ internal sealed class LoadRun
         }
     }
 
+    // ---- fixed iterations (per user or shared) ----
+
+    private async Task<string> RunFixedIterationsAsync(List<Task> loops, CancellationToken stop)
+    {
+        var budget = _plan.Iterations!;
+        MarkStage(0, 0);
+        var users = new List<VirtualUser>();
+        for (var i = 0; i < budget.VirtualUsers; i++)
+        {
+            var user = new VirtualUser(i);
+            users.Add(user);
+            user.Loop = Task.Run(() => VirtualUserLoopAsync(user), CancellationToken.None);
+            loops.Add(user.Loop);
+        }
+        try
+        {
+            await Task.WhenAll(loops).WaitAsync(stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            foreach (var user in users)
+            {
+                user.StopRequested = true;
+            }
+            return Stopped;
+        }
+        return _maxIterationsReached && Volatile.Read(ref _started) < budget.Total ? StopReason.MaxIterations : StopReason.Completed;
+    }
+
+    /// <summary>Waits a think time; false when the run stopped meanwhile.</summary>
+    private async ValueTask<bool> ThinkAsync(ThinkTime think)
+    {
+        var pause = think.Next(Random.Shared);
+        Interlocked.Increment(ref _thinkPauses);
+        Interlocked.Add(ref _thinkTicks, pause.Ticks);
+        if (pause <= TimeSpan.Zero)
+        {
+            return !_thinkCancellation.IsCancellationRequested;
+        }
+        try
+        {
+            await Task.Delay(pause, _thinkCancellation.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private async Task VirtualUserLoopAsync(VirtualUser user)
     {
-        var iterations = 0;
+        var iterations = 0L;
+        var perUser = _plan.Iterations is { Shared: false } budget ? budget.Count : long.MaxValue;
         while (!user.StopRequested)
         {
+            if (iterations >= perUser)
+            {
+                return;
+            }
+            // A shared iteration is taken before the pause, so no user pauses for an iteration another one took.
+            if (Interlocked.Decrement(ref _sharedLeft) < 0)
+            {
+                return;
+            }
+            // The pause comes between two iterations: never before a user's first, never after its last.
+            if (iterations > 0 && _plan.Think is { } think && (!await ThinkAsync(think).ConfigureAwait(false) || user.StopRequested))
+            {
+                return;
+            }
             if (!TryReserveIteration(out var number))
             {
                 _maxIterationsReached = true;
@@ -382,6 +468,46 @@ internal sealed class LoadRun
         void IThreadPoolWorkItem.Execute() => _ = run.ExecuteAsync(this);
     }
 
+    // ---- break conditions (stress) ----
+
+    /// <summary>Judges every stage before <paramref name="current"/> not judged yet against the break conditions: true when
+    /// one broke, so no further stage starts. Calls still in flight at the boundary are not counted yet; the report judges
+    /// again on the final numbers (<see cref="StressAnalysis"/>).</summary>
+    private bool Broke(int current)
+    {
+        if (_plan.BreakWhen is not { Count: > 0 } conditions)
+        {
+            return false;
+        }
+        var broke = false;
+        for (var i = 0; i < Math.Min(current, _stageNames.Length); i++)
+        {
+            if (_stageJudged[i])
+            {
+                continue;
+            }
+            _stageJudged[i] = true;
+            var totals = _metrics.Totals(_stageNames).Where(p => p.Key.Stage == i).Select(p => p.Value).ToList();
+            var plan = _plan.Stages[i];
+            var snapshot = new RunResult
+            {
+                Name = _plan.Name,
+                Mode = _plan.Mode,
+                Stages = [new StageResult(plan.Name, _schedule.FromTarget(i), plan.Target, plan.Ramp, plan.Duration,
+                    TimeSpan.FromSeconds(_schedule.StartOf(i)), plan.Duration, Volatile.Read(ref _stageStarted[i]),
+                    Volatile.Read(ref _stageDropped[i]))],
+                PerStage = totals,
+            };
+            var step = StressAnalysis.Judge(snapshot, plan.Name, conditions);
+            lock (_breaks)
+            {
+                _breaks.Add(step);
+            }
+            broke |= step.Broke;
+        }
+        return broke;
+    }
+
     // ---- stages, samples, progress ----
 
     private void MarkStage(int stage, double at)
@@ -451,6 +577,7 @@ internal sealed class LoadRun
                     _lastDropped = dropped;
                 }
                 _series.Add(sample);
+                _windows?.Add(second, operations.Values);
                 _errorsSoFar += sample.All.Errors;
                 if (!final)
                 {
@@ -515,9 +642,21 @@ internal sealed class LoadRun
                 double.IsNaN(entered) ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Max(0, left - entered)),
                 Volatile.Read(ref _stageStarted[i]), Volatile.Read(ref _stageDropped[i]));
         }
+        if (_plan.Iterations is not null)
+        {
+            // A fixed count has no planned time: the stage lasted as long as the iterations took.
+            stages[0] = stages[0] with { PlannedDuration = scheduledTime > TimeSpan.Zero ? scheduledTime : TimeSpan.FromMilliseconds(1) };
+        }
         var totals = _metrics.Totals(_stageNames);
         return new RunResult
         {
+            Executor = _plan.Iterations?.Executor ?? (_plan.Mode == LoadMode.ArrivalRate ? "ramping-arrival-rate" : "ramping-vus"),
+            ThinkPauses = Volatile.Read(ref _thinkPauses),
+            ThinkTime = TimeSpan.FromTicks(Volatile.Read(ref _thinkTicks)),
+            BreakWhen = _plan.BreakWhen ?? [],
+            LiveBreaks = [.. _breaks],
+            Windows = _windows?.Finish() ?? [],
+            WindowSeconds = _windows?.Seconds ?? 0,
             Name = _plan.Name,
             Mode = _plan.Mode,
             StartedAt = startedAt,

@@ -40,6 +40,9 @@ public static class StopReason
     public const string MaxIterations = "max-iterations";
     public const string Timeout = "timeout";
     public const string Cancelled = "cancelled";
+
+    /// <summary>A stage met a break condition (--break), so no further stage started.</summary>
+    public const string Break = "break";
 }
 
 public sealed partial class RunResult
@@ -85,6 +88,53 @@ public sealed partial class RunResult
 
     /// <summary>The most iterations seen running at once.</summary>
     public int PeakInFlight { get; init; }
+
+    /// <summary>k6's name for how iterations were started: ramping-arrival-rate, ramping-vus, per-vu-iterations, shared-iterations.</summary>
+    public string? Executor { get; init; }
+
+    /// <summary>Think-time pauses taken between virtual users' iterations, and their planned time in all.</summary>
+    public long ThinkPauses { get; init; }
+
+    public TimeSpan ThinkTime { get; init; }
+
+    /// <summary>The break conditions of a stress run (empty otherwise).</summary>
+    public IReadOnlyList<string> BreakWhen { get; init; } = [];
+
+    /// <summary>How each stage was judged at its end, while the run went on (the report judges again on the final numbers).</summary>
+    public IReadOnlyList<StressStep> LiveBreaks { get; init; } = [];
+
+    /// <summary>Soak windows (empty without a window length).</summary>
+    public IReadOnlyList<SoakWindow> Windows { get; init; } = [];
+
+    public int WindowSeconds { get; init; }
+
+    /// <summary>The same result with other stages and per-stage totals in front (the load tool's log-in stage).</summary>
+    public RunResult WithStagesInFront(IEnumerable<StageResult> stages, IEnumerable<OperationStats> perStage) => new()
+    {
+        Name = Name,
+        Mode = Mode,
+        StartedAt = StartedAt,
+        Elapsed = Elapsed,
+        ScheduledTime = ScheduledTime,
+        StoppedBy = StoppedBy,
+        MaxInFlight = MaxInFlight,
+        MaxIterations = MaxIterations,
+        Stages = [.. stages, .. Stages],
+        PerStage = [.. perStage, .. PerStage],
+        TimeSeries = TimeSeries,
+        IterationsStarted = IterationsStarted,
+        IterationsCompleted = IterationsCompleted,
+        Dropped = Dropped,
+        Abandoned = Abandoned,
+        PeakInFlight = PeakInFlight,
+        Executor = Executor,
+        ThinkPauses = ThinkPauses,
+        ThinkTime = ThinkTime,
+        BreakWhen = BreakWhen,
+        LiveBreaks = LiveBreaks,
+        Windows = Windows,
+        WindowSeconds = WindowSeconds,
+    };
 
     /// <summary>Per operation over the whole run, by name.</summary>
     public IReadOnlyList<OperationStats> Operations => _operations ??= [.. PerStage

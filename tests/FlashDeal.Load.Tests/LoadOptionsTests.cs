@@ -101,18 +101,26 @@ public class LoadOptionsTests
         var listed = System.Text.RegularExpressions.Regex.Matches(LoadOptions.Usage, @"^\s+(--[a-z-]+)", System.Text.RegularExpressions.RegexOptions.Multiline)
             .Select(m => m.Groups[1].Value).ToList();
 
-        Assert.Equal(["--mode", "--stages", "--threshold", "--out", "--max-in-flight", "--max-iterations", "--timeout", "--drain-timeout", "--quiet"],
+        Assert.Equal(["--mode", "--stages", "--threshold", "--out", "--max-in-flight", "--max-iterations", "--timeout", "--drain-timeout", "--quiet",
+            "--vus", "--duration", "--rate", "--iterations", "--shared-iterations", "--sequential", "--think-time", "--window", "--break"],
             listed);
         Assert.All(listed, option => Assert.DoesNotContain(option,
-            LoadOptions.Parse(option == "--quiet" ? [option] : [option, option switch
+            LoadOptions.Parse(option switch
             {
-                "--mode" => "closed",
-                "--stages" => "a:1s:1",
-                "--threshold" => "p99<1s",
-                "--out" => "dir",
-                "--timeout" or "--drain-timeout" => "1s",
-                _ => "3",
-            }]).Remaining));
+                "--quiet" => [option],
+                "--sequential" => [option, "--iterations", "2"],
+                "--vus" or "--rate" => [option, "3", "--duration", "1s"],
+                _ => [option, option switch
+                {
+                    "--mode" => "closed",
+                    "--stages" => "a:1s:1",
+                    "--threshold" => "p99<1s",
+                    "--out" => "dir",
+                    "--timeout" or "--drain-timeout" or "--duration" or "--think-time" or "--window" => "1s",
+                    "--break" => "errors>1%",
+                    _ => "3",
+                }],
+            }).Remaining));
     }
 
     [Fact]

@@ -9,6 +9,9 @@ public enum ApiService
     Auth,
     Catalog,
     Orders,
+
+    /// <summary>CouponService (hosted with orders: the coupons live in the orders database, orders.coupons).</summary>
+    Coupons,
 }
 
 /// <summary>
@@ -22,7 +25,8 @@ public sealed class ApiOperation<TRequest, TResponse>(
     Func<GrpcClients, TRequest, CallOptions, AsyncUnaryCall<TResponse>> grpc,
     HttpMethod verb,
     Func<TRequest, string> restPath,
-    bool restBody)
+    bool restBody,
+    Func<TRequest, IMessage>? restBodyOf = null)
     where TRequest : class, IMessage<TRequest>, new()
     where TResponse : class, IMessage<TResponse>, new()
 {
@@ -38,4 +42,7 @@ public sealed class ApiOperation<TRequest, TResponse>(
         grpc(clients, request, options);
 
     public string RestPath(TRequest request) => restPath(request);
+
+    /// <summary>What the JSON body carries: the whole request (body "*"), or one field of it (body "campaign").</summary>
+    public IMessage RestBodyOf(TRequest request) => restBodyOf is null ? request : restBodyOf(request);
 }

@@ -19,6 +19,8 @@ public sealed class GrpcClients(ChannelBase channel)
     public CatalogService.CatalogServiceClient Catalog { get; } = new(channel);
 
     public OrderService.OrderServiceClient Orders { get; } = new(channel);
+
+    public FlashDeal.Contracts.Coupons.V1.CouponService.CouponServiceClient Coupons { get; } = new(channel);
 }
 
 /// <summary>

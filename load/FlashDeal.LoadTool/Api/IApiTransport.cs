@@ -30,7 +30,7 @@ public sealed record ServiceEndpoints(Uri Auth, Uri Catalog, IReadOnlyList<Uri> 
     };
 
     /// <summary>Every address of the service: the orders replicas, or the one address of auth or catalog.</summary>
-    public IReadOnlyList<Uri> AllFor(ApiService service) => service == ApiService.Orders ? OrdersReplicas : [For(service)];
+    public IReadOnlyList<Uri> AllFor(ApiService service) => service is ApiService.Orders or ApiService.Coupons ? OrdersReplicas : [For(service)];
 
     /// <summary>One address when all three share it, else "auth=…, catalog=…, orders=…[,…]" (for report metadata).</summary>
     public override string ToString() => Auth == Catalog && OrdersReplicas.All(o => o == Auth)

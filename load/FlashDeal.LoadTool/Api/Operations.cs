@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text;
 using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Contracts.Catalog.V1;
+using FlashDeal.Contracts.Coupons.V1;
 using FlashDeal.Contracts.Orders.V1;
 using Google.Protobuf.Reflection;
 
@@ -70,6 +71,15 @@ public static class Operations
         new("list_my_orders", ApiService.Orders, (c, r, o) => c.Orders.ListMyOrdersAsync(r, o), HttpMethod.Get,
             r => new Query("/v1/orders").Add("pageSize", r.PageSize).Add("pageToken", r.PageToken).Add("dealId", r.DealId)
                 .ToString(), false);
+
+    public static readonly ApiOperation<CreateCampaignRequest, CreateCampaignResponse> CreateCampaign =
+        new("create_campaign", ApiService.Coupons, (c, r, o) => c.Coupons.CreateCampaignAsync(r, o),
+            HttpMethod.Post, _ => "/v1/coupon-campaigns", true, r => r.Campaign);
+
+    public static readonly ApiOperation<ClaimCouponRequest, ClaimCouponResponse> ClaimCoupon =
+        new("claim_coupon", ApiService.Coupons, (c, r, o) => c.Coupons.ClaimCouponAsync(r, o),
+            HttpMethod.Post, r => $"/v1/coupon-campaigns/{Uri.EscapeDataString(r.CampaignId)}:claim", true,
+            r => new ClaimCouponRequest { IdempotencyKey = r.IdempotencyKey });
 
     /// <summary>The proto enum value name (DEAL_STATE_LIVE), which is what proto JSON uses for enums.</summary>
     private static string StateName(DealState state) =>

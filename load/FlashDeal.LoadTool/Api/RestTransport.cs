@@ -46,7 +46,7 @@ public sealed class RestTransport : IApiTransport
         using var message = new HttpRequestMessage(operation.Verb, new Uri(Endpoints.For(operation.Service), operation.RestPath(request)));
         if (operation.RestBody)
         {
-            message.Content = new StringContent(Formatter.Format(request), Encoding.UTF8);
+            message.Content = new StringContent(Formatter.Format(operation.RestBodyOf(request)), Encoding.UTF8);
             message.Content.Headers.ContentType = Json;
         }
         if (accessToken is not null)

@@ -63,6 +63,13 @@ public static class LoadCommand
         }
         PrintSetup(context, stdout);
 
+        if (options.Load.Window is not null && options.Load.MemoryProbe is null)
+        {
+            // Soak windows record memory: the mesh's processes (pid files beside mesh.env) and the tool itself.
+            options.Load.MemoryProbe = MemoryProbe.Create(options.MeshEnvPath is null
+                ? []
+                : CpuBudget.FromPidFolder(Path.Combine(Path.GetDirectoryName(options.MeshEnvPath)!, "run")));
+        }
         var cpu = options.CpuProcesses is { } processes ? CpuBudget.TryStart(processes) : null;
         var run = await LoadRunner.RunAsync(options.Load.ToPlan(scenario.Name), scenario.IterateAsync, options.Load, timeout.Token);
         // The budget divides by the scenario's point: PlaceOrder when there is one, otherwise every call.

@@ -14,7 +14,10 @@ public sealed class UsageException(string message) : Exception(message);
 /// </summary>
 public sealed class ToolOptions
 {
-    public static readonly string[] Scenarios = ["spike", "browse", "history", "login", "mix"];
+    public static readonly string[] Scenarios = ["spike", "browse", "history", "login", "mix", "coupon", "lists"];
+
+    /// <summary>What --mix may weigh.</summary>
+    private static readonly string[] MixParts = ["browse", "history", "login", "spike"];
 
     public const string DefaultGrpc = "http://127.0.0.1:50050";
     public const string DefaultRest = "http://127.0.0.1:8080";
@@ -68,6 +71,27 @@ public sealed class ToolOptions
 
     public int SeedOrders { get; private set; } = 2;
 
+    /// <summary>--coupons N: the coupon campaign's total quantity.</summary>
+    public int Coupons { get; private set; } = 100;
+
+    /// <summary>--page-size N: the ListProducts page of the lists scenario.</summary>
+    public int PageSize { get; private set; } = 20;
+
+    /// <summary>--profile soak|stress|extreme|sequential|ramp (see <see cref="Profiles"/>), null for none.</summary>
+    public string? Profile { get; private set; }
+
+    /// <summary>Stress steps: --start, --step, --max (iterations/s, or users with --mode closed), --step-duration.</summary>
+    public double StressStart { get; private set; } = 50;
+
+    public double StressStep { get; private set; } = 50;
+
+    public double StressMax { get; private set; } = 1000;
+
+    public TimeSpan StressStepDuration { get; private set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Which of the stress options were given (a profile may only take them with --profile stress).</summary>
+    internal HashSet<string> Given { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Where the defaults came from (for the report), null when no mesh.env was found.</summary>
     public string? MeshEnvPath { get; private set; }
 
@@ -85,7 +109,7 @@ public sealed class ToolOptions
     };
 
     public static string Usage => """
-        usage: ./flashdeal load <spike|browse|history|login|mix> [options]      (docs/load.md)
+        usage: ./flashdeal load <spike|browse|history|login|mix|coupon|lists> [options]      (docs/load.md)
         exit code: 0 every threshold and invariant passed, 1 something failed, 2 a bad option
 
         where and who (defaults from $FLASHDEAL_DATA/mesh.env, written by ./flashdeal up):
@@ -109,6 +133,16 @@ public sealed class ToolOptions
           --check-timeout D         wait for PostgreSQL to catch up before the checks (default 30s)
           --user-prefix NAME        accounts user-<i>@NAME.loadtest.flashdeal.dev (default load)
           --seed-orders N           orders per user seeded by history (default 2)
+          --coupons N               coupons in the coupon scenario's campaign (default 100)
+          --page-size N             ListProducts page of the lists scenario (default 20)
+        profiles (docs/load.md, "Profiles"; every option they set can be given too):
+          --profile soak            a long steady run (--duration required, at most 24h; --rate R or --vus N) cut into
+                              --window windows (default 30s): latency, throughput, errors, memory; "drift:p95<1.5x"
+          --profile stress          steps from --start by --step up to --max (iterations/s, or users with --mode closed),
+                              --step-duration each (default 10s), until --break holds (default "errors>1%,p95>1s"); the knee
+          --profile extreme         100 users share 100 iterations (--vus, --shared-iterations); threshold p99<3s
+          --profile sequential      one user, back to back, --iterations (default --users)
+          --profile ramp            users 0→20→50→0 (closed stages) with --think-time 500ms-2s; threshold p99<1s
           --cpu-budget mesh|off|NAME=PID,…   CPU per call while the stages run, per process: the load tool, the
                               local mesh's processes (pid files beside mesh.env; default) or these, the rest of the machine
         engine:
@@ -145,6 +179,13 @@ public sealed class ToolOptions
         ["--check-timeout"] = (o, n, v) => o.CheckTimeout = ParseDuration(n, v, TimeSpan.Zero, TimeSpan.FromMinutes(30)),
         ["--user-prefix"] = (o, n, v) => o.UserPrefix = IsName(v) ? v : throw Bad(n, v, "letters, digits and '-'"),
         ["--seed-orders"] = (o, n, v) => o.SeedOrders = ParseInt(n, v, 0, 100),
+        ["--coupons"] = (o, n, v) => o.Coupons = ParseInt(n, v, 1, 10_000_000),
+        ["--page-size"] = (o, n, v) => o.PageSize = ParseInt(n, v, 1, 1000),
+        ["--profile"] = (o, n, v) => o.Profile = Profiles.Names.Contains(v) ? v : throw Bad(n, v, string.Join(", ", Profiles.Names)),
+        ["--start"] = (o, n, v) => o.StressStart = ParseNumber(n, v),
+        ["--step"] = (o, n, v) => o.StressStep = ParseNumber(n, v),
+        ["--max"] = (o, n, v) => o.StressMax = ParseNumber(n, v),
+        ["--step-duration"] = (o, n, v) => o.StressStepDuration = ParseDuration(n, v, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)),
         ["--cpu-budget"] = (o, n, v) => o.CpuBudget = v is "mesh" or "off" || IsProcessList(v) ? v
             : throw Bad(n, v, "mesh, off or name=pid,name=pid"),
     };
@@ -203,12 +244,13 @@ public sealed class ToolOptions
         foreach (var (name, value) in own)
         {
             Setters[name](options, name, value);
+            options.Given.Add(name);
         }
 
         LoadOptions load;
         try
         {
-            load = engine.Count == 0 ? new LoadOptions() : LoadOptions.Parse(engine);
+            load = LoadOptions.Parse(engine, validate: false);
         }
         catch (ArgumentException e)
         {
@@ -219,6 +261,14 @@ public sealed class ToolOptions
             throw new UsageException($"unknown option '{load.Remaining[0]}' (./flashdeal load --help lists them)");
         }
         options.Load = load;
+        try
+        {
+            Profiles.Apply(options, engine);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message.Split(" (Parameter")[0]);
+        }
         return options;
     }
 
@@ -261,7 +311,7 @@ public sealed class ToolOptions
         foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var pair = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (pair.Length != 2 || !Scenarios.Contains(pair[0]) || pair[0] == "mix")
+            if (pair.Length != 2 || !MixParts.Contains(pair[0]))
             {
                 throw Bad(name, value, "scenario=weight pairs of browse, history, login, spike");
             }
@@ -310,6 +360,11 @@ public sealed class ToolOptions
         int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
             : throw Bad(name, value, $"a whole number from {min} to {max}");
+
+    private static double ParseNumber(string name, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) && n > 0 && n <= 1_000_000
+            ? n
+            : throw Bad(name, value, "a number above 0 (up to 1000000)");
 
     private static double ParseFraction(string name, string value) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f is >= 0 and <= 1

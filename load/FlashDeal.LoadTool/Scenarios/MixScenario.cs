@@ -75,6 +75,8 @@ public static class ScenarioFactory
         "history" => new HistoryScenario(context),
         "login" => new LoginScenario(context),
         "mix" => new MixScenario(context),
+        "coupon" => new CouponScenario(context),
+        "lists" => new ListsScenario(context),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown scenario"),
     };
 }

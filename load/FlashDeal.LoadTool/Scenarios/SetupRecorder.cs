@@ -77,25 +77,7 @@ public sealed class SetupRecorder
         var calls = logIn.Sum(s => s.Count);
         // Not part of the plan (no planned time, no offset on the chart); its wall time is how long the log-ins took.
         var stage = new StageResult(LogInStage, 0, 0, false, TimeSpan.Zero, TimeSpan.Zero, wall, calls, 0);
-        return new RunResult
-        {
-            Name = run.Name,
-            Mode = run.Mode,
-            StartedAt = run.StartedAt,
-            Elapsed = run.Elapsed,
-            ScheduledTime = run.ScheduledTime,
-            StoppedBy = run.StoppedBy,
-            MaxInFlight = run.MaxInFlight,
-            MaxIterations = run.MaxIterations,
-            Stages = [stage, .. run.Stages],
-            PerStage = [.. logIn, .. run.PerStage],
-            TimeSeries = run.TimeSeries,
-            IterationsStarted = run.IterationsStarted,
-            IterationsCompleted = run.IterationsCompleted,
-            Dropped = run.Dropped,
-            Abandoned = run.Abandoned,
-            PeakInFlight = run.PeakInFlight,
-        };
+        return run.WithStagesInFront([stage], logIn);
     }
 
     private IEnumerable<OperationStats> Ordered() => _stats.Values

@@ -216,7 +216,7 @@ public sealed class SpikeScenario(ScenarioContext context) : Scenario(context)
     private List<string> DuplicateOrderIds() =>
         [.. _orderIdByKey.GroupBy(p => p.Value, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key)];
 
-    private static int Stride(int n)
+    internal static int Stride(int n)
     {
         // A prime near n * 0.618 that does not divide n: visits spread over the whole user list.
         for (var candidate = Math.Max(1, (int)(n * 0.618)); candidate < n + 100; candidate++)
