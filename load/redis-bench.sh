@@ -7,6 +7,9 @@
 #   cluster     --deals deals sold at once through one orders process on a Redis Cluster of 3 primaries: every deal's
 #               slot on one primary vs one deal per primary; then redis-benchmark's EVALSHA on the same layouts and on
 #               one deal alone (the per-deal ceiling: one Redis core)
+#   coupons     (only when asked: --only coupons, or ./flashdeal bench coupons) ClaimCoupon through one orders process,
+#               --buyers users claiming a campaign of as many coupons, vs redis-benchmark's EVALSHA of claim_coupon.lua
+#               on the same Redis (granted and exhausted)
 #
 #   load/redis-bench.sh [--runs 3] [--only durability,cluster] [--buyers 30000] [--deals 3] [--concurrency 64]
 #                       [--ceiling-requests 100000] [--no-build] [--print] [--keep]
@@ -42,7 +45,7 @@ done
 [[ $concurrency =~ ^[1-9][0-9]{0,3}$ ]] || { echo "redis-bench.sh: --concurrency must be 1-9999" >&2; exit 2; }
 [[ $ceiling =~ ^[1-9][0-9]{3,7}$ ]] || { echo "redis-bench.sh: --ceiling-requests must be 1000-99999999" >&2; exit 2; }
 for s in ${only//,/ }; do
-  [[ $s =~ ^(durability|cluster)$ ]] || { echo "redis-bench.sh: unknown section '$s' in --only" >&2; exit 2; }
+  [[ $s =~ ^(durability|cluster|coupons)$ ]] || { echo "redis-bench.sh: unknown section '$s' in --only" >&2; exit 2; }
 done
 wants() { [[ ",$only," == *",$1,"* ]]; }
 for program in redis-server redis-cli redis-benchmark python3; do
@@ -152,7 +155,7 @@ PY
 )"
 
 failed=0
-durability_md="" cluster_md=""
+durability_md="" cluster_md="" coupons_md=""
 
 if wants durability; then
   log "durability: Redis servers (local: everysec, fsync: always, replica: primary + replica)"
@@ -199,6 +202,16 @@ if wants cluster; then
   stop_redis
 fi
 
+if wants coupons; then
+  log "coupons: one Redis (AOF everysec), one orders process; $runs runs of $buyers claimers"
+  start_redis coupons
+  rc=0
+  coupons_md="$("${tool[@]}" coupons --postgres "$postgres" --redis "127.0.0.1:${port_of[coupons]}" --claimers "$buyers" \
+    --concurrency "$concurrency" --runs "$runs" --ceiling-requests "$ceiling")" || rc=$?
+  ((rc == 0)) || { echo "  coupons: exit $rc (an invariant failed, or see above)" >&2; failed=1; }
+  stop_redis
+fi
+
 # --- the Markdown ------------------------------------------------------------------------------------------------------
 read -r load1 load5 load15 _ </proc/loadavg
 options="--runs $runs"
@@ -212,11 +225,14 @@ $(git rev-parse --short=7 HEAD 2>/dev/null || echo unknown), $(nproc) cores, loa
 the Redis servers' AOFs on $disk, where an fdatasync after a 200-byte append takes $fsync_probe._"
 [[ -n $durability_md ]] && markdown+=$'\n\n**Durability.** '"$durability_md"
 [[ -n $cluster_md ]] && markdown+=$'\n\n**Several deals at once, 1 vs 3 cluster primaries.** '"$cluster_md"
+[[ -n $coupons_md ]] && markdown+=$'\n\n**Coupon claims.** '"$coupons_md"
 
 if ((print)); then
   printf '%s\n' "$markdown"
 else
-  python3 load/generated-section.py "$ROOT/docs/benchmarks.md" load/redis-bench.sh "$markdown"
+  section=load/redis-bench.sh
+  [[ $only == coupons ]] && section="load/redis-bench.sh --only coupons"
+  python3 load/generated-section.py "$ROOT/docs/benchmarks.md" "$section" "$markdown"
   log "docs/benchmarks.md updated"
 fi
 exit "$failed"

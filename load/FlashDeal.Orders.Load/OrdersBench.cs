@@ -45,21 +45,26 @@ public sealed class OrdersBench : IAsyncDisposable
     private readonly JwksEndpoint _jwks;
     private readonly List<OrdersInstance> _instances = [];
 
-    private OrdersBench(JwksEndpoint jwks, string[] bearers)
+    private OrdersBench(JwksEndpoint jwks, string[] bearers, string adminBearer)
     {
         _jwks = jwks;
         Bearers = bearers;
+        AdminBearer = adminBearer;
     }
 
     /// <summary>"Bearer …" headers, one per buyer (user bench-0, bench-1, …).</summary>
     public IReadOnlyList<string> Bearers { get; }
+
+    /// <summary>"Bearer …" of an admin (user bench-admin), for set-up calls such as CreateCampaign.</summary>
+    public string AdminBearer { get; }
 
     public static async Task<OrdersBench> StartAsync(int buyers)
     {
         var keys = new SigningKeySet([SigningKey.Generate("bench")], "bench");
         var issuer = new AccessTokenIssuer(keys, Auth);
         var bearers = Enumerable.Range(0, buyers).Select(i => "Bearer " + issuer.Issue($"bench-{i}", "", Role.Customer).Token).ToArray();
-        return new OrdersBench(await JwksEndpoint.StartAsync(keys), bearers);
+        var admin = "Bearer " + issuer.Issue("bench-admin", "", Role.Admin).Token;
+        return new OrdersBench(await JwksEndpoint.StartAsync(keys), bearers, admin);
     }
 
     /// <summary>A Release orders process on these stores; <paramref name="settings"/> (environment variables) come last.</summary>

@@ -22,7 +22,7 @@ var telemetryOption = new Option<bool>("--telemetry-off-too")
 var root = new RootCommand("PlaceOrder: Lua hot path vs row-lock baseline, plus the redis-benchmark EVALSHA ceiling.")
 {
     postgresOption, redisOption, buyersOption, stockOption, concurrencyOption, runsOption, ceilingOption, telemetryOption,
-    DurabilityBenchmark.Create(), ClusterBenchmark.Create(),
+    DurabilityBenchmark.Create(), ClusterBenchmark.Create(), CouponBenchmark.Create(),
 };
 root.SetAction(async parse =>
 {

@@ -84,6 +84,10 @@ public static class RedisCeiling
         return [$"{tag}:config", $"{tag}:stock", $"{tag}:buyers", $"{tag}:idem", $"{tag}:orders", $"{tag}:deadlines"];
     }
 
+    /// <summary>One redis-benchmark run of <paramref name="command"/> (random values per call: __rand_int__).</summary>
+    public static async Task<CeilingResult> RunCommandAsync(string name, string host, int port, int requests, int clients,
+        string[] command) => Parse(name, await RunBenchmarkAsync(host, port, requests, clients, command));
+
     private static async Task<string> RunBenchmarkAsync(string host, int port, int requests, int clients, string[] command)
     {
         var start = new ProcessStartInfo("redis-benchmark",
