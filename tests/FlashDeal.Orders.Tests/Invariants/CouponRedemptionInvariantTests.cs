@@ -1,6 +1,8 @@
 using FlashDeal.Contracts.Coupons.V1;
+using FlashDeal.Contracts.Events.V1;
 using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Orders.Coupons;
+using FlashDeal.Orders.Tests.Events;
 using FlashDeal.ServiceDefaults;
 using FlashDeal.TestInfrastructure;
 using Google.Rpc;
@@ -94,6 +96,45 @@ public sealed class CouponRedemptionInvariantTests(PostgresDatabase database, Re
         // Live orders with a coupon: one per coupon.
         await Eventually.HoldsAsync(async () => await OrdersWithCouponsAsync(campaign.CampaignId) == users,
             "PostgreSQL holds one live order per coupon");
+
+        // Domain events (docs/events.md): per coupon, claimed, redeemed on its first order, and for the cancelled ones
+        // released from it and redeemed on the next, each once and in that order; the relay publishes exactly those.
+        var firstOrder = orders.ToDictionary(o => o.CouponId, o => o.OrderId);
+        var secondOrder = again.ToDictionary(o => o.Order!.CouponId, o => o.Order!.OrderId);
+        List<(string Subject, string Type, string Cause)> expected = [.. coupons.SelectMany(c =>
+            new List<(string, string, string)>
+            {
+                (c.CouponId, CouponClaimed.Descriptor.FullName, ""),
+                (c.CouponId, CouponRedeemed.Descriptor.FullName, firstOrder[c.CouponId]),
+            }.Concat(secondOrder.TryGetValue(c.CouponId, out var next)
+                ? [(c.CouponId, CouponReleased.Descriptor.FullName, firstOrder[c.CouponId]),
+                   (c.CouponId, CouponRedeemed.Descriptor.FullName, next)]
+                : []))];
+        await Eventually.HoldsAsync(async () => (await CouponEventsAsync(campaign.CampaignId)).Count == expected.Count
+            && (await EventLog.StreamAsync(_redis.GetDatabase(), EventStreams.Coupons)).Count(e => e.Key.StartsWith(
+                campaign.CampaignId, StringComparison.Ordinal)) == expected.Count, "every coupon event recorded and published");
+        var recorded = await CouponEventsAsync(campaign.CampaignId);
+        Assert.Equal(expected.Order(), recorded.Order());
+        foreach (var coupon in coupons)
+        {
+            Assert.Equal(expected.Where(e => e.Subject == coupon.CouponId), recorded.Where(e => e.Subject == coupon.CouponId));
+        }
+    }
+
+    /// <summary>The campaign's coupon events in the outbox, in sequence order.</summary>
+    private async Task<List<(string Subject, string Type, string Cause)>> CouponEventsAsync(string campaignId)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT subject, type, cause FROM orders.event_outbox WHERE stream = $1 AND subject LIKE $2 ORDER BY sequence");
+        command.Parameters.Add(new NpgsqlParameter { Value = EventStreams.Coupons });
+        command.Parameters.Add(new NpgsqlParameter { Value = campaignId + "~%" });
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<(string, string, string)>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+        return rows;
     }
 
     [Fact]

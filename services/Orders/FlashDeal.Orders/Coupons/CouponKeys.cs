@@ -67,4 +67,9 @@ public static class CouponFields
     public const string Version = "version";
     public const string Holder = "holder";
     public const string HeldUntilMs = "held_until_ms";
+
+    /// <summary>Stream entries of a release only: the order the coupon left, when it was redeemed there, when released.</summary>
+    public const string ReleasedOrderId = "released_order_id";
+    public const string ReleasedRedeemMs = "released_redeem_ms";
+    public const string ReleaseMs = "release_ms";
 }

@@ -43,6 +43,11 @@ public sealed record CouponRecord
     /// <summary>Bumped by every change a client can see; PostgreSQL keeps the highest.</summary>
     public required long Version { get; init; }
 
+    /// <summary>On a release's stream entry only: the order the coupon left, when it was redeemed there and released.</summary>
+    public Guid? ReleasedOrderId { get; init; }
+    public DateTimeOffset? ReleasedRedeemTime { get; init; }
+    public DateTimeOffset? ReleaseTime { get; init; }
+
     public CouponStatus PublicStatus => Status == CouponStatuses.Redeemed ? CouponStatus.Redeemed : CouponStatus.Claimed;
 }
 

@@ -115,6 +115,9 @@ public static class CouponSnapshot
             DealId = Optional(CouponFields.DealId) is { } deal ? Guid.Parse(deal) : null,
             IdempotencyKey = Get(CouponFields.IdempotencyKey),
             Version = long.Parse(Get(CouponFields.Version), CultureInfo.InvariantCulture),
+            ReleasedOrderId = Optional(CouponFields.ReleasedOrderId) is { } left ? Guid.Parse(left) : null,
+            ReleasedRedeemTime = Optional(CouponFields.ReleasedRedeemMs) is { } leftAt ? FromMs(leftAt) : null,
+            ReleaseTime = Optional(CouponFields.ReleaseMs) is { } releasedAt ? FromMs(releasedAt) : null,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using FlashDeal.Orders.Events;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -90,12 +91,15 @@ public sealed class CouponStore(NpgsqlDataSource dataSource)
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    /// <summary>Writes a batch of coupon snapshots in one statement.</summary>
+    /// <summary>
+    /// Writes a batch of coupon snapshots and the events they imply (<see cref="CouponEvents"/>) in one transaction and
+    /// one round trip.
+    /// </summary>
     public async Task UpsertCouponsAsync(IReadOnlyCollection<CouponRecord> snapshots, CancellationToken cancellationToken)
     {
         // One row per coupon and statement (ON CONFLICT cannot touch a row twice): the newest version of each.
         var coupons = snapshots.GroupBy(c => c.CouponId).Select(g => g.MaxBy(c => c.Version)!).ToList();
-        await using var command = dataSource.CreateCommand(UpsertCouponsSql);
+        var command = new NpgsqlBatchCommand(UpsertCouponsSql);
         command.Parameters.AddRange(new NpgsqlParameter[]
         {
             Value(coupons.Select(c => c.CouponId).ToArray()), Value(coupons.Select(c => c.CampaignId).ToArray()),
@@ -111,7 +115,18 @@ public sealed class CouponStore(NpgsqlDataSource dataSource)
             new() { Value = coupons.Select(c => c.DealId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },
             Value(coupons.Select(c => c.IdempotencyKey).ToArray()), Value(coupons.Select(c => c.Version).ToArray()),
         });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { command } })
+        {
+            // The outbox last: its lock then covers only the event insert and the commit (EventOutbox).
+            foreach (var append in EventOutbox.Commands(CouponEvents.Implied(snapshots)))
+            {
+                batch.BatchCommands.Add(append);
+            }
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<CouponRecord?> GetCouponAsync(string couponId, CancellationToken cancellationToken)

@@ -13,10 +13,11 @@
 -- release: ARGV[2] holder  ARGV[3] order_id or '' -> {'RELEASED'} | {'SKIPPED', status}
 --          HELD by holder, or REDEEMED on order_id -> CLAIMED.
 -- Only changes a client can see (REDEEMED, back to CLAIMED) bump the version and go to the stream; HELD is internal.
+-- A release's stream entry also names the order it left (released_order_id, released_redeem_ms, release_ms).
 
 local op = ARGV[1]
 local c = redis.call('HMGET', KEYS[1], 'user_id', 'status', 'holder', 'held_until_ms', 'order_id', 'redeem_before_ms',
-  'deal_id', 'percent_off', 'amount_off_cents', 'currency')
+  'deal_id', 'percent_off', 'amount_off_cents', 'currency', 'redeem_ms')
 if not c[1] then
   if op == 'hold' then
     return {'COUPON_NOT_FOUND'}
@@ -27,10 +28,11 @@ local status = c[2]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
-local function publish()
+-- extra: field/value pairs for the stream entry only (a release names the order it leaves, for CouponReleased).
+local function publish(extra)
   redis.call('HINCRBY', KEYS[1], 'version', 1)
   local fields = redis.call('HGETALL', KEYS[1])
-  local entry = {}
+  local entry = extra or {}
   for i = 1, #fields, 2 do
     if fields[i] ~= 'holder' and fields[i] ~= 'held_until_ms' then
       entry[#entry + 1] = fields[i]
@@ -92,7 +94,7 @@ if op == 'release' then
     redis.call('HSET', KEYS[1], 'status', 'CLAIMED')
     redis.call('HDEL', KEYS[1], 'holder', 'held_until_ms', 'order_id', 'redeem_ms')
     if redeemed_here then
-      publish()
+      publish({'released_order_id', c[5], 'released_redeem_ms', c[11] or '', 'release_ms', string.format('%d', now)})
     end
     return {'RELEASED'}
   end
