@@ -57,13 +57,13 @@ public static class StressAnalysis
             broke, broke ? "broke: " + string.Join("; ", held) : "held");
     }
 
-    /// <summary>Judges every stage that ran (in plan order; stages without planned time, like the load tool's log-in, are
-    /// left out) on the final numbers and finds the knee.</summary>
+    /// <summary>Judges every stage that started iterations (in plan order; stages without planned time, like the load
+    /// tool's log-in, and the steps never reached after a break are left out) on the final numbers and finds the knee.</summary>
     public static StressReport Analyse(RunResult result, IReadOnlyList<string> conditions)
     {
         ArgumentNullException.ThrowIfNull(result);
         var steps = result.Stages
-            .Where(s => s.PlannedDuration > TimeSpan.Zero && (s.IterationsStarted > 0 || s.WallTime > TimeSpan.Zero))
+            .Where(s => s.PlannedDuration > TimeSpan.Zero && (s.IterationsStarted > 0 || s.Dropped > 0))
             .Select(s => Judge(result, s.Name, conditions))
             .ToList();
         return Knee(conditions, steps);

@@ -246,7 +246,8 @@ public class ProfileTests
         Assert.Equal(["step-1", "step-2"], result.LiveBreaks.Select(s => s.Stage));
         Assert.Equal([false, true], result.LiveBreaks.Select(s => s.Broke));
         var report = LoadReport.Build(result, [], [], new Dictionary<string, string>());
-        Assert.Equal("step-1", report.Stress!.LastHeld!.Stage);
+        Assert.Equal(["step-1", "step-2"], report.Stress!.Steps.Select(s => s.Stage)); // step-3 was never reached
+        Assert.Equal("step-1", report.Stress.LastHeld!.Stage);
         Assert.Equal("step-2", report.Stress.FirstBroke!.Stage);
         Assert.Contains("Stress steps", ConsoleReport.Render(report), StringComparison.Ordinal);
     }

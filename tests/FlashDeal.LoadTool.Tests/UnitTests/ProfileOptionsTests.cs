@@ -146,3 +146,36 @@ public sealed class ProfileOptionsTests : IDisposable
         }
     }
 }
+
+// The coupon calls as both transports send them: the REST routes and bodies of protos/flashdeal/coupons/v1/coupons.proto.
+public sealed class CouponOperationsTests
+{
+    [Fact]
+    public void ClaimCouponPostsTheKeyToTheCampaignsClaimRoute()
+    {
+        var request = new FlashDeal.Contracts.Coupons.V1.ClaimCouponRequest { CampaignId = "c-1", IdempotencyKey = "run-u1-v2" };
+
+        Assert.Equal("claim_coupon", Api.Operations.ClaimCoupon.Name);
+        Assert.Equal(Api.ApiService.Coupons, Api.Operations.ClaimCoupon.Service);
+        Assert.Equal(HttpMethod.Post, Api.Operations.ClaimCoupon.Verb);
+        Assert.Equal("/v1/coupon-campaigns/c-1:claim", Api.Operations.ClaimCoupon.RestPath(request));
+        Assert.Equal("""{ "idempotencyKey": "run-u1-v2" }""",
+            Google.Protobuf.JsonFormatter.Default.Format(Api.Operations.ClaimCoupon.RestBodyOf(request)));
+    }
+
+    [Fact]
+    public void CreateCampaignPostsTheCampaignAsTheBody()
+    {
+        var request = new FlashDeal.Contracts.Coupons.V1.CreateCampaignRequest
+        {
+            Campaign = new FlashDeal.Contracts.Coupons.V1.Campaign { Name = "x", TotalQuantity = 5 },
+        };
+
+        Assert.Equal("create_campaign", Api.Operations.CreateCampaign.Name);
+        Assert.Equal("/v1/coupon-campaigns", Api.Operations.CreateCampaign.RestPath(request));
+        Assert.Same(request.Campaign, Api.Operations.CreateCampaign.RestBodyOf(request));
+        // Coupons are served with orders: the same addresses (every replica over gRPC).
+        var endpoints = new Api.ServiceEndpoints(new Uri("http://a"), new Uri("http://c"), [new Uri("http://o1"), new Uri("http://o2")]);
+        Assert.Equal(endpoints.OrdersReplicas, endpoints.AllFor(Api.ApiService.Coupons));
+    }
+}
