@@ -732,7 +732,7 @@ seed_demo() {
     sleep 0.2
   done
 
-  local PRODUCT_ID="" DEAL_ID=""
+  local PRODUCT_ID="" DEAL_ID="" CAMPAIGN_ID=""
   [[ -f "$DATA/demo.env" ]] && source "$DATA/demo.env"
   if [[ -z $PRODUCT_ID ]] || ! http GET "" "$CATALOG_REST/v1/products/$PRODUCT_ID" >/dev/null 2>&1; then
     PRODUCT_ID="$(http POST "" "$CATALOG_REST/v1/products" -H "authorization: Bearer $admin" -d '{"product":{"name":"Aurora X200 headphones",
@@ -749,7 +749,18 @@ seed_demo() {
       \"startTime\":\"$start\",\"endTime\":\"$end\"}}" | jq -r .deal.dealId)"
   fi
   [[ -n $PRODUCT_ID && $PRODUCT_ID != null && -n $DEAL_ID && $DEAL_ID != null ]] || die "demo seed failed"
-  printf 'PRODUCT_ID=%s\nDEAL_ID=%s\n' "$PRODUCT_ID" "$DEAL_ID" >"$DATA/demo.env"
+
+  # A coupon give-away for the demo deal (docs/coupons.md): 50 coupons of 10 % off, claimable now for an hour.
+  local orders_rest="http://127.0.0.1:${SERVICE_REST[$(orders_names | head -n 1)]}" campaign_end=""
+  [[ -n ${CAMPAIGN_ID:-} ]] &&
+    campaign_end="$(http GET "" "$orders_rest/v1/coupon-campaigns/$CAMPAIGN_ID" 2>/dev/null | jq -r .campaign.endTime)" || true
+  if [[ -z $campaign_end || $campaign_end == null || $campaign_end < $(date -u +%Y-%m-%dT%H:%M:%S) ]]; then
+    CAMPAIGN_ID="$(http POST "" "$orders_rest/v1/coupon-campaigns" -H "authorization: Bearer $admin" -d "{\"name\":\"Aurora launch: 10% off\",
+      \"percentOff\":10,\"totalQuantity\":50,\"startTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",
+      \"endTime\":\"$(date -u -d '+62 minutes' +%Y-%m-%dT%H:%M:%SZ)\",\"dealId\":\"$DEAL_ID\"}" | jq -r .campaign.campaignId)"
+  fi
+  [[ -n $CAMPAIGN_ID && $CAMPAIGN_ID != null ]] || die "demo seed failed: no coupon campaign"
+  printf 'PRODUCT_ID=%s\nDEAL_ID=%s\nCAMPAIGN_ID=%s\n' "$PRODUCT_ID" "$DEAL_ID" "$CAMPAIGN_ID" >"$DATA/demo.env"
 }
 
 # $DATA/mesh.env: where everything is, for tools (the load tool, tests). KEY=value lines without quotes (values may hold
@@ -789,7 +800,7 @@ edge_limits_state() {
 edge_kind_running() { if [[ -f $EDGE/haproxy.cfg ]]; then echo haproxy; else echo nginx; fi; }
 
 print_endpoints() {
-  local PRODUCT_ID="" DEAL_ID=""
+  local PRODUCT_ID="" DEAL_ID="" CAMPAIGN_ID=""
   source "$DATA/demo.env"
   local start; start="$(http GET "" "$CATALOG_REST/v1/deals/$DEAL_ID" | jq -r .deal.startTime)"
   local e="http://127.0.0.1:$EDGE_REST_PORT" g="http://127.0.0.1:$EDGE_GRPC_PORT"
@@ -806,6 +817,7 @@ The edge ($(edge_kind_running), the chart's Kong routes, rate limits $(edge_limi
 
 Demo accounts: admin $ADMIN_EMAIL / $ADMIN_PASSWORD; customers ${CUSTOMERS[*]} / $CUSTOMER_PASSWORD
 Demo deal $DEAL_ID (100 units, 2 per customer) opens at $start.
+Demo coupon campaign $CAMPAIGN_ID: 50 coupons of 10 % off that deal, claimable now (docs/coupons.md).
 
   TOKEN=\$(curl -s -X POST $e/v1/auth:logIn -H 'content-type: application/json' \\
       -d '$login' | jq -r .token.accessToken)
@@ -816,6 +828,13 @@ Demo deal $DEAL_ID (100 units, 2 per customer) opens at $start.
   curl -s -X POST $e/v1/orders -H "authorization: Bearer \$TOKEN" \\
       -H 'content-type: application/json' -d '{"dealId":"$DEAL_ID","quantity":1,"idempotencyKey":"demo-1"}'
   curl -s $e/v1/orders -H "authorization: Bearer \$TOKEN"
+  COUPON=\$(curl -s -X POST $e/v1/coupon-campaigns/$CAMPAIGN_ID:claim -H "authorization: Bearer \$TOKEN" \\
+      -H 'content-type: application/json' -d '{"idempotencyKey":"demo-claim-1"}' | jq -r .coupon.couponId)
+  curl -s -X POST $e/v1/orders -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
+      -d '{"dealId":"$DEAL_ID","idempotencyKey":"demo-2","couponId":"'\$COUPON'"}'      # once the deal is live
+  curl -s -X POST $e/v1/orders/ORDER_ID:pay -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
+      -d '{"paymentToken":"tok_demo"}'     # then :cancel refunds it (docs/orders.md, "Refunds")
+  redis-cli -p $REDIS_PORT XRANGE flashdeal:events:orders - + COUNT 5   # domain events (docs/events.md)
 
   $bufc -d '$login' \\
       $g/flashdeal.auth.v1.AuthService/LogIn

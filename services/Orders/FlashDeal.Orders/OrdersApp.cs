@@ -75,7 +75,8 @@ public static class OrdersApp
                 PlacementStrategy.PostgresRowLock => sp.GetRequiredService<PostgresRowLockPlacement>(),
                 _ => sp.GetRequiredService<RedisOrderPlacement>(),
             });
-        services.TryAddSingleton<IPaymentProvider, SandboxPaymentProvider>();
+        // The sandbox keeps its ledger in Redis, one for every replica, as a real provider is.
+        services.TryAddSingleton<IPaymentProvider>(sp => new SandboxPaymentProvider(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
         services.AddSingleton<OrderLifecycle>();
         services.AddSingleton<ExpirySweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());

@@ -86,6 +86,26 @@ public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : 
     }
 
     [Fact]
+    public async Task AnOrderPaidOnOneReplicaIsRefundedOnAnotherThroughTheSharedSandboxLedger()
+    {
+        // Found through the local mesh: the sandbox kept its charges in each process, so a cancel that reached the other
+        // replica failed with a 500 and a reconciliation there would have taken a paid order for unpaid.
+        await using var other = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
+        var (deal, order) = await PlacePaidAsync("rhea");
+        var charge = await Provider(other).FindChargeAsync(Guid.Parse(order.OrderId), CancellationToken.None);
+        Assert.Equal(order.TotalCents, charge?.AmountCents);
+
+        var refunded = await other.Client.CancelAsync("rhea", order.OrderId);
+        var again = await _host.Client.CancelAsync("rhea", order.OrderId);
+
+        Assert.Equal(OrderStatus.Refunded, refunded.Status);
+        Assert.Equal(refunded, again);
+        Assert.Equal(refunded.RefundReference,
+            await Provider(_host).FindRefundAsync(Guid.Parse(order.OrderId), CancellationToken.None));
+        Assert.Equal(10, await TestDeal.RemainingAsync(Redis, deal.DealId));
+    }
+
+    [Fact]
     public async Task ARefundWithTheProviderDownKeepsTheOrderPaidAndARetryRefundsOnce()
     {
         var (deal, order) = await PlacePaidAsync("rob");
