@@ -47,6 +47,7 @@ public static class OrdersApp
         services.AddOptions<OrdersOptions>().Bind(configuration.GetSection(OrdersOptions.Section))
             .Validate(o => o.PayWindow > TimeSpan.Zero && o.MaxQuantity >= 1 && o.PaymentLock > o.PaymentTimeout,
                 "Orders: PayWindow must be positive, MaxQuantity ≥ 1, PaymentLock longer than PaymentTimeout.")
+            .Validate(o => o.PaymentReconcileInterval > TimeSpan.Zero, "Orders: PaymentReconcileInterval must be positive.")
             .Validate(o => Enum.IsDefined(o.Durability) && o.DurableReplicas >= 1
                     && o.ReplicaWaitTimeout >= TimeSpan.FromMilliseconds(1),
                 "Orders: Durability must be Local or Replica, DurableReplicas ≥ 1, ReplicaWaitTimeout ≥ 1 ms.")

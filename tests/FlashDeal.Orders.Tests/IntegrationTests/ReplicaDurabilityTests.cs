@@ -60,6 +60,49 @@ public sealed class ReplicaDurabilityTests(PostgresDatabase database, RedisSenti
     }
 
     [Fact]
+    public async Task ARefundIsOnTheReplicaWhenItIsAnswered()
+    {
+        var deal = await new TestDeal { Stock = 10 }.WriteAsync(_redis.GetDatabase());
+        var replica = await ReplicaServerAsync();
+        var order = (await _replica.Client.PlaceAsync("ada", deal.DealId, "k1", quantity: 2)).Order;
+        await _replica.Client.PayAsync("ada", order.OrderId, "tok_visa");
+
+        var refunded = await _replica.Client.CancelAsync("ada", order.OrderId);
+
+        Assert.Equal(Contracts.Orders.V1.OrderStatus.Refunded, refunded.Status);
+        Assert.Equal("REFUNDED", await replica.ExecuteAsync("HGET",
+            OrderKeys.Order(deal.DealId, Guid.Parse(order.OrderId)).ToString(), OrderFields.Status));
+        Assert.Equal("10", await replica.ExecuteAsync("GET", Data.Redis.DealKeys.Stock(deal.DealId).ToString()));
+    }
+
+    [Fact]
+    public async Task ARefundTheReplicaDidNotAcknowledgeIsUnknownAndTheRetryAnswersItOnce()
+    {
+        var deal = await new TestDeal { Stock = 10 }.WriteAsync(_redis.GetDatabase());
+        var replica = await ReplicaServerAsync();
+        var order = (await _replica.Client.PlaceAsync("bea", deal.DealId, "k1", quantity: 2)).Order;
+        await _replica.Client.PayAsync("bea", order.OrderId, "tok_visa");
+
+        await replica.SuspendAsync();
+        RpcException refused;
+        try
+        {
+            refused = await Assert.ThrowsAsync<RpcException>(() => _replica.Client.CancelAsync("bea", order.OrderId));
+        }
+        finally
+        {
+            await replica.ResumeAsync();
+        }
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        var retried = await _replica.Client.CancelAsync("bea", order.OrderId);
+        Assert.Equal(Contracts.Orders.V1.OrderStatus.Refunded, retried.Status);
+        Assert.Equal(10, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
+        var provider = (Payments.SandboxPaymentProvider)_replica.Services.GetRequiredService<Payments.IPaymentProvider>();
+        Assert.Equal(retried.RefundReference, provider.Refunds[Guid.Parse(order.OrderId)]);
+    }
+
+    [Fact]
     public async Task AFrozenReplicaMakesTheOutcomeUnknownAndTheRetryWithTheSameKeyGetsTheOneOrder()
     {
         var deal = await new TestDeal { Stock = 10 }.WriteAsync(_redis.GetDatabase());

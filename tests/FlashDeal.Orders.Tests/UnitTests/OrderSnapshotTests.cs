@@ -39,6 +39,28 @@ public sealed class OrderSnapshotTests
     }
 
     [Fact]
+    public void ReadsARefundAndWhetherItReturnedTheUnits()
+    {
+        var fields = Fields();
+        fields["status"] = "REFUNDED";
+        fields["refund_ms"] = "1700000002000";
+        fields["refund_reference"] = "refund_x";
+        fields["refunding_until_ms"] = "1";
+
+        var returned = OrderSnapshot.FromFields(new Dictionary<string, string>(fields) { ["stock_returned"] = "1" });
+        var kept = OrderSnapshot.FromFields(new Dictionary<string, string>(fields) { ["stock_returned"] = "0" });
+
+        Assert.Equal(OrderStatus.Refunded, returned.Status);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1700000002000), returned.RefundTime);
+        Assert.Equal("refund_x", returned.RefundReference);
+        Assert.True(returned.StockReturned);
+        Assert.False(kept.StockReturned);
+        Assert.True(returned.IsFinal);
+        Assert.False(OrderSnapshot.FromFields(Fields()).IsFinal);
+        Assert.False(OrderSnapshot.FromFields(Fields()).StockReturned);
+    }
+
+    [Fact]
     public void AMissingFieldIsAFormatError()
     {
         var fields = Fields();

@@ -227,7 +227,7 @@ public sealed class OrderLifecycle(
             await SettleLostChargeAsync(dealId, orderId, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or PaymentProviderUnavailableException
-            or OperationCanceledException or HttpRequestException)
+            or OperationCanceledException or HttpRequestException or Npgsql.NpgsqlException)
         {
             logger.LogWarning("Refund of the lost charge of order {OrderId} left to the reconciler: {Error}", orderId, e.Message);
         }
