@@ -125,6 +125,65 @@ no_clock='walk(if type == "object" then del(.serverTime) else . end)' # GetDeal 
   pass "a ${#small}-byte GetDeal through the edge with gzip and br accepted: not compressed" ||
   fail "a small answer through the edge: $(grep -i '^content-encoding' "$DATA/edge-small.headers")"
 
+# Coupons, refunds and domain events through the edge (docs/coupons.md, orders.md "Refunds", events.md): a deal that
+# opens in a few seconds, a one-coupon give-away for it; the coupon claimed over REST (a retry replays it), the last one
+# refused over gRPC; an order with the coupon paid over gRPC and cancelled over REST (refunded, units back); then the
+# order's and the coupon's events on their Redis streams, each once and in order.
+jwt="$(curl -fsS -m 10 -X POST "$EDGE/v1/auth:signUp" -H 'content-type: application/json' \
+  -d '{"email":"cora@flashdeal.local","password":"flashdeal-customer-demo"}' >/dev/null && login cora@flashdeal.local)" || jwt=""
+opens="$(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%SZ)"
+sale="$(curl -fsS -m 10 -X POST "$CATALOG/v1/deals" -H "authorization: Bearer $admin" -H 'content-type: application/json' \
+  -d "{\"deal\":{\"productId\":\"$PRODUCT_ID\",\"title\":\"e2e coupon deal\",\"dealPriceCents\":\"10000\",\"stock\":5,
+    \"perUserLimit\":1,\"startTime\":\"$opens\",\"endTime\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"}}" | jq -r .deal.dealId)" || sale=""
+campaign="$(curl -sS -m 10 -X POST "$EDGE/v1/coupon-campaigns" -H "authorization: Bearer $admin" -H 'content-type: application/json' \
+  -d "{\"name\":\"e2e give-away\",\"amountOffCents\":\"2500\",\"currency\":\"USD\",\"totalQuantity\":1,\"dealId\":\"$sale\",
+    \"startTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"endTime\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"}" | jq -r .campaign.campaignId)" || campaign=""
+claim() { curl -sS -m 10 -X POST "$EDGE/v1/coupon-campaigns/$campaign:claim" -H "authorization: Bearer $jwt" \
+  -H 'content-type: application/json' -d '{"idempotencyKey":"e2e-claim"}'; }
+claimed="$(claim)" || claimed="{}"
+coupon="$(jq -r '.coupon.couponId // empty' <<<"$claimed")"
+again="$(claim)" || again="{}"
+[[ -n $jwt && -n $coupon ]] && jq -e --arg c "$coupon" '.replayed == true and .coupon.couponId == $c' <<<"$again" >/dev/null &&
+  pass "ClaimCoupon through the edge (REST): coupon $coupon, the retry replays it" ||
+  fail "ClaimCoupon through the edge (REST): $claimed / $again"
+gone="$(bufc -H "authorization: Bearer $grace" -d "{\"campaignId\":\"$campaign\",\"idempotencyKey\":\"g-claim\"}" \
+  "$EDGE_GRPC/flashdeal.coupons.v1.CouponService/ClaimCoupon" 2>&1)" || true
+reason="$(jq -r '.details[0].value // empty' <<<"$gone" 2>/dev/null | base64 -d 2>/dev/null | tr -c '[:print:]' ' ')" || reason=""
+jq -e '.code == "failed_precondition"' <<<"$gone" >/dev/null && [[ $reason == *COUPONS_EXHAUSTED*coupons.flashdeal.dev* ]] &&
+  pass "ClaimCoupon through the edge (gRPC, buf curl) after the last coupon: FAILED_PRECONDITION COUPONS_EXHAUSTED" ||
+  fail "ClaimCoupon through the edge (gRPC) after the last coupon: $gone"
+until [[ "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$opens" ]]; do sleep 0.2; done
+bought="$(curl -sS -m 10 -X POST "$EDGE/v1/orders" -H "authorization: Bearer $jwt" -H 'content-type: application/json' \
+  -d "{\"dealId\":\"$sale\",\"idempotencyKey\":\"e2e-coupon-order\",\"couponId\":\"$coupon\"}")" || bought="{}"
+oid="$(jq -r '.order.orderId // empty' <<<"$bought")"
+jq -e --arg c "$coupon" '.order.couponId == $c and .order.discountCents == "2500" and .order.totalCents == "7500"' \
+  <<<"$bought" >/dev/null && pass "PlaceOrder with the coupon through the edge (REST): 100.00 - 25.00 = 75.00" ||
+  fail "PlaceOrder with the coupon through the edge (REST): $bought"
+paid="$(bufc -H "authorization: Bearer $jwt" -d "{\"orderId\":\"$oid\",\"paymentToken\":\"tok_e2e\"}" \
+  "$EDGE_GRPC/flashdeal.orders.v1.OrderService/PayOrder" 2>&1)" || paid="{}"
+refunded="$(curl -sS -m 10 -X POST "$EDGE/v1/orders/$oid:cancel" -H "authorization: Bearer $jwt" \
+  -H 'content-type: application/json' -d '{}')" || refunded="{}"
+units_left="$(curl -fsS -m 10 "$EDGE/v1/deals/$sale" | jq -r .deal.remainingStock)" || units_left=""
+jq -e '.order.status == "ORDER_STATUS_PAID"' <<<"$paid" >/dev/null &&
+  jq -e '.order.status == "ORDER_STATUS_REFUNDED" and (.order.refundReference | length > 0)' <<<"$refunded" >/dev/null &&
+  [[ $units_left == 5 ]] && pass "PayOrder (gRPC) then CancelOrder (REST) through the edge: REFUNDED, the unit back (5 left)" ||
+  fail "pay then cancel through the edge: $paid / $refunded / $units_left left"
+# Event types per key, in stream order (redis-cli --json escapes the protobuf bytes).
+events_of() { # stream key
+  redis-cli -p "$FLASHDEAL_REDIS_PORT" --json XRANGE "$1" - + 2>/dev/null |
+    jq -r --arg k "$2" '.[] | (.[1] | [range(0; length; 2) as $i | {(.[$i]): .[$i + 1]}] | add) | select(.key == $k) | .type' |
+    sed 's/^flashdeal\.events\.v1\.//' | paste -sd ' '
+}
+for _ in $(seq 1 100); do
+  [[ "$(events_of flashdeal:events:orders "$oid")" == "OrderPlaced OrderPaid OrderRefunded" &&
+    "$(events_of flashdeal:events:coupons "$coupon")" == "CouponClaimed CouponRedeemed" ]] && break
+  sleep 0.2
+done
+[[ "$(events_of flashdeal:events:orders "$oid")" == "OrderPlaced OrderPaid OrderRefunded" &&
+  "$(events_of flashdeal:events:coupons "$coupon")" == "CouponClaimed CouponRedeemed" ]] &&
+  pass "domain events: OrderPlaced OrderPaid OrderRefunded for the order, CouponClaimed CouponRedeemed for the coupon" ||
+  fail "domain events: order [$(events_of flashdeal:events:orders "$oid")], coupon [$(events_of flashdeal:events:coupons "$coupon")]"
+
 # The demo deal opens minutes from now: orders refuses it by the window read from Redis.
 placed="$(curl -sS -m 10 -X POST "$EDGE/v1/orders" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d "{\"dealId\":\"$DEAL_ID\",\"quantity\":1,\"idempotencyKey\":\"e2e-1\"}")" || placed="{}"
