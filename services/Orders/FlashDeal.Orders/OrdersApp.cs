@@ -118,6 +118,7 @@ public static class OrdersApp
         services.AddGrpcServiceHealth(CouponService.Descriptor);
         services.AddSingleton<CouponStore>();
         services.AddSingleton<CouponStreamRegistry>();
+        services.AddSingleton<ExhaustedCampaigns>();
         services.AddSingleton<CouponCampaigns>();
         services.AddSingleton<CouponRedemption>();
         services.AddSingleton<CouponStreamConsumer>();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FlashDeal.Orders.Coupons;
 using FlashDeal.TestInfrastructure;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -82,6 +83,10 @@ public sealed class CouponClaimInvariantTests(PostgresDatabase database, RedisSe
         Assert.Equal((StatusCode.FailedPrecondition, "ALREADY_CLAIMED"), (other.Code, other.Reason));
         Assert.Equal(total, await database2.HashLengthAsync(CouponKeys.Claims(campaignId)));
         Assert.Equal(0, (await cluster.Hosts[1].Coupons.GetAsync(campaign.CampaignId)).RemainingQuantity);
+        // The flood after the last coupon was answered from the replicas' exhausted flags, with the same outcome.
+        Assert.Contains(cluster.Hosts, h => h.Services.GetRequiredService<ExhaustedCampaigns>().Count == 1);
+        var late = await cluster.Hosts[0].Coupons.ClaimAsync("late-comer", campaign.CampaignId, "k");
+        Assert.Equal((StatusCode.FailedPrecondition, "COUPONS_EXHAUSTED"), (late.Code, late.Reason));
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public sealed class CouponCampaigns(
     IConnectionMultiplexer redis,
     CouponStore store,
     CouponStreamRegistry registry,
+    ExhaustedCampaigns exhausted,
     ReplicaAcknowledgement replicas,
     UuidV7Generator ids,
     TimeProvider time,
@@ -114,6 +115,10 @@ public sealed class CouponCampaigns(
     public async Task<ClaimResult> ClaimAsync(Guid campaignId, string userId, string idempotencyKey,
         CancellationToken cancellationToken)
     {
+        if (exhausted.IsExhaustedFor(campaignId, userId))
+        {
+            return ClaimResult.Refused(CouponRefusals.CouponsExhausted(campaignId));
+        }
         var reply = await RunClaimAsync(campaignId, userId, idempotencyKey, cancellationToken).ConfigureAwait(false);
         if (reply.Status == "CAMPAIGN_NOT_FOUND")
         {
@@ -144,6 +149,7 @@ public sealed class CouponCampaigns(
             case "CAMPAIGN_ENDED":
                 return ClaimResult.Refused(CouponRefusals.CampaignEnded(campaignId, CouponSnapshot.FromMs(reply.Values[0])));
             case "COUPONS_EXHAUSTED":
+                exhausted.MarkExhausted(campaignId, CouponSnapshot.FromMs(reply.Values[0]));
                 return ClaimResult.Refused(CouponRefusals.CouponsExhausted(campaignId));
             case "CAMPAIGN_NOT_FOUND":
                 return ClaimResult.Refused(CouponRefusals.CampaignNotFound(campaignId.ToString("D")));

@@ -11,7 +11,7 @@
 --
 -- Returns {'CLAIMED', field, value, ...} (the coupon hash) | {'REPLAYED', field, value, ...}
 --   | {'ALREADY_CLAIMED', coupon_id} | {'CAMPAIGN_NOT_FOUND'} | {'CAMPAIGN_NOT_STARTED', start_ms}
---   | {'CAMPAIGN_ENDED', end_ms} | {'COUPONS_EXHAUSTED'}
+--   | {'CAMPAIGN_ENDED', end_ms} | {'COUPONS_EXHAUSTED', end_ms}
 
 local user_id = ARGV[1]
 local tag = ARGV[3]
@@ -44,7 +44,7 @@ if now >= tonumber(config[7]) then
   return {'CAMPAIGN_ENDED', config[7]}
 end
 if tonumber(remaining) <= 0 then
-  return {'COUPONS_EXHAUSTED'}
+  return {'COUPONS_EXHAUSTED', config[7]}
 end
 
 local after = redis.call('DECR', KEYS[2])
