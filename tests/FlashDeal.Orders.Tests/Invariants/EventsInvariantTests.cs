@@ -115,8 +115,10 @@ public sealed class EventsInvariantTests(PostgresDatabase database, RedisServer 
                 }
                 if (Interlocked.Increment(ref changed) == orders / 3)
                 {
-                    replicas[0].Kill();
+                    var victim = replicas[0];
+                    victim.Kill();
                     replicas[0] = await OrdersProcess.StartAsync(environment);
+                    await victim.DisposeAsync();
                     killed.SetResult();
                 }
             }).ToList();
