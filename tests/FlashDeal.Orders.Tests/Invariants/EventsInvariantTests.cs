@@ -85,6 +85,12 @@ public sealed class EventsInvariantTests(PostgresDatabase database, RedisServer 
                         {
                             // The replica died under the call: retry elsewhere with the same key or token.
                         }
+                        catch (RpcException e) when (e.StatusCode == StatusCode.Aborted && attempt < 40)
+                        {
+                            // PAYMENT_IN_PROGRESS: a payment the killed replica began holds the order until its lock
+                            // (PaymentLock) ends; then it goes on.
+                            await Task.Delay(200);
+                        }
                     }
                 }
                 finally
