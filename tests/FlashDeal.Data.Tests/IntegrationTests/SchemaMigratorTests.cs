@@ -49,6 +49,20 @@ public sealed class SchemaMigratorTests(PostgresDatabase database) : IClassFixtu
     }
 
     [Fact]
+    public async Task AMigrationMergedBelowAnAppliedOneIsAppliedAfterIt()
+    {
+        // Branches merged in another order than their numbers (orders' 0004 before 0002 and 0003): the lower version
+        // is applied on the next run, after the higher one.
+        var full = TestMigrations.Embedded(_schema);
+        await Migrator(new MigrationSet(_schema, full.Migrations.Where(m => m.Version != 2))).MigrateAsync();
+
+        var applied = await Migrator(full).MigrateAsync();
+
+        Assert.Equal([2L], applied.Select(m => m.Version));
+        Assert.Equal(["1", "2", "3"], await QueryAsync($"SELECT version FROM {_schema}.schema_migrations ORDER BY version"));
+    }
+
+    [Fact]
     public async Task EditedAppliedMigrationIsRefusedAndNothingElseRuns()
     {
         var set = TestMigrations.Embedded(_schema);
