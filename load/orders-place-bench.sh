@@ -43,9 +43,9 @@ fi
 
 # The fixtures' servers: PostgreSQL (fsync off) and Redis (no persistence) on free ports; they stop at end of input.
 coproc INFRA { dotnet "$repo/tests/FlashDeal.TestInfrastructure/bin/Release/net10.0/FlashDeal.TestInfrastructure.dll"; }
-infra_pid=$INFRA_PID
+infra_pid=$INFRA_PID infra_in=${INFRA[1]}
 cleanup() {
-  exec {INFRA[1]}>&- 2>/dev/null || true
+  exec {infra_in}>&- 2>/dev/null || true # end of input: the fixtures stop and delete their servers
   wait "$infra_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
