@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using FlashDeal.Contracts.Coupons.V1;
 using FlashDeal.Load;
@@ -94,51 +93,27 @@ public static class CouponBenchmark
         return new MeasuredRun(result, cpu, invariant);
     }
 
-    /// <summary>A closed loop of <paramref name="concurrency"/> workers, each taking the next user and claiming once.</summary>
+    /// <summary>A <see cref="ClosedLoop"/> of claimers, each claiming once.</summary>
     private static async Task<PhaseResult> ClaimAsync(CouponService.CouponServiceClient client, IReadOnlyList<string> bearers,
         string campaignId, int claimers, int concurrency, Func<TimeSpan> serverCpu)
     {
-        var next = -1;
-        long claimed = 0, exhausted = 0, errors = 0;
-        string? firstError = null;
-        var histograms = Enumerable.Range(0, concurrency).Select(_ => new LatencyHistogram()).ToArray();
         var cpuBefore = serverCpu();
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(histograms.Select(async histogram =>
+        var loop = await ClosedLoop.RunAsync(claimers, concurrency, async user =>
         {
-            await Task.Yield();
-            int user;
-            while ((user = Interlocked.Increment(ref next)) < claimers)
+            try
             {
-                var request = new ClaimCouponRequest { CampaignId = campaignId, IdempotencyKey = "k" };
-                var headers = new Metadata { { "authorization", bearers[user] } };
-                var started = Stopwatch.GetTimestamp();
-                try
-                {
-                    await client.ClaimCouponAsync(request, headers, DateTime.UtcNow.AddSeconds(30));
-                    Interlocked.Increment(ref claimed);
-                }
-                catch (RpcException e) when (e.GetDetail<ErrorInfo>()?.Reason == nameof(CouponErrorReason.CouponsExhausted))
-                {
-                    Interlocked.Increment(ref exhausted);
-                }
-                catch (RpcException e)
-                {
-                    Interlocked.Increment(ref errors);
-                    Interlocked.CompareExchange(ref firstError, $"{e.StatusCode}: {e.Status.Detail}", null);
-                }
-                histogram.Record((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                await client.ClaimCouponAsync(new ClaimCouponRequest { CampaignId = campaignId, IdempotencyKey = "k" },
+                    new Metadata { { "authorization", bearers[user] } }, DateTime.UtcNow.AddSeconds(30));
+                return CallOutcome.Taken;
             }
-        }));
-        clock.Stop();
+            catch (RpcException e) when (e.GetDetail<ErrorInfo>()?.Reason == "COUPONS_EXHAUSTED")
+            {
+                return CallOutcome.Refused;
+            }
+        });
         var cpu = serverCpu() - cpuBefore;
-        var latency = new LatencyHistogram();
-        foreach (var h in histograms)
-        {
-            latency.Merge(h);
-        }
-        return new PhaseResult("coupons", clock.Elapsed, null, claimed, exhausted, errors, firstError, latency,
-            cpu.TotalMicroseconds / Math.Max(1, claimers), []);
+        return new PhaseResult("coupons", loop.Elapsed, null, loop.Taken, loop.Refused, loop.Errors, loop.FirstError,
+            loop.LatencyMicros, cpu.TotalMicroseconds / Math.Max(1, claimers), []);
     }
 
     /// <summary>"ok", or what failed: every coupon granted once to a different user, none left, all in PostgreSQL.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FlashDeal.Contracts.Orders.V1;
 using FlashDeal.Load;
 using FlashDeal.ServiceDefaults;
@@ -25,9 +24,8 @@ public sealed record PhaseResult(
 }
 
 /// <summary>
-/// A closed loop of <c>concurrency</c> workers, each taking the next buyer and sending one PlaceOrder (quantity 1, one
-/// key per buyer) to a deal: buyer <c>i</c> to deal <c>i mod deals</c>, so several deals are bought from at once. Every
-/// call's latency goes into a per-worker histogram, merged at the end.
+/// A <see cref="ClosedLoop"/> of buyers, each sending one PlaceOrder (quantity 1, one key per buyer) to a deal: buyer
+/// <c>i</c> to deal <c>i mod deals</c>, so several deals are bought from at once.
 /// </summary>
 public sealed class PlaceOrderPhase(GrpcChannel channel, IReadOnlyList<string> bearers)
 {
@@ -41,52 +39,33 @@ public sealed class PlaceOrderPhase(GrpcChannel channel, IReadOnlyList<string> b
         Func<TimeSpan> serverCpu)
     {
         var dealIds = deals.Select(d => d.ToString("D")).ToArray();
-        var next = -1;
-        long accepted = 0, soldOut = 0, errors = 0;
         long sellOutTicks = 0;
-        string? firstError = null;
         var acceptedIds = new System.Collections.Concurrent.ConcurrentBag<string>();
-        var histograms = Enumerable.Range(0, concurrency).Select(_ => new LatencyHistogram()).ToArray();
         var cpuBefore = serverCpu();
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(histograms.Select(async histogram =>
+        var loop = await ClosedLoop.RunAsync(buyers, concurrency, async buyer =>
         {
-            await Task.Yield();
-            int buyer;
-            while ((buyer = Interlocked.Increment(ref next)) < buyers)
+            var request = new PlaceOrderRequest { DealId = dealIds[buyer % dealIds.Length], IdempotencyKey = "k", Quantity = 1 };
+            try
             {
-                var request = new PlaceOrderRequest { DealId = dealIds[buyer % dealIds.Length], IdempotencyKey = "k", Quantity = 1 };
-                var headers = new Metadata { { "authorization", bearers[buyer] } };
-                var started = Stopwatch.GetTimestamp();
-                try
-                {
-                    var response = await _orders.PlaceOrderAsync(request, headers, DateTime.UtcNow.AddSeconds(30));
-                    acceptedIds.Add(response.Order.OrderId);
-                    if (Interlocked.Increment(ref accepted) == stock)
-                    {
-                        Interlocked.Exchange(ref sellOutTicks, clock.Elapsed.Ticks);
-                    }
-                }
-                catch (RpcException e) when (e.GetDetail<ErrorInfo>()?.Reason == "SOLD_OUT")
-                {
-                    Interlocked.Increment(ref soldOut);
-                }
-                catch (RpcException e)
-                {
-                    Interlocked.Increment(ref errors);
-                    Interlocked.CompareExchange(ref firstError, $"{e.StatusCode}: {e.Status.Detail}", null);
-                }
-                histogram.Record((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                var response = await _orders.PlaceOrderAsync(request, new Metadata { { "authorization", bearers[buyer] } },
+                    DateTime.UtcNow.AddSeconds(30));
+                acceptedIds.Add(response.Order.OrderId);
+                return CallOutcome.Taken;
             }
-        }));
-        clock.Stop();
-        var cpu = serverCpu() - cpuBefore;
-        var latency = new LatencyHistogram();
-        foreach (var h in histograms)
+            catch (RpcException e) when (e.GetDetail<ErrorInfo>()?.Reason == "SOLD_OUT")
+            {
+                return CallOutcome.Refused;
+            }
+        }, (accepted, at) =>
         {
-            latency.Merge(h);
-        }
-        return new PhaseResult(target, clock.Elapsed, sellOutTicks == 0 ? null : TimeSpan.FromTicks(sellOutTicks),
-            accepted, soldOut, errors, firstError, latency, cpu.TotalMicroseconds / Math.Max(1, buyers), [.. acceptedIds]);
+            if (accepted == stock)
+            {
+                Interlocked.Exchange(ref sellOutTicks, at.Ticks);
+            }
+        });
+        var cpu = serverCpu() - cpuBefore;
+        return new PhaseResult(target, loop.Elapsed, sellOutTicks == 0 ? null : TimeSpan.FromTicks(sellOutTicks),
+            loop.Taken, loop.Refused, loop.Errors, loop.FirstError, loop.LatencyMicros, cpu.TotalMicroseconds / Math.Max(1, buyers),
+            [.. acceptedIds]);
     }
 }

@@ -34,6 +34,24 @@ public sealed partial class OrdersProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A replica that cannot reach PostgreSQL, so every stream entry its consumer takes stays pending, as a crash between
+    /// read and acknowledge leaves it; otherwise a normal replica on <paramref name="redis"/> (tokens from
+    /// <paramref name="jwks"/>). The killed-replica tests SIGKILL it and count what the survivors claim.
+    /// </summary>
+    public static Task<OrdersProcess> StartCutOffFromPostgresAsync(string redis, JwksEndpoint jwks) => StartAsync(
+        new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=app;Database=none;Timeout=1",
+            ["Database__MigrateOnStart"] = "false",
+            ["ConnectionStrings__Redis"] = redis,
+            ["Auth__Issuer"] = TestTokens.Issuer,
+            ["Auth__Audience"] = TestTokens.Audience,
+            ["Auth__JwksUrl"] = jwks.Url.ToString(),
+            ["Orders__Stream__PollInterval"] = "00:00:00.020",
+            ["Orders__Stream__RegistryRefreshInterval"] = "00:00:00.100",
+        });
+
     public static async Task<OrdersProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
     {
         var directory = AppContext.BaseDirectory;

@@ -39,19 +39,7 @@ public sealed class CouponKilledReplicaInvariantTests(PostgresDatabase database,
             ["Orders:Stream:ClaimInterval"] = "00:00:00.200",
         });
         await using var jwks = await JwksEndpoint.StartAsync(TestTokens.Shared.Keys);
-        // The victim cannot reach PostgreSQL, so every coupon entry its consumer takes stays pending, as a crash between
-        // read and acknowledge leaves it.
-        await using var victim = await OrdersProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=app;Database=none;Timeout=1",
-            ["Database__MigrateOnStart"] = "false",
-            ["ConnectionStrings__Redis"] = redis.ConnectionString,
-            ["Auth__Issuer"] = TestTokens.Issuer,
-            ["Auth__Audience"] = TestTokens.Audience,
-            ["Auth__JwksUrl"] = jwks.Url.ToString(),
-            ["Orders__Stream__PollInterval"] = "00:00:00.020",
-            ["Orders__Stream__RegistryRefreshInterval"] = "00:00:00.100",
-        });
+        await using var victim = await OrdersProcess.StartCutOffFromPostgresAsync(redis.ConnectionString, jwks);
         var campaign = await survivors.Hosts[0].Coupons.CreateAsync(CouponClient.NewCampaign(total));
         var campaignId = Guid.Parse(campaign.CampaignId);
         var clients = new[] { victim.Coupons, survivors.Hosts[0].Coupons, survivors.Hosts[1].Coupons };

@@ -41,19 +41,7 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
             ["Orders:Stream:ClaimInterval"] = "00:00:00.200",
         });
         await using var jwks = await JwksEndpoint.StartAsync(TestTokens.Shared.Keys);
-        // The victim cannot reach PostgreSQL, so every entry its consumer takes stays pending, as a crash between
-        // read and acknowledge leaves it; otherwise it is a normal replica.
-        await using var victim = await OrdersProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = "Host=127.0.0.1;Port=9;Username=app;Database=none;Timeout=1",
-            ["Database__MigrateOnStart"] = "false",
-            ["ConnectionStrings__Redis"] = redis.ConnectionString,
-            ["Auth__Issuer"] = TestTokens.Issuer,
-            ["Auth__Audience"] = TestTokens.Audience,
-            ["Auth__JwksUrl"] = jwks.Url.ToString(),
-            ["Orders__Stream__PollInterval"] = "00:00:00.020",
-            ["Orders__Stream__RegistryRefreshInterval"] = "00:00:00.100",
-        });
+        await using var victim = await OrdersProcess.StartCutOffFromPostgresAsync(redis.ConnectionString, jwks);
         var deal = await new TestDeal { Stock = stock, PerUserLimit = 1 }.WriteAsync(_redis.GetDatabase());
         var clients = new[] { victim.Client, survivors.Client(0), survivors.Client(1) };
 
