@@ -1,3 +1,4 @@
+using FlashDeal.Data;
 using FlashDeal.Orders.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,26 +24,9 @@ public sealed class ExpirySweeper(
 {
     private const int BatchSize = 200;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.ExpirySweepInterval, time);
-        var failures = 0;
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            try
-            {
-                await SweepAsync(stoppingToken).ConfigureAwait(false);
-                failures = 0;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                if (failures++ % 30 == 0)
-                {
-                    logger.LogWarning("Expiry sweep failed: {Error}", e.Message);
-                }
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicPass.RunAsync("Expiry sweep", options.Value.ExpirySweepInterval, time, SweepAsync,
+            e => e is RedisException or TimeoutException, logger, stoppingToken);
 
     /// <summary>One sweep over every registered deal; returns how many orders it expired.</summary>
     public async Task<int> SweepAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using FlashDeal.Data;
 using FlashDeal.Orders.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,26 +25,9 @@ public sealed class PaymentReconciler(
 {
     private const int BatchSize = 200;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.PaymentReconcileInterval, time);
-        var failures = 0;
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken).ConfigureAwait(false);
-                failures = 0;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException or Npgsql.NpgsqlException)
-            {
-                if (failures++ % 30 == 0)
-                {
-                    logger.LogWarning("Payment reconciliation failed: {Error}", e.Message);
-                }
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicPass.RunAsync("Payment reconciliation", options.Value.PaymentReconcileInterval, time, RunOnceAsync,
+            e => e is RedisException or TimeoutException or Npgsql.NpgsqlException, logger, stoppingToken);
 
     /// <summary>One pass; returns how many lost charges and refund locks it settled.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
