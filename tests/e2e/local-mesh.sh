@@ -148,7 +148,10 @@ again="$(claim)" || again="{}"
   fail "ClaimCoupon through the edge (REST): $claimed / $again"
 gone="$(bufc -H "authorization: Bearer $grace" -d "{\"campaignId\":\"$campaign\",\"idempotencyKey\":\"g-claim\"}" \
   "$EDGE_GRPC/flashdeal.coupons.v1.CouponService/ClaimCoupon" 2>&1)" || true
-reason="$(jq -r '.details[0].value // empty' <<<"$gone" 2>/dev/null | base64 -d 2>/dev/null | tr -c '[:print:]' ' ')" || reason=""
+# buf curl prints the ErrorInfo as base64 without its padding.
+reason="$(jq -r '.details[0].value // empty' <<<"$gone" 2>/dev/null)" || reason=""
+while ((${#reason} % 4)); do reason+="="; done
+reason="$(base64 -d <<<"$reason" 2>/dev/null | tr -c '[:print:]' ' ')" || reason=""
 jq -e '.code == "failed_precondition"' <<<"$gone" >/dev/null && [[ $reason == *COUPONS_EXHAUSTED*coupons.flashdeal.dev* ]] &&
   pass "ClaimCoupon through the edge (gRPC, buf curl) after the last coupon: FAILED_PRECONDITION COUPONS_EXHAUSTED" ||
   fail "ClaimCoupon through the edge (gRPC) after the last coupon: $gone"
