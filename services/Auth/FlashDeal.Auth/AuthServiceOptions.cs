@@ -41,6 +41,9 @@ public sealed class LogInThrottleOptions
     public int MaxFailuresPerAddress { get; set; } = 50;
 
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long a counter script may take before this process counts the attempt itself (Redis presumed down).</summary>
+    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>The first admin account, created (or promoted) at start-up. Unset email: nothing happens.</summary>

@@ -11,6 +11,8 @@ public sealed class RedisOutageFixture(PostgresServer postgres, RedisServer redi
         ThrottleFixture.Limits())
     {
         ["Logging:LogLevel:FlashDeal.Auth.Throttling"] = "Information",
+        // Redis goes away here: the service's own timeout, not the counting tests' patient one.
+        ["Auth:LogInThrottle:RedisTimeout"] = "00:00:01",
     };
 }
 

@@ -42,7 +42,6 @@ public sealed class LogInThrottle(
     // One hash tag for every key: both keys of a script must live in one Redis Cluster slot. Log-in traffic is small
     // next to the order path, so one shard carrying it is fine.
     private const string KeyPrefix = "{auth-login}:";
-    private static readonly TimeSpan RedisTimeout = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(30);
     private static readonly string BeginScript = LoadScript("begin_login_attempt.lua");
     private static readonly string EndScript = LoadScript("end_login_attempt.lua");
@@ -74,7 +73,7 @@ public sealed class LogInThrottle(
             var result = (RedisResult[]?)await redis.GetDatabase()
                 .ScriptEvaluateAsync(BeginScript, [accountKey, addressKey],
                     [_limits.MaxFailuresPerAccount, _limits.MaxFailuresPerAddress, (long)_limits.Window.TotalMilliseconds])
-                .WaitAsync(RedisTimeout);
+                .WaitAsync(_limits.RedisTimeout);
             RedisIsBack();
             var decision = (long)result![0] == 1
                 ? ThrottleDecision.Allow
@@ -111,7 +110,7 @@ public sealed class LogInThrottle(
         }
         try
         {
-            await redis.GetDatabase().ScriptEvaluateAsync(script, attempt.Keys).WaitAsync(RedisTimeout);
+            await redis.GetDatabase().ScriptEvaluateAsync(script, attempt.Keys).WaitAsync(_limits.RedisTimeout);
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
