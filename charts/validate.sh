@@ -6,7 +6,8 @@
 #     fields, cross-object references, Kong CRDs and annotations against our own schemas)
 #   - values.schema.json and the template guards reject known-bad value sets; the manifest checks reject known-bad
 #     manifests (both self-tests: a check that stopped failing is caught)
-#   - redis.external: the connection string of each topology, the password only from its Secret, Orders__* on orders only
+#   - redis.external: the connection string of each topology, the password only from its Secret, Orders__* on orders only;
+#     REST compression on every service; shutdown: preStop ≥ 10 s and a grace period covering preStop + drain
 #   - k8s/base matches the chart (k8s/render.sh), `kubectl kustomize` renders each overlay and the output is checked
 #   - skaffold.yaml (every profile), the service Dockerfiles, shellcheck on the delivery scripts
 #   - signing keys: the chart generates a fresh P-256 key when none is supplied; no private key is committed
@@ -106,7 +107,7 @@ redis:
   enabled: false
   external: {enabled: true, endpoints: [redis.internal:6380], tls: {enabled: true, sslHost: redis.internal}}
 YAML
-  node --input-type=module - "$work" <<'JS' || die "redis.external check failed"
+  node --input-type=module - "$work" <<'JS' || die "rendered manifest checks failed (redis.external, REST compression, shutdown: see above)"
 import { readFileSync, readdirSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { createRequire } from 'node:module';
@@ -179,6 +180,18 @@ for (const t of cases) {
   for (const { c, where } of containers(docs).filter(isOrders)) {
     const settings = Object.fromEntries(c.env.filter((e) => e.name.startsWith('Orders__')).map((e) => [e.name, e.value]));
     check(isDeepStrictEqual(settings, t.orders), `${t.file} ${where}: ${JSON.stringify(settings)}, expected ${JSON.stringify(t.orders)}`);
+  }
+}
+// Shutdown in every rendering: preStop long enough for the Kong Ingress Controller's endpoint sync and DNS caches
+// (≥ 10 s), and a grace period that covers preStop, the drain and a margin.
+for (const file of readdirSync(work).filter((f) => /^render-.*\.yaml$/.test(f))) {
+  for (const { d, c, where } of containers(load(file)).filter(isService)) {
+    const sleep = c.lifecycle?.preStop?.sleep?.seconds;
+    const drain = Number(/^00:(\d\d):(\d\d)$/.exec(envOf(c, 'Service__ShutdownTimeout')?.value ?? '')?.slice(1)
+      .reduce((m, s) => m * 60 + Number(s), 0));
+    check(sleep >= 10, `${file} ${where}: preStop sleep ${sleep} s, expected at least 10`);
+    check(podSpec(d).terminationGracePeriodSeconds >= sleep + drain + 5,
+      `${file} ${where}: terminationGracePeriodSeconds ${podSpec(d).terminationGracePeriodSeconds} < preStop ${sleep} + drain ${drain} + 5`);
   }
 }
 // restCompression reaches every service container: the defaults (on, Fastest) and ci/minimal-values.yaml (off, Optimal).
