@@ -378,6 +378,53 @@ JS
   done
 }
 
+# Images under image.registry, the PriorityClass and the NetworkPolicies' peer matrix in every rendering of the chart
+# and the overlays (charts/validation/hygiene.mjs); then that each protection fails when it is removed.
+check_hygiene() {
+  step "images under image.registry, PriorityClass created or external, NetworkPolicies = the peer matrix"
+  local set name kube pairs=()
+  while read -r set; do
+    name="$(basename "${set%.yaml}")"
+    [[ "$set" == "-" ]] && name="defaults"
+    for kube in "${kube_versions[@]}"; do pairs+=("$work/render-$name-$kube.yaml=$set"); done
+  done < <(value_sets)
+  pairs+=("$work/render-redis-single-1.32.0.yaml=$work/redis-single-values.yaml")
+  printf 'redis: {enabled: false, external: {enabled: true, endpoints: [redis.internal:6380], tls: {enabled: true, sslHost: redis.internal}}}\n' \
+    > "$work/redis-single-values.yaml"
+  local overlay
+  for overlay in "$work"/overlay-*.yaml; do pairs+=("$overlay=k8s/base/values.yaml"); done
+  node "$validation/hygiene.mjs" "${pairs[@]}"
+  hygiene_self_test
+}
+
+# Each protection removed in a copy of the chart must make check_hygiene's checks (or the chart's guard) fail.
+hygiene_self_test() {
+  local copy="$work/hygiene-chart" values="$chart/values-production.yaml" out="$work/hygiene-broken.yaml" t
+  local -a cases=(
+    "networkpolicy.yaml|- key: app.kubernetes.io/component|- key: app.kubernetes.io/no-such-label|selected by no default-deny"
+    "networkpolicy.yaml|- {protocol: TCP, port: {{ \$ports.grpc }}}|- {protocol: TCP, port: {{ \$ports.grpc }}}\n        - {protocol: TCP, port: 9090}|kong TCP/9090"
+    "networkpolicy.yaml|{{- if \$scraped }}|{{- if false }}|lacks what the peer matrix allows: prometheus TCP/8080"
+    "_helpers.tpl|kubernetes.io/metadata.name: {{ . }}|kubernetes.io/metadata.name: {{ . }}-x|allows more than the peer matrix"
+    "_helpers.tpl|{{- range .cidrs }}|{{- range list }}|allows more than the peer matrix: any address TCP/5432"
+    "networkpolicy.yaml|{{- range \$np.egress.redis.ports }}|{{- range list }}|lacks what the peer matrix allows: Redis TCP/6379"
+    "_helpers.tpl|{{- with .root.Values.image.registry }}|{{- with \"\" }}|is not under image.registry ghcr.io/acme"
+    "priorityclass.yaml|{{- if and \$name \$pc.create }}|{{- if false }}|priorityClassName flashdeal-critical is neither created"
+  )
+  for t in "${cases[@]}"; do
+    IFS='|' read -r file from to expected <<<"$t"
+    rm -rf "$copy" && cp -r "$chart" "$copy"
+    FROM="$from" TO="$(printf '%b' "$to")" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/ or die "no match\n"' "$copy/templates/$file" \
+      || die "hygiene self-test: \"$from\" is not in templates/$file any more: update the case"
+    "$bin/helm" template flashdeal "$copy" --namespace flashdeal --kube-version 1.32.0 -f "$values" > "$out" 2>/dev/null \
+      || die "hygiene self-test: the chart with \"$to\" in $file does not render"
+    if output="$(node "$validation/hygiene.mjs" "$out=$values" 2>&1)"; then
+      die "hygiene self-test: the checks accept $file with \"$from\" → \"$to\""
+    fi
+    grep -qF -- "$expected" <<<"$output" || die "hygiene self-test: $file with \"$to\": expected \"$expected\", got: $output"
+  done
+  echo "hygiene self-test: ${#cases[@]} removed protections each caught"
+}
+
 install_k8s_tools
 install_validation_modules
 work="$(mktemp -d)"
@@ -395,6 +442,7 @@ step "skaffold.yaml and Dockerfiles"
 node "$validation/validate.mjs" skaffold skaffold.yaml
 node "$validation/validate.mjs" dockerfiles services/*/Dockerfile
 check_signing_keys
+check_hygiene
 check_scripts
 step "the local edge (nginx, ./flashdeal up) routes exactly what the Kong ingress routes"
 bash scripts/edge/check-routes.sh

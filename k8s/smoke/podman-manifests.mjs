@@ -6,7 +6,8 @@
 //   - Secrets become inline values and host directories (kube play of this podman reads no Secret objects), and each
 //     emptyDir a fresh host directory (podman would share one named volume between pods and keep it across runs);
 //   - hook Jobs (migrations) become run-once Pods, played before the services;
-//   - kinds podman ignores (Service, Ingress, HPA, PDB, KongPlugin, RBAC, CronJob) are left out.
+//   - kinds podman ignores (Service, Ingress, HPA, PDB, KongPlugin, RBAC, CronJob, NetworkPolicy, PriorityClass) are
+//     left out, and so is a pod's priorityClassName: one host has no scheduler to preempt for, nor policies to enforce.
 // Usage: node podman-manifests.mjs RENDERED.yaml OUT_DIR   → OUT_DIR/{databases,migrations,services}.yaml, ports.json
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -68,6 +69,7 @@ function secretValue(ref) {
 function adaptPod(spec, owner) {
   spec.hostNetwork = true;
   delete spec.topologySpreadConstraints;
+  delete spec.priorityClassName;
   delete spec.serviceAccountName;
   for (const volume of spec.volumes ?? []) {
     // podman 4.3 turns an emptyDir into a named volume shared by every pod (and kept across runs): give each its own.

@@ -37,10 +37,53 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/*
+The reference of every image the chart renders: [registry/]repository[:tag][@digest]. Call with (dict "root" $
+"image" IMAGE "tag" DEFAULT-TAG), IMAGE being {registry, repository, tag, digest} or a whole reference string (the
+older form of postgresql.image and redis.image); (dict "root" $ "svc" $svc) is a service's image, tag defaulting to
+image.tag and then the appVersion. A repository whose first path part is a host (it has a "." or ":", or is
+"localhost": Docker's own rule) carries its registry itself. image.registry, when set, replaces the registry of every
+image, so a mirror holds each image under its repository path: docker.io/library/postgres → <registry>/library/postgres,
+registry.k8s.io/kubectl → <registry>/kubectl, flashdeal/orders → <registry>/flashdeal/orders.
+*/}}
 {{- define "flashdeal.image" -}}
-{{- $repository := .svc.image.repository }}
-{{- with .root.Values.image.registry }}{{ $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}{{ end }}
-{{- printf "%s:%s" $repository (.svc.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion) }}
+{{- $image := .image }}
+{{- $defaultTag := .tag | default "" }}
+{{- if .svc }}
+{{- $image = .svc.image }}
+{{- $defaultTag = .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- end }}
+{{- $registry := "" }}
+{{- $repository := "" }}
+{{- $tag := "" }}
+{{- $digest := "" }}
+{{- if kindIs "string" $image }}
+{{- $repository = $image }}
+{{- if contains "@" $repository }}
+{{- $digest = regexReplaceAll "^[^@]*@" $repository "" }}
+{{- $repository = regexReplaceAll "@.*$" $repository "" }}
+{{- end }}
+{{- if regexMatch ":[^/]*$" $repository }}
+{{- $tag = regexReplaceAll "^.*:" $repository "" }}
+{{- $repository = regexReplaceAll ":[^/]*$" $repository "" }}
+{{- end }}
+{{- else }}
+{{- $registry = $image.registry | default "" }}
+{{- $repository = $image.repository }}
+{{- $tag = $image.tag | default "" }}
+{{- $digest = $image.digest | default "" }}
+{{- end }}
+{{- $first := regexReplaceAll "/.*$" $repository "" }}
+{{- if and (contains "/" $repository) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) }}
+{{- $registry = $first }}
+{{- $repository = regexReplaceAll "^[^/]*/" $repository "" }}
+{{- end }}
+{{- with .root.Values.image.registry }}{{ $registry = trimSuffix "/" . }}{{ end }}
+{{- $reference := $repository }}
+{{- with $registry }}{{ $reference = printf "%s/%s" . $reference }}{{ end }}
+{{- with ($tag | default $defaultTag) }}{{ $reference = printf "%s:%s" $reference . }}{{ end }}
+{{- with $digest }}{{ $reference = printf "%s@%s" $reference . }}{{ end }}
+{{- $reference }}
 {{- end }}
 
 {{- define "flashdeal.serviceAccountName" -}}
@@ -329,4 +372,71 @@ matchExpressions:
   - key: app.kubernetes.io/component
     operator: In
     values: {{ $components | toJson }}
+{{- end }}
+
+{{/*
+NetworkPolicy peers (list items for `from:` or `to:`) of one peer value {namespace, podLabels, cidrs}: an ipBlock per
+CIDR, and the pods podLabels selects in namespace (all its pods without podLabels; the release's namespace without
+namespace). Empty when the value names nothing: the rule then omits from/to, i.e. any address (on its ports only).
+*/}}
+{{- define "flashdeal.networkPeers" -}}
+{{- range .cidrs }}
+- ipBlock:
+    cidr: {{ . }}
+{{- end }}
+{{- if or .namespace .podLabels }}
+- podSelector:
+    {{- with .podLabels }}
+    matchLabels:
+      {{- toYaml . | nindent 6 }}
+    {{- else }} {}
+    {{- end }}
+  {{- with .namespace }}
+  namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The port of a URL: the explicit one, else the scheme's (80, 443). */}}
+{{- define "flashdeal.urlPort" -}}
+{{- $url := urlParse . }}
+{{- $port := regexFind "[0-9]+$" (regexFind ":[0-9]+$" $url.host) }}
+{{- $port | default (ternary "443" "80" (eq $url.scheme "https")) }}
+{{- end }}
+
+{{/* Egress rule to the cluster DNS (UDP and TCP 53); call with .Values.networkPolicy. */}}
+{{- define "flashdeal.networkPolicyDns" -}}
+# Cluster DNS.
+- ports:
+    - {protocol: UDP, port: 53}
+    - {protocol: TCP, port: 53}
+  {{- with include "flashdeal.networkPeers" .dns | trim }}
+  to:
+    {{- . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{/* Egress rule to PostgreSQL: the in-cluster dev pod, or networkPolicy.egress.postgres. (dict "root" $ "pod" BOOL) */}}
+{{- define "flashdeal.networkPolicyPostgres" -}}
+# PostgreSQL.
+{{- if .pod }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "flashdeal.selectorLabels" (dict "root" .root "component" "postgresql") | nindent 10 }}
+  ports:
+    - {protocol: TCP, port: 5432}
+{{- else }}
+{{- $pg := .root.Values.networkPolicy.egress.postgres }}
+- ports:
+    {{- range $pg.ports }}
+    - {protocol: TCP, port: {{ . }}}
+    {{- end }}
+  {{- with include "flashdeal.networkPeers" $pg | trim }}
+  to:
+    {{- . | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- end }}
