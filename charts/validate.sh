@@ -11,6 +11,8 @@
 #   - k8s/base matches the chart (k8s/render.sh), `kubectl kustomize` renders each overlay and the output is checked
 #   - skaffold.yaml (every profile), the service Dockerfiles, shellcheck on the delivery scripts
 #   - signing keys: the chart generates a fresh P-256 key when none is supplied; no private key is committed
+#   - images under image.registry, the PriorityClass created or declared external, NetworkPolicies allowing exactly
+#     the peer matrix of charts/validation/hygiene.mjs (each shown to fail with its protection removed)
 #   - load/hpa-stress.sh and k8s/overlays/dev/signing-key.sh against a fake kubectl and load tool (validation/selftest)
 #   - monitoring: the Prometheus rules (`promtool check rules`, `promtool test rules` on their unit tests), every
 #     Grafana dashboard query (as a recording rule through promtool), dashboard JSON and uids; the rendered

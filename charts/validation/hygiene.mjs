@@ -171,7 +171,7 @@ function checkNetwork(name, docs, pods, v) {
   const ports = (set, pod) => ({
     routes: () => [...(v.services[pod].grpcServices.length ? tcp(v.ports.grpc) : []), ...(v.services[pod].restPrefixes.length ? tcp(v.ports.rest) : [])],
     rest: () => tcp(v.ports.rest),
-    dns: () => ['UDP/53', 'TCP/53'],
+    dns: () => np.dns.ports.flatMap((p) => [`UDP/${p}`, `TCP/${p}`]),
     postgres: () => (features.postgresPod ? tcp(5432) : tcp(...np.egress.postgres.ports)),
     redis: () => (features.redisPod ? tcp(6379) : tcp(...new Set([...np.egress.redis.ports,
       ...(usesRedis ? v.redis.external.endpoints.map((e) => Number(/(\d+)$/.exec(e)[1])) : [])]))),

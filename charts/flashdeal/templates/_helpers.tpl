@@ -406,12 +406,14 @@ namespace). Empty when the value names nothing: the rule then omits from/to, i.e
 {{- $port | default (ternary "443" "80" (eq $url.scheme "https")) }}
 {{- end }}
 
-{{/* Egress rule to the cluster DNS (UDP and TCP 53); call with .Values.networkPolicy. */}}
+{{/* Egress rule to the cluster DNS (UDP and TCP); call with .Values.networkPolicy. */}}
 {{- define "flashdeal.networkPolicyDns" -}}
 # Cluster DNS.
 - ports:
-    - {protocol: UDP, port: 53}
-    - {protocol: TCP, port: 53}
+    {{- range .dns.ports }}
+    - {protocol: UDP, port: {{ . }}}
+    - {protocol: TCP, port: {{ . }}}
+    {{- end }}
   {{- with include "flashdeal.networkPeers" .dns | trim }}
   to:
     {{- . | nindent 4 }}
