@@ -399,9 +399,11 @@ check_hygiene() {
   hygiene_self_test
 }
 
-# Each protection removed in a copy of the chart must make check_hygiene's checks (or the chart's guard) fail.
+# Each protection removed in a copy of the chart must make check_hygiene's checks fail for that reason
+# (template|text|replacement|expected problem[|value set, default values-production.yaml; - for the defaults]).
 hygiene_self_test() {
-  local copy="$work/hygiene-chart" values="$chart/values-production.yaml" out="$work/hygiene-broken.yaml" t
+  local copy="$work/hygiene-chart" out="$work/hygiene-broken.yaml" t file from to expected values output
+  local -a args
   local -a cases=(
     "networkpolicy.yaml|- key: app.kubernetes.io/component|- key: app.kubernetes.io/no-such-label|selected by no default-deny"
     "networkpolicy.yaml|- {protocol: TCP, port: {{ \$ports.grpc }}}|- {protocol: TCP, port: {{ \$ports.grpc }}}\n        - {protocol: TCP, port: 9090}|kong TCP/9090"
@@ -411,13 +413,17 @@ hygiene_self_test() {
     "networkpolicy.yaml|{{- range \$np.egress.redis.ports }}|{{- range list }}|lacks what the peer matrix allows: Redis TCP/6379"
     "_helpers.tpl|{{- with .root.Values.image.registry }}|{{- with \"\" }}|is not under image.registry ghcr.io/acme"
     "priorityclass.yaml|{{- if and \$name \$pc.create }}|{{- if false }}|priorityClassName flashdeal-critical is neither created"
+    "_helpers.tpl|{{- \$reference := \$repository }}|{{- \$reference := printf \"docker.io/%s\" \$repository }}|as before (no image.registry)|-"
   )
   for t in "${cases[@]}"; do
-    IFS='|' read -r file from to expected <<<"$t"
+    IFS='|' read -r file from to expected values <<<"$t"
+    values="${values:-$chart/values-production.yaml}"
+    args=()
+    [[ "$values" != "-" ]] && args=(-f "$values")
     rm -rf "$copy" && cp -r "$chart" "$copy"
     FROM="$from" TO="$(printf '%b' "$to")" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/ or die "no match\n"' "$copy/templates/$file" \
       || die "hygiene self-test: \"$from\" is not in templates/$file any more: update the case"
-    "$bin/helm" template flashdeal "$copy" --namespace flashdeal --kube-version 1.32.0 -f "$values" > "$out" 2>/dev/null \
+    "$bin/helm" template flashdeal "$copy" --namespace flashdeal --kube-version 1.32.0 "${args[@]}" > "$out" 2>/dev/null \
       || die "hygiene self-test: the chart with \"$to\" in $file does not render"
     if output="$(node "$validation/hygiene.mjs" "$out=$values" 2>&1)"; then
       die "hygiene self-test: the checks accept $file with \"$from\" → \"$to\""
