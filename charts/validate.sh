@@ -6,6 +6,8 @@
 #     fields, cross-object references, Kong CRDs and annotations against our own schemas)
 #   - values.schema.json and the template guards reject known-bad value sets; the manifest checks reject known-bad
 #     manifests (both self-tests: a check that stopped failing is caught)
+#   - the Kong edge (validation/edge.mjs): limits keyed like the local edge's, gRPC refusals as RESOURCE_EXHAUSTED,
+#     hour-long unbuffered streams, Kong's Redis without clear passwords, upstream policies, one certificate owner
 #   - redis.external: the connection string of each topology, the password only from its Secret, Orders__* on orders only;
 #     REST compression on every service; shutdown: preStop ≥ 10 s and a grace period covering preStop + drain
 #   - k8s/base matches the chart (k8s/render.sh), `kubectl kustomize` renders each overlay and the output is checked
@@ -378,6 +380,16 @@ JS
   done
 }
 
+# The Kong edge in every rendering and overlay (validation/edge.mjs: limits keyed as documented, gRPC refusals,
+# hour-long unbuffered streams, Redis without clear passwords, upstream policies, one certificate owner, TLS on every
+# Ingress), then the same check against broken renderings (fixtures/invalid-edge) so a check that stopped failing
+# is caught.
+check_edge() {
+  step "Kong edge: limits per caller/address/PlaceOrder, streams, Redis, upstream policies, one certificate owner"
+  node "$validation/edge.mjs" "$work"/render-*.yaml "$work"/overlay-*.yaml || die "the rendered Kong edge is wrong (see above)"
+  node "$validation/edge-selftest.mjs" "$work" "$validation"/fixtures/invalid-edge/*.yaml || die "edge.mjs accepted a broken rendering"
+}
+
 install_k8s_tools
 install_validation_modules
 work="$(mktemp -d)"
@@ -390,13 +402,14 @@ check_kustomize
 step "schema and reference checks of every rendering"
 node "$validation/validate.mjs" manifests "$work"/render-*.yaml "$work"/overlay-*.yaml
 node "$validation/validate.mjs" fixtures "$validation"/fixtures/invalid-manifests/*.yaml
+check_edge
 check_observability
 step "skaffold.yaml and Dockerfiles"
 node "$validation/validate.mjs" skaffold skaffold.yaml
 node "$validation/validate.mjs" dockerfiles services/*/Dockerfile
 check_signing_keys
 check_scripts
-step "the local edge (nginx, ./flashdeal up) routes exactly what the Kong ingress routes"
+step "the local edge (HAProxy and nginx, ./flashdeal up) routes and limits exactly as the Kong ingress does"
 bash scripts/edge/check-routes.sh
 step "self-tests of load/hpa-stress.sh and k8s/overlays/dev/signing-key.sh (fake kubectl and load tool)"
 bash "$validation/selftest/selftest.sh"

@@ -6,7 +6,7 @@
 //   - Secrets become inline values and host directories (kube play of this podman reads no Secret objects), and each
 //     emptyDir a fresh host directory (podman would share one named volume between pods and keep it across runs);
 //   - hook Jobs (migrations) become run-once Pods, played before the services;
-//   - kinds podman ignores (Service, Ingress, HPA, PDB, KongPlugin, RBAC, CronJob) are left out.
+//   - kinds podman ignores (Service, Ingress, HPA, PDB, KongPlugin, KongUpstreamPolicy, RBAC, CronJob) are left out.
 // Usage: node podman-manifests.mjs RENDERED.yaml OUT_DIR   → OUT_DIR/{databases,migrations,services}.yaml, ports.json
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
