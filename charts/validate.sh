@@ -388,6 +388,29 @@ check_edge() {
   step "Kong edge: limits per caller/address/PlaceOrder, streams, Redis, upstream policies, one certificate owner"
   node "$validation/edge.mjs" "$work"/render-*.yaml "$work"/overlay-*.yaml || die "the rendered Kong edge is wrong (see above)"
   node "$validation/edge-selftest.mjs" "$work" "$validation"/fixtures/invalid-edge/*.yaml || die "edge.mjs accepted a broken rendering"
+  # The pre-function's Lua, run against a fake Kong PDK: Debian's lua5.1 (Kong runs LuaJIT, Lua 5.1's language).
+  if ! command -v lua5.1 >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua5.1 >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua5.1 >/dev/null; } \
+      || echo "validate.sh: apt-get install lua5.1 failed" >&2
+  fi
+  if ! command -v lua5.1 >/dev/null; then
+    [[ "${FLASHDEAL_REQUIRE_SMOKE:-0}" == 1 ]] && die "lua5.1 is REQUIRED (FLASHDEAL_REQUIRE_SMOKE=1) for the Kong pre-function test"
+    echo "validate.sh: SKIPPED the Kong pre-function's Lua test: lua5.1 is not installed (Debian/Ubuntu: apt-get install lua5.1)" >&2
+    return 0
+  fi
+  node --input-type=module - "$work" <<'JS' || die "cannot extract the caller plugin's code"
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const yaml = createRequire(`${process.cwd()}/charts/validation/package.json`)('js-yaml');
+const [work] = process.argv.slice(2);
+const plugin = yaml.loadAll(readFileSync(`${work}/render-defaults-1.32.0.yaml`, 'utf8'))
+  .find((d) => d?.kind === 'KongPlugin' && d.plugin === 'pre-function');
+writeFileSync(`${work}/caller-access.lua`, plugin.config.access.join('\n'));
+writeFileSync(`${work}/caller-header-filter.lua`, plugin.config.header_filter.join('\n'));
+JS
+  lua5.1 "$validation/caller-test.lua" "$work/caller-access.lua" "$work/caller-header-filter.lua" \
+    || die "the Kong pre-function keys callers or answers gRPC refusals wrongly"
 }
 
 install_k8s_tools
