@@ -13,6 +13,8 @@
 //     configPatches from a Secret (never in a plugin's config)
 //   - upstreams: every Service an Ingress routes to names a rendered KongUpstreamPolicy with least connections and
 //     passive plus active health checks
+//   - trusted proxies: no service believes X-Forwarded-For from an IPv4 network wider than /14 (the private ranges at
+//     large hold the nodes and load balancers, whose hops a client could have written)
 //   - one certificate owner: for each TLS Secret at most one Ingress carries cert-manager.io/* annotations
 //   - with TLS on (a host set), every Ingress serves it (kustomize prod: its patches cover every Ingress)
 // Exit code 1 and one line per problem.
@@ -167,6 +169,16 @@ function checkRendering(file) {
     }
     const grpcService = annotation(svc, 'konghq.com/protocol') === 'grpc';
     if ((h.passive?.type === 'grpc') !== grpcService) fail(policy, `passive type ${h.passive?.type} on a ${grpcService ? 'gRPC' : 'REST'} Service ${svc.metadata.name}`);
+  }
+
+  // --- trusted proxies: Kong's pods, never the private ranges at large (an IPv4 network wider than /14) ---------------
+  for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+    for (const c of d.spec?.template?.spec?.containers ?? []) {
+      for (const e of (c.env ?? []).filter((v) => /^RateLimits__TrustedProxies__\d+$/.test(v.name))) {
+        const bits = /^[0-9.]+\/(\d+)$/.exec(e.value ?? '')?.[1];
+        if (bits !== undefined && Number(bits) < 14) fail(d, `${e.name}=${e.value}: wider than Kong's pod network (node and balancer hops would be believed)`);
+      }
+    }
   }
 
   // --- TLS: one cert-manager owner per Secret; a TLS edge serves TLS on every Ingress --------------------------------
