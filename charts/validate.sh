@@ -6,6 +6,8 @@
 #     fields, cross-object references, Kong CRDs and annotations against our own schemas)
 #   - values.schema.json and the template guards reject known-bad value sets; the manifest checks reject known-bad
 #     manifests (both self-tests: a check that stopped failing is caught)
+#   - the Kong edge (validation/edge.mjs): limits keyed like the local edge's, gRPC refusals as RESOURCE_EXHAUSTED,
+#     hour-long unbuffered streams, Kong's Redis without clear passwords, upstream policies, one certificate owner
 #   - redis.external: the connection string of each topology, the password only from its Secret, Orders__* on orders only;
 #     REST compression on every service; shutdown: preStop ≥ 10 s and a grace period covering preStop + drain
 #   - k8s/base matches the chart (k8s/render.sh), `kubectl kustomize` renders each overlay and the output is checked
@@ -433,6 +435,39 @@ hygiene_self_test() {
   echo "hygiene self-test: ${#cases[@]} removed protections each caught"
 }
 
+# The Kong edge in every rendering and overlay (validation/edge.mjs: limits keyed as documented, gRPC refusals,
+# hour-long unbuffered streams, Redis without clear passwords, upstream policies, one certificate owner, TLS on every
+# Ingress), then the same check against broken renderings (fixtures/invalid-edge) so a check that stopped failing
+# is caught.
+check_edge() {
+  step "Kong edge: limits per caller/address/PlaceOrder, streams, Redis, upstream policies, one certificate owner"
+  node "$validation/edge.mjs" "$work"/render-*.yaml "$work"/overlay-*.yaml || die "the rendered Kong edge is wrong (see above)"
+  node "$validation/edge-selftest.mjs" "$work" "$validation"/fixtures/invalid-edge/*.yaml || die "edge.mjs accepted a broken rendering"
+  # The pre-function's Lua, run against a fake Kong PDK: Debian's lua5.1 (Kong runs LuaJIT, Lua 5.1's language).
+  if ! command -v lua5.1 >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua5.1 >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua5.1 >/dev/null; } \
+      || echo "validate.sh: apt-get install lua5.1 failed" >&2
+  fi
+  if ! command -v lua5.1 >/dev/null; then
+    [[ "${FLASHDEAL_REQUIRE_SMOKE:-0}" == 1 ]] && die "lua5.1 is REQUIRED (FLASHDEAL_REQUIRE_SMOKE=1) for the Kong pre-function test"
+    echo "validate.sh: SKIPPED the Kong pre-function's Lua test: lua5.1 is not installed (Debian/Ubuntu: apt-get install lua5.1)" >&2
+    return 0
+  fi
+  node --input-type=module - "$work" <<'JS' || die "cannot extract the caller plugin's code"
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const yaml = createRequire(`${process.cwd()}/charts/validation/package.json`)('js-yaml');
+const [work] = process.argv.slice(2);
+const plugin = yaml.loadAll(readFileSync(`${work}/render-defaults-1.32.0.yaml`, 'utf8'))
+  .find((d) => d?.kind === 'KongPlugin' && d.plugin === 'pre-function');
+writeFileSync(`${work}/caller-access.lua`, plugin.config.access.join('\n'));
+writeFileSync(`${work}/caller-header-filter.lua`, plugin.config.header_filter.join('\n'));
+JS
+  lua5.1 "$validation/caller-test.lua" "$work/caller-access.lua" "$work/caller-header-filter.lua" \
+    || die "the Kong pre-function keys callers or answers gRPC refusals wrongly"
+}
+
 install_k8s_tools
 install_validation_modules
 work="$(mktemp -d)"
@@ -445,6 +480,7 @@ check_kustomize
 step "schema and reference checks of every rendering"
 node "$validation/validate.mjs" manifests "$work"/render-*.yaml "$work"/overlay-*.yaml
 node "$validation/validate.mjs" fixtures "$validation"/fixtures/invalid-manifests/*.yaml
+check_edge
 check_observability
 step "skaffold.yaml and Dockerfiles"
 node "$validation/validate.mjs" skaffold skaffold.yaml
@@ -452,7 +488,7 @@ node "$validation/validate.mjs" dockerfiles services/*/Dockerfile
 check_signing_keys
 check_hygiene
 check_scripts
-step "the local edge (nginx, ./flashdeal up) routes exactly what the Kong ingress routes"
+step "the local edge (HAProxy and nginx, ./flashdeal up) routes and limits exactly as the Kong ingress does"
 bash scripts/edge/check-routes.sh
 step "self-tests of load/hpa-stress.sh and k8s/overlays/dev/signing-key.sh (fake kubectl and load tool)"
 bash "$validation/selftest/selftest.sh"

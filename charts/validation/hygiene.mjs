@@ -86,7 +86,9 @@ function selects(selector, labels) {
 function checkRendering(file, values) {
   const name = basename(file);
   const docs = yaml.loadAll(readFileSync(file, 'utf8')).filter(Boolean);
-  const pods = docs.filter((d) => podSpec(d));
+  // The release's pods (the chart's name label); an overlay may add pods of its own, e.g. the dev overlay's Redis for
+  // Kong's counters (k8s/kong/ratelimit-redis), which belong to Kong's side and are no FlashDeal peer.
+  const pods = docs.filter((d) => podSpec(d) && podLabels(d)?.['app.kubernetes.io/name'] === 'flashdeal');
   const containers = pods.flatMap((d) => [...(podSpec(d).initContainers ?? []), ...podSpec(d).containers]
     .map((c) => ({ d, c, where: `${name} ${d.kind} ${d.metadata.name}/${c.name}` })));
   const kustomized = docs.some((d) => d.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kustomize');

@@ -58,6 +58,10 @@ export function checkReferences(objects, report) {
   }
 
   for (const { doc, where } of byKind('Service')) {
+    const upstreamPolicy = doc.metadata?.annotations?.['konghq.com/upstream-policy'];
+    if (upstreamPolicy && !find('KongUpstreamPolicy', upstreamPolicy)) {
+      report(where, `konghq.com/upstream-policy names "${upstreamPolicy}", which is not rendered`);
+    }
     const selector = doc.spec?.selector;
     if (!selector) continue;
     const targets = workloads.filter((w) => matches(selector, w.doc.spec?.template?.metadata?.labels));

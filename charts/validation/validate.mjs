@@ -27,6 +27,7 @@ const schema = (name) => ajv.compile(JSON.parse(readFileSync(join(here, 'schemas
 // Custom resources have no published schema we can install: ours cover exactly the fields the chart uses.
 const customSchemas = {
   'configuration.konghq.com/v1/KongPlugin': schema('kongplugin.schema.json'),
+  'configuration.konghq.com/v1beta1/KongUpstreamPolicy': schema('kongupstreampolicy.schema.json'),
   'monitoring.coreos.com/v1/ServiceMonitor': schema('servicemonitor.schema.json'),
   'monitoring.coreos.com/v1/PodMonitor': schema('podmonitor.schema.json'),
   'monitoring.coreos.com/v1/PrometheusRule': schema('prometheusrule.schema.json'),

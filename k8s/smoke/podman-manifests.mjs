@@ -6,8 +6,9 @@
 //   - Secrets become inline values and host directories (kube play of this podman reads no Secret objects), and each
 //     emptyDir a fresh host directory (podman would share one named volume between pods and keep it across runs);
 //   - hook Jobs (migrations) become run-once Pods, played before the services;
-//   - kinds podman ignores (Service, Ingress, HPA, PDB, KongPlugin, RBAC, CronJob, NetworkPolicy, PriorityClass) are
-//     left out, and so is a pod's priorityClassName: one host has no scheduler to preempt for, nor policies to enforce.
+//   - kinds podman ignores (Service, Ingress, HPA, PDB, KongPlugin, KongUpstreamPolicy, RBAC, CronJob, NetworkPolicy,
+//     PriorityClass) are left out, and so is a pod's priorityClassName: one host has no scheduler to preempt for, nor
+//     policies to enforce.
 // Usage: node podman-manifests.mjs RENDERED.yaml OUT_DIR   → OUT_DIR/{databases,migrations,services}.yaml, ports.json
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -7,9 +7,18 @@ rest_port="${FLASHDEAL_EDGE_REST_PORT:-8080}" grpc_port="${FLASHDEAL_EDGE_GRPC_P
 # HAProxy: its Prometheus /metrics); 0 = none.
 status_port="${FLASHDEAL_EDGE_STATUS_PORT:-0}"
 limits="${FLASHDEAL_EDGE_RATE_LIMITS:-on}"
-auth_rate="${FLASHDEAL_EDGE_AUTH_RATE:-20r/s}" auth_burst="${FLASHDEAL_EDGE_AUTH_BURST:-50}"
-order_rate="${FLASHDEAL_EDGE_ORDER_RATE:-5r/s}" order_burst="${FLASHDEAL_EDGE_ORDER_BURST:-10}"
-user_rate="${FLASHDEAL_EDGE_USER_RATE:-50r/s}" user_burst="${FLASHDEAL_EDGE_USER_BURST:-100}"
+# The limits' defaults are the chart's (kong.rateLimit.limits, read by limits.sh): the local edge and Kong apply one
+# policy. The knobs below override them for this machine only.
+declare -A chart_rate chart_burst
+while read -r class per_second burst; do
+  chart_rate[$class]="${per_second}r/s" chart_burst[$class]="$burst"
+done < <(bash "${here:?}/limits.sh")
+for class in caller auth order; do
+  [[ -n ${chart_rate[$class]:-} ]] || { echo "$(basename "$0"): no kong.rateLimit.limits.$class in the chart values" >&2; exit 1; }
+done
+auth_rate="${FLASHDEAL_EDGE_AUTH_RATE:-${chart_rate[auth]}}" auth_burst="${FLASHDEAL_EDGE_AUTH_BURST:-${chart_burst[auth]}}"
+order_rate="${FLASHDEAL_EDGE_ORDER_RATE:-${chart_rate[order]}}" order_burst="${FLASHDEAL_EDGE_ORDER_BURST:-${chart_burst[order]}}"
+user_rate="${FLASHDEAL_EDGE_USER_RATE:-${chart_rate[caller]}}" user_burst="${FLASHDEAL_EDGE_USER_BURST:-${chart_burst[caller]}}"
 retry_after="${FLASHDEAL_EDGE_RETRY_AFTER:-1}" max_body="${FLASHDEAL_EDGE_MAX_BODY:-64k}"
 connect_timeout="${FLASHDEAL_EDGE_CONNECT_TIMEOUT:-2s}" read_timeout="${FLASHDEAL_EDGE_READ_TIMEOUT:-60s}"
 stream_timeout="${FLASHDEAL_EDGE_STREAM_TIMEOUT:-3600s}"
