@@ -25,7 +25,7 @@ public abstract class InteropTests<TFixture>(TFixture fixture) : IClassFixture<T
     public static readonly string[] TaggedCases =
     [
         "reflection", "health", "health_watch", "get_deal", "place_order", "sold_out", "deal_not_found", "invalid_argument",
-        "unauthenticated", "deadline", "metadata", "oversized", "gzip", "watch_deal",
+        "unauthenticated", "deadline", "heartbeat", "metadata", "oversized", "gzip", "watch_deal",
     ];
 
     protected TFixture Fixture { get; } = fixture;
@@ -139,6 +139,21 @@ public abstract class InteropTests<TFixture>(TFixture fixture) : IClassFixture<T
         Assert.Equal("/flashdeal.catalog.v1.CatalogService/WatchDeal", watch.Path);
         Assert.True(InteropCallRecorder.TryParseTimeout(watch.Timeout, out var timeout), $"grpc-timeout '{watch.Timeout}'");
         Assert.InRange(timeout, TimeSpan.FromTicks(1), InteropClientFixture.ShortDeadline + Fixture.TimeoutRounding);
+    }
+
+    [Fact]
+    public void AQuietWatchSendsHeartbeatsTheClientTellsFromSnapshots()
+    {
+        var result = Fixture.Case("heartbeat");
+        NoError(result);
+        Assert.False(result.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.Number,
+            $"the watch ended before three heartbeats: {result}");
+        var kinds = result.GetProperty("kinds").EnumerateArray().Select(k => k.GetString()!).ToArray();
+        Assert.Equal(new[] { "snapshot", "heartbeat", "heartbeat", "heartbeat" }, kinds);
+        var times = Ints(result, "heartbeat_times");
+        // The server's clock (Unix seconds), not an unset timestamp.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Assert.All(times, t => Assert.InRange(t, now - 3600, now + 3600));
     }
 
     [Fact]

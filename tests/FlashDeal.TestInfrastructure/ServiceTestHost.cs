@@ -66,7 +66,15 @@ public sealed class ServiceTestHost : IAsyncDisposable
         {
             // Hosted services (stream consumers, sweepers) start before the server: a start that fails later must not
             // leave them running against the next test's stores.
-            await app.StopAsync();
+            try
+            {
+                await app.StopAsync();
+            }
+            catch (Exception)
+            {
+                // A start refused before any hosted service ran (options validation) has nothing to stop, and the host
+                // then fails to stop in its own way: the start's error is the one to report.
+            }
             await app.DisposeAsync();
             throw;
         }

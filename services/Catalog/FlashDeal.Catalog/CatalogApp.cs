@@ -31,7 +31,9 @@ public static class CatalogApp
 
     private static void AddCatalog(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
+        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section))
+            .Validate(o => o.WatchHeartbeatInterval > TimeSpan.Zero, "Catalog:WatchHeartbeatInterval must be positive.")
+            .ValidateOnStart();
         services.AddSingleton(UuidV7Generator.Default);
         services.AddSingleton<RedisGuard>();
         services.AddSingleton<ProtoCache>();

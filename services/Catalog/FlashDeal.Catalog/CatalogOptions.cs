@@ -42,6 +42,13 @@ public sealed class CatalogOptions
     /// <summary>Poll interval while Redis is unavailable (each poll then reads PostgreSQL).</summary>
     public TimeSpan WatchFallbackPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A WatchDeal stream that has sent nothing for this long gets a heartbeat (checked on its deal's poller ticks), so
+    /// idle timeouts between client and service (Kong's read timeout; load balancers: AWS ALB 60 s, NLB 350 s, Azure
+    /// 4 min by default) never cut a quiet stream. Keep it well under the shortest idle timeout on the path.
+    /// </summary>
+    public TimeSpan WatchHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How often the warmer rewrites the Redis config of deals that open soon or are open.</summary>
     public TimeSpan WarmInterval { get; set; } = TimeSpan.FromSeconds(30);
 

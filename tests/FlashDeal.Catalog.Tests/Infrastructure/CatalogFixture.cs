@@ -63,6 +63,8 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
             ["Catalog:RedisTimeout"] = "00:00:05",
             ["Catalog:WatchPollInterval"] = "00:00:00.050",
             ["Catalog:WatchFallbackPollInterval"] = "00:00:00.200",
+            // A test reading a watch expects snapshots; DealWatchHeartbeatTests turn heartbeats up.
+            ["Catalog:WatchHeartbeatInterval"] = "01:00:00",
             ["Catalog:WarmInterval"] = "01:00:00",
             ["Catalog:BestSellerBackupInterval"] = "01:00:00",
             ["Catalog:PaidOrdersPollInterval"] = "00:00:00.050",
@@ -95,10 +97,18 @@ public class CatalogFixture(PostgresServer postgres, RedisServer redis) : IAsync
         CustomerToken = issuer.Issue("user-1", "ada@example.com", Role.Customer).Token;
     }
 
-    /// <summary>Another catalog replica on the same PostgreSQL and Redis, with this class's settings; disposed with it.</summary>
-    public async Task<ServiceTestHost> StartReplicaAsync()
+    /// <summary>
+    /// Another catalog replica on the same PostgreSQL and Redis, with this class's settings (and <paramref name="overrides"/>);
+    /// disposed with it.
+    /// </summary>
+    public async Task<ServiceTestHost> StartReplicaAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var replica = await ServiceTestHost.StartAsync(CatalogApp.Build, _settings);
+        var settings = new Dictionary<string, string?>(_settings);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+        var replica = await ServiceTestHost.StartAsync(CatalogApp.Build, settings);
         _replicas.Add(replica);
         return replica;
     }

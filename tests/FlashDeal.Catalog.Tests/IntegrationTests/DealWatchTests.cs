@@ -117,6 +117,22 @@ public sealed class DealWatchTests(DealWatchTests.Fixture catalog) : IClassFixtu
     }
 
     [Fact]
+    public async Task AQuietWatchGetsNoHeartbeatWithinItsInterval()
+    {
+        // The fixture's heartbeat interval is an hour; the deal's poller ticks every 50 ms all the while.
+        var product = await catalog.CreateProductAsync();
+        var deal = await catalog.CreateDealAsync(product, TimeSpan.FromHours(1), TimeSpan.FromHours(1));
+        var call = catalog.Watch(deal.DealId);
+        Assert.Equal(DealState.Upcoming, (await NextAsync(call)).State);
+
+        var next = call.ResponseStream.MoveNext(CancellationToken.None);
+        Assert.NotSame(next, await Task.WhenAny(next, Task.Delay(TimeSpan.FromSeconds(1))));
+        call.Dispose();
+        var error = await Assert.ThrowsAsync<RpcException>(() => next);
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+    }
+
+    [Fact]
     public async Task WatchingAnUnknownDealIsNotFound()
     {
         using var call = catalog.Watch(Guid.NewGuid().ToString());

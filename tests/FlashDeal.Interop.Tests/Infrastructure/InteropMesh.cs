@@ -108,6 +108,8 @@ public sealed class InteropMesh : IAsyncLifetime
         {
             ["Auth:JwksUrl"] = jwks,
             ["Catalog:WatchPollInterval"] = "00:00:00.100",
+            // The heartbeat case waits for three; watch_deal's clients skip the ones between its snapshots.
+            ["Catalog:WatchHeartbeatInterval"] = "00:00:00.300",
             ["Catalog:WarmInterval"] = "01:00:00",
             ["Catalog:BestSellerBackupInterval"] = "01:00:00",
         });

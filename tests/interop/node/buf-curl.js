@@ -209,11 +209,42 @@ runCases({
     return printedError(await call(name, ordersUrl('PlaceOrder'), request));
   },
 
-  // The upcoming deal's watch sends its snapshot, then nothing until the deal changes: the deadline ends it.
+  // The upcoming deal's watch sends its snapshot, then only heartbeats: the deadline ends it.
   async deadline(name) {
     const r = await call(name, catalogUrl('WatchDeal'), { dealId: config.upcoming_deal_id },
       { timeout: `${config.short_deadline_ms}ms` });
     return { ...printedError(r), messages: jsonDocuments(r.stdout).length };
+  },
+
+  // The upcoming deal's watch stays quiet: after its snapshot the server sends heartbeats (the mesh sends one every
+  // 300 ms), told apart by which field is set. Stops after three.
+  heartbeat(name) {
+    return new Promise((resolve, reject) => {
+      let messages = [];
+      let stopped = false;
+      const watch = startBufCurl(['--schema', config.schema, '--emit-defaults', '--timeout', '60s',
+        '-H', `x-interop-case: ${config.client}/${name}`, catalogUrl('WatchDeal'), '-d',
+        JSON.stringify({ dealId: config.upcoming_deal_id })], {
+        onStdout(stdout) {
+          messages = jsonDocuments(stdout);
+          if (!stopped && messages.filter((m) => m.heartbeat).length >= 3) {
+            stopped = true;
+            watch.stop();
+          }
+        },
+      });
+      watch.done.then((r) => {
+        const kinds = messages.map((m) => (m.snapshot && m.heartbeat ? 'both'
+          : m.snapshot ? 'snapshot' : m.heartbeat ? 'heartbeat' : 'none'));
+        resolve({
+          code: stopped ? undefined : r.code,
+          stderr: stopped ? undefined : r.stderr.slice(-2000),
+          kinds,
+          heartbeat_times: messages.filter((m) => m.heartbeat)
+            .map((m) => Math.floor(Date.parse(m.heartbeat.serverTime) / 1000)),
+        });
+      }, reject);
+    });
   },
 
   async metadata(name) {
@@ -271,7 +302,8 @@ runCases({
         '-H', `x-interop-case: ${config.client}/${name}`, catalogUrl('WatchDeal'), '-d',
         JSON.stringify({ dealId: config.live_deal_id })], {
         onStdout(stdout) {
-          snapshots = jsonDocuments(stdout).map((m) => m.snapshot);
+          // --emit-defaults prints the unset field of each message as null: a heartbeat has "snapshot": null.
+          snapshots = jsonDocuments(stdout).map((m) => m.snapshot).filter(Boolean);
           if (snapshots.length >= 1 && !ordering) {
             const request = { dealId: config.live_deal_id, quantity: 1, idempotencyKey: `interop-${config.client}-watch` };
             ordering = call(name, ordersUrl('PlaceOrder'), request, { headers: [bearer()] });

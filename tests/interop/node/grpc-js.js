@@ -192,7 +192,7 @@ runCases({
     return { code: result.code, message: result.details, ...details(result) };
   },
 
-  // The upcoming deal's watch sends its snapshot, then nothing until the deal changes: the deadline ends it.
+  // The upcoming deal's watch sends its snapshot, then only heartbeats: the deadline ends it.
   deadline(name) {
     return new Promise((resolve) => {
       const started = Date.now();
@@ -204,6 +204,33 @@ runCases({
       call.on('status', (s) => {
         if (s.code === grpc.status.OK) resolve({ code: s.code, messages, elapsed_ms: Date.now() - started });
       });
+    });
+  },
+
+  // The upcoming deal's watch stays quiet: after its snapshot the server sends heartbeats (the mesh sends one every
+  // 300 ms), told apart by which field is set. Stops after three.
+  heartbeat(name) {
+    return new Promise((resolve) => {
+      const kinds = [];
+      const times = [];
+      let done = false;
+      const finish = (extra) => {
+        if (!done) {
+          done = true;
+          resolve({ kinds, heartbeat_times: times, ...extra });
+        }
+      };
+      const call = catalog.WatchDeal({ deal_id: config.upcoming_deal_id }, tagged(name), { deadline: deadline(60000) });
+      call.on('data', ({ snapshot, heartbeat }) => {
+        kinds.push(snapshot && heartbeat ? 'both' : snapshot ? 'snapshot' : heartbeat ? 'heartbeat' : 'none');
+        if (heartbeat) times.push(Number(heartbeat.server_time.seconds));
+        if (times.length >= 3) {
+          finish({});
+          call.cancel();
+        }
+      });
+      call.on('error', (e) => finish({ code: e.code, message: e.details }));
+      call.on('status', (s) => finish({ code: s.code }));
     });
   },
 
@@ -251,6 +278,7 @@ runCases({
       };
       const call = catalog.WatchDeal({ deal_id: config.live_deal_id }, tagged(name), { deadline: deadline(60000) });
       call.on('data', async ({ snapshot }) => {
+        if (!snapshot) return; // a heartbeat: the stream is alive, nothing changed
         remaining.push(snapshot.remaining_stock);
         versions.push(String(snapshot.version));
         if (remaining.length === 1) {

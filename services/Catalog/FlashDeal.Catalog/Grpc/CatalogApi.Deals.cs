@@ -102,10 +102,18 @@ public sealed partial class CatalogApi
         ServerCallContext context)
     {
         var dealId = RequireId(request.DealId, "deal_id", CatalogErrors.DealNotFound);
-        // A stopping replica ends the feed; ServiceInterceptor answers that with UNAVAILABLE (watch again elsewhere).
-        await foreach (var snapshot in watches.WatchAsync(dealId, context.CancellationToken))
+        var http = context.GetHttpContext();
+        if (!ErrorResponses.IsGrpc(http.Request))
         {
-            await responseStream.WriteAsync(new WatchDealResponse { Snapshot = snapshot }, context.CancellationToken);
+            // Transcoding writes each message and its newline to Kestrel's response stream, which sends every write
+            // (compression skips streams: RestCompression); this asks nginx-based proxies on the way not to hold them.
+            http.Response.Headers["X-Accel-Buffering"] = "no";
+        }
+        // One loop writes every message (snapshots and heartbeats), so writes never overlap. A stopping replica ends
+        // the feed; ServiceInterceptor answers that with UNAVAILABLE (watch again elsewhere).
+        await foreach (var response in watches.WatchAsync(dealId, context.CancellationToken))
+        {
+            await responseStream.WriteAsync(response, context.CancellationToken);
         }
     }
 
