@@ -196,6 +196,36 @@ function checkProductionParity(work) {
   return h.size;
 }
 
+// The dev overlay's PgBouncer: transaction pooling sized for the overlay's HPAs (clients ≤ max_client_conn, its server
+// pool + the migration Jobs within PostgreSQL's budget), the services' string through it with no session reset and
+// no prepared statements, the migration Jobs' string straight to PostgreSQL.
+function checkDevPooler(work) {
+  const docs = loadAll(`${work}/overlay-dev.yaml`);
+  const map = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'flashdeal-pgbouncer');
+  check(map, 'k8s/overlays/dev: no ConfigMap flashdeal-pgbouncer');
+  if (!map) return 0;
+  const ini = Object.fromEntries([...map.data['pgbouncer.ini'].matchAll(/^\s*([a-z_]+)\s*=\s*(.*?)\s*$/gm)].map((m) => [m[1], m[2]]));
+  check(ini.pool_mode === 'transaction', `dev PgBouncer: pool_mode ${ini.pool_mode}, expected transaction`);
+  const budget = yaml.load(readFileSync(`${chart}/values.yaml`, 'utf8')).connectionBudget;
+  const { total, jobs } = worstCase(docs);
+  const clients = total - jobs;
+  check(clients <= Number(ini.max_client_conn), `dev PgBouncer: the overlay's pods can open ${clients} connections, over max_client_conn ${ini.max_client_conn}`);
+  const server = Number(ini.default_pool_size) + Number(ini.reserve_pool_size ?? 0) + jobs;
+  const available = budget.maxConnections - budget.reservedConnections - budget.otherConnections;
+  check(server <= available, `dev PgBouncer: default_pool_size + reserve_pool_size + ${jobs} migrations = ${server}, over PostgreSQL's ${available}`);
+  const secret = docs.find((d) => d.kind === 'Secret' && d.metadata.name.startsWith('flashdeal-connections'));
+  const value = (key) => Buffer.from(secret?.data?.[key] ?? '', 'base64').toString();
+  check(/Host=flashdeal-pgbouncer;/.test(value('postgres')) && /No Reset On Close=true/.test(value('postgres'))
+    && /Max Auto Prepare=0/.test(value('postgres')), `dev overlay: the services' postgres string must go through PgBouncer with No Reset On Close=true and Max Auto Prepare=0: ${value('postgres')}`);
+  check(/Host=flashdeal-postgresql;/.test(value('postgres-direct')), `dev overlay: postgres-direct must name PostgreSQL itself: ${value('postgres-direct')}`);
+  for (const d of docs.filter((x) => x.kind === 'Job' || isService(x))) {
+    const ref = podSpec(d).containers[0].env.find((e) => e.name === 'ConnectionStrings__Postgres')?.valueFrom?.secretKeyRef?.key;
+    const want = d.kind === 'Job' ? 'postgres-direct' : 'postgres';
+    check(ref === want, `dev overlay ${d.kind} ${d.metadata.name}: ConnectionStrings__Postgres from key ${ref}, expected ${want}`);
+  }
+  return clients;
+}
+
 const [command, ...args] = process.argv.slice(2);
 if (command === 'values') {
   process.stdout.write(yaml.dump(capacityValues(yaml.load(readFileSync(args[0], 'utf8'))), { lineWidth: 120 }));
@@ -206,11 +236,12 @@ if (command === 'values') {
   const budgets = checkBudgets(work);
   const metrics = checkAdapter(work);
   const compared = checkProductionParity(work);
+  const pooled = checkDevPooler(work);
   if (problems.length) {
     for (const p of problems) console.error(`  ✗ ${p}`);
     process.exit(1);
   }
-  console.log(`capacity: ${budgets} renderings within their connection budget, the docs' budget table current; ${metrics} custom HPA metrics served by the adapter rules; ${compared} production capacity objects equal in Helm and kustomize`);
+  console.log(`capacity: ${budgets} renderings within their connection budget, the docs' budget table current; ${metrics} custom HPA metrics served by the adapter rules; ${compared} production capacity objects equal in Helm and kustomize; dev PgBouncer takes the overlay's ${pooled} client connections in transaction mode, migrations direct`);
 } else {
   console.error('usage: capacity.mjs values FILE | overlay RENDERED DIR | check WORK');
   process.exit(2);
