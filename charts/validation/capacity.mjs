@@ -124,6 +124,12 @@ function checkBudgets(work) {
     const values = file ? merge(defaults, yaml.load(readFileSync(file, 'utf8'))) : defaults;
     const docs = loadAll(rendered);
     const { total, available } = budgetTable(values, docs);
+    // Behind a pooler the migration Jobs read their own (direct) key.
+    for (const j of docs.filter((d) => d.kind === 'Job' && component(d) === 'migrations')) {
+      const key = podSpec(j).containers[0].env.find((e) => e.name === 'ConnectionStrings__Postgres')?.valueFrom?.secretKeyRef?.key;
+      const want = values.migrations.postgresKey || values.connections.postgresKey;
+      check(key === want, `${name} Job ${j.metadata.name}: ConnectionStrings__Postgres from key ${key}, expected ${want}`);
+    }
     if (!values.connectionBudget.enabled || values.connectionBudget.pooler?.enabled) continue;
     check(total <= available, `${name}: the rendering's worst case is ${total} PostgreSQL connections, over ${available} available (the chart's budget check let it through)`);
     checked++;
