@@ -272,6 +272,8 @@ JS
 
 check_scripts() {
   local scripts=(charts/validate.sh charts/tools.sh k8s/render.sh k8s/overlays/dev/signing-key.sh
+    charts/validation/capacity.sh charts/validation/selftest/prescale-selftest.sh
+    charts/validation/selftest/fake-kubectl-prescale charts/flashdeal/files/prescale.sh
     charts/validation/selftest/selftest.sh charts/validation/selftest/fake-kubectl charts/validation/selftest/fake-load-tool)
   local script
   for script in k8s/smoke/smoke.sh load/hpa-stress.sh; do
@@ -492,4 +494,5 @@ step "the local edge (HAProxy and nginx, ./flashdeal up) routes and limits exact
 bash scripts/edge/check-routes.sh
 step "self-tests of load/hpa-stress.sh and k8s/overlays/dev/signing-key.sh (fake kubectl and load tool)"
 bash "$validation/selftest/selftest.sh"
+bash "$validation/capacity.sh" "$work"
 echo "charts/validate.sh: all Kubernetes checks passed in $(( $(date +%s) - started )) s"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Renders the kustomize base (and the dev overlay's databases) from charts/flashdeal, so the chart stays the one source
-# of every object. Run after changing the chart; charts/validate.sh fails while the committed files are stale.
+# of every object, and the prod overlay's capacities from values-production.yaml, so Helm and kustomize production have
+# one set of them (replicas, HPAs, PDBs, resources, pool sizes, pre-scaling). Run after changing the chart or those
+# values; charts/validate.sh fails while the committed files are stale.
 #   k8s/render.sh [OUTPUT_DIR]     (default: write into k8s/ itself)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,3 +25,13 @@ render() { # values-file output-file [helm template args...]
 
 render "$here/base/values.yaml" "$out/base/flashdeal.yaml"
 render "$here/overlays/dev/databases-values.yaml" "$out/overlays/dev/databases.yaml" --show-only templates/dev-databases.yaml
+# Production capacities: the capacity keys of values-production.yaml (charts/validation/capacity.mjs picks them) over the
+# base's values, rendered in the prod overlay's namespace; capacity.mjs writes the pre-scaling objects and the
+# ServiceMonitor as resources and the HPAs, PDBs, resources and pool sizes as patches of the base.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+node "$root/charts/validation/capacity.mjs" values "$root/charts/flashdeal/values-production.yaml" > "$tmp/capacity-values.yaml"
+"$helm" template flashdeal "$root/charts/flashdeal" --namespace flashdeal --kube-version 1.32.0 \
+  --api-versions configuration.konghq.com/v1 -f "$here/base/values.yaml" -f "$tmp/capacity-values.yaml" > "$tmp/prod.yaml"
+mkdir -p "$out/overlays/prod"
+node "$root/charts/validation/capacity.mjs" overlay "$tmp/prod.yaml" "$out/overlays/prod"

@@ -145,6 +145,8 @@ export function checkReferences(objects, report) {
   }
 
   for (const { doc, where } of byKind('Role')) {
+    // A Role placed in another namespace (the pre-scaler's in Kong's) names objects the release does not render.
+    if (doc.metadata?.namespace) continue;
     for (const rule of doc.rules ?? []) {
       const kind = { horizontalpodautoscalers: 'HorizontalPodAutoscaler', deployments: 'Deployment' };
       for (const resource of rule.resources ?? []) {

@@ -269,6 +269,9 @@ Environment every service container (and its migration Job) gets. Call with (dic
     secretKeyRef:
       name: {{ .connectionsSecret }}
       key: {{ $root.Values.connections.postgresKey }}
+# The pool the connection budget counts (templates/connection-budget.yaml); wins over the string's Maximum Pool Size.
+- name: Postgres__MaxPoolSize
+  value: {{ .svc.postgresPoolSize | quote }}
 {{- include "flashdeal.redisEnv" . }}
 - name: Auth__Issuer
   value: {{ $root.Values.jwt.issuer | quote }}

@@ -15,6 +15,34 @@ public class ConnectionSettingsTests
     }
 
     [Fact]
+    public void ConfiguredPoolSizeWinsOverTheConnectionString()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Postgres:MaxPoolSize"] = "4" }).Build();
+        var size = PostgresServiceCollectionExtensions.MaxPoolSize(configuration);
+
+        Assert.Equal(4, size);
+        Assert.Equal(4, Defaults("Host=db", maxPoolSize: size).MaxPoolSize);
+        var given = Defaults("Host=db;Maximum Pool Size=100;Minimum Pool Size=10", maxPoolSize: size);
+        Assert.Equal(4, given.MaxPoolSize);
+        Assert.Equal(4, given.MinPoolSize);
+        Assert.Null(PostgresServiceCollectionExtensions.MaxPoolSize(new ConfigurationBuilder().Build()));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("twenty")]
+    public void ConfiguredPoolSizeMustBeAPositiveNumber(string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Postgres:MaxPoolSize"] = value }).Build();
+
+        var e = Assert.Throws<InvalidOperationException>(() => PostgresServiceCollectionExtensions.MaxPoolSize(configuration));
+        Assert.Contains("Postgres:MaxPoolSize", e.Message);
+    }
+
+    [Fact]
     public void PostgresErrorDetailIsOnOnlyInDevelopment()
     {
         Assert.False(Defaults("Host=db;Include Error Detail=true").IncludeErrorDetail);
@@ -68,10 +96,11 @@ public class ConnectionSettingsTests
         Assert.Contains($"ConnectionStrings:{name}", e.Message);
     }
 
-    private static NpgsqlConnectionStringBuilder Defaults(string connectionString, bool isDevelopment = false)
+    private static NpgsqlConnectionStringBuilder Defaults(string connectionString, bool isDevelopment = false,
+        int? maxPoolSize = null)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        PostgresServiceCollectionExtensions.ApplyDefaults(builder, connectionString, isDevelopment);
+        PostgresServiceCollectionExtensions.ApplyDefaults(builder, connectionString, isDevelopment, maxPoolSize);
         return builder;
     }
 }

@@ -18,6 +18,13 @@ public static class PostgresServiceCollectionExtensions
     public const int DefaultMaxPoolSize = 20;
 
     /// <summary>
+    /// The pool size a deployment budgets for (env <c>Postgres__MaxPoolSize</c>; the Helm chart sets it per service from
+    /// its connection budget). It wins over the connection string's <c>Maximum Pool Size</c>: the string often comes from
+    /// a Secret the budget cannot see.
+    /// </summary>
+    public const string MaxPoolSizeKey = "Postgres:MaxPoolSize";
+
+    /// <summary>
     /// Registers one <see cref="NpgsqlDataSource"/> from <c>ConnectionStrings:Postgres</c> and a "postgres" health check
     /// tagged "ready". Error details (parameter values) reach exceptions and logs only in Development.
     /// </summary>
@@ -34,7 +41,7 @@ public static class PostgresServiceCollectionExtensions
         {
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             ApplyDefaults(builder.ConnectionStringBuilder, connectionString,
-                sp.GetService<IHostEnvironment>()?.IsDevelopment() == true);
+                sp.GetService<IHostEnvironment>()?.IsDevelopment() == true, MaxPoolSize(configuration));
             if (sp.GetService<ILoggerFactory>() is { } loggers)
             {
                 builder.UseLoggerFactory(loggers);
@@ -47,11 +54,21 @@ public static class PostgresServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Fills what the connection string leaves open; an explicit setting always wins, except error detail.</summary>
-    public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, string connectionString, bool isDevelopment)
+    /// <summary>
+    /// Fills what the connection string leaves open; an explicit setting always wins, except error detail and a
+    /// configured <paramref name="maxPoolSize"/> (<see cref="MaxPoolSizeKey"/>).
+    /// </summary>
+    public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, string connectionString, bool isDevelopment,
+        int? maxPoolSize = null)
     {
         var given = GivenKeys(connectionString);
-        if (!given.Overlaps(["maxpoolsize", "maximumpoolsize"]))
+        if (maxPoolSize is { } configured)
+        {
+            builder.MaxPoolSize = configured;
+            // Npgsql refuses a minimum above the maximum; a string's Minimum Pool Size must not undo the budget.
+            builder.MinPoolSize = Math.Min(builder.MinPoolSize, configured);
+        }
+        else if (!given.Overlaps(["maxpoolsize", "maximumpoolsize"]))
         {
             builder.MaxPoolSize = DefaultMaxPoolSize;
         }
@@ -74,6 +91,23 @@ public static class PostgresServiceCollectionExtensions
         {
             builder.GssEncryptionMode = GssEncryptionMode.Disable;
         }
+    }
+
+    /// <summary><see cref="MaxPoolSizeKey"/> when set; a value below 1 is a configuration error, not a silent default.</summary>
+    public static int? MaxPoolSize(IConfiguration configuration)
+    {
+        var value = configuration[MaxPoolSizeKey];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+        if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+            out var size) || size < 1)
+        {
+            throw new InvalidOperationException(
+                $"{MaxPoolSizeKey} is \"{value}\": expected a whole number of connections, at least 1.");
+        }
+        return size;
     }
 
     internal static HashSet<string> GivenKeys(string connectionString) =>
