@@ -48,14 +48,27 @@ public sealed class AuthOptions
 
 /// <summary>
 /// Where the issuer's ES256 keys come from: PEM files in a directory (a mounted Kubernetes Secret, one "&lt;kid&gt;.pem" per
-/// key) and/or listed keys. All of them are published in the JWKS; <see cref="ActiveKeyId"/> signs.
+/// key) and/or listed keys. All of them are published in the JWKS; <see cref="ActiveKeyId"/> signs once it has been
+/// published for <see cref="PublishBeforeSigning"/>.
 /// </summary>
 public sealed class SigningKeyOptions
 {
     public string? Directory { get; set; }
 
-    /// <summary>Required when more than one private key is configured.</summary>
+    /// <summary>
+    /// Required when more than one private key is configured, unless the directory holds an "active-kid" file naming it.
+    /// </summary>
     public string? ActiveKeyId { get; set; }
+
+    /// <summary>
+    /// How long a key is published before it signs, counted from the first time any auth replica saw it (recorded in
+    /// PostgreSQL). Longer than the validators' <see cref="AuthOptions.JwksRefreshInterval"/> (5 min, plus up to 5 %
+    /// jitter) and the time a changed Secret takes to reach every auth pod (the kubelet's sync, about a minute).
+    /// </summary>
+    public TimeSpan PublishBeforeSigning { get; set; } = TimeSpan.FromMinutes(7);
+
+    /// <summary>How often the key directory is read again (a mounted Secret changes in place).</summary>
+    public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     public List<SigningKeyEntry> Keys { get; set; } = [];
 }
