@@ -139,6 +139,40 @@ public sealed class SigningKeyRotationTests(AuthServiceFixture service) : IClass
         await service.StopHostAsync(later);
     }
 
+    [Fact]
+    public async Task ABrokenEditOfTheKeysKeepsThePreviousOnes()
+    {
+        using var keys = new MountedSecretDirectory();
+        var (key, pem) = NewKey("kept");
+        var (other, otherPem) = NewKey("other");
+        keys.Write(new Dictionary<string, string> { [key + ".pem"] = pem });
+        var logs = new LogCapture();
+        var auth = await service.StartHostAsync(Settings(keys, PublishBeforeSigning), logs);
+        try
+        {
+            // A PEM that does not parse, then a second private key that nothing names as the one to sign.
+            foreach (var (broken, problem) in new[]
+                     {
+                         (new Dictionary<string, string> { [key + ".pem"] = pem, [other + ".pem"] = "not a key" }, "not a valid EC PEM key"),
+                         (new Dictionary<string, string> { [key + ".pem"] = pem, [other + ".pem"] = otherPem }, "active-kid"),
+                     })
+            {
+                keys.Write(broken);
+                await Until(() => logs.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error
+                                                        && e.Message.Contains(problem, StringComparison.Ordinal)),
+                    $"the rejected edit logged ({problem})");
+
+                Assert.Equal([key], await JwksKeyIdsAsync(new AuthClient(auth)));
+                Assert.Equal(key, await SignUpKeyIdAsync(auth));
+            }
+            Assert.DoesNotContain(logs.Entries, e => e.Everything.Contains("PRIVATE KEY", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await service.StopHostAsync(auth);
+        }
+    }
+
     private sealed record Call(string KeyId, DateTimeOffset IssuedBy, StatusCode Status);
 
     /// <summary>One client: refresh (a new access token from auth), call the validator with it, until stopped.</summary>
