@@ -5,6 +5,7 @@ using FlashDeal.Contracts.Auth.V1;
 using FlashDeal.Security;
 using FlashDeal.TestInfrastructure;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlashDeal.Auth.Tests.IntegrationTests;
 
@@ -166,6 +167,38 @@ public sealed class SigningKeyRotationTests(AuthServiceFixture service) : IClass
                 Assert.Equal(key, await SignUpKeyIdAsync(auth));
             }
             Assert.DoesNotContain(logs.Entries, e => e.Everything.Contains("PRIVATE KEY", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await service.StopHostAsync(auth);
+        }
+    }
+
+    [Fact]
+    public async Task WithoutPostgresANewKeyDoesNotSign()
+    {
+        using var keys = new MountedSecretDirectory();
+        var (oldKey, oldPem) = NewKey("old");
+        var (newKey, newPem) = NewKey("new");
+        keys.Write(new Dictionary<string, string>
+        {
+            [oldKey + ".pem"] = oldPem,
+            [newKey + ".pem"] = newPem,
+            [SigningKeySet.ActiveKeyIdFile] = newKey,
+        });
+        var settings = Settings(keys, PublishBeforeSigning);
+        // Nothing listens there: no publication time can be recorded or read.
+        settings["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Port=1;Username=app;Database=none;Timeout=2";
+        settings["Database:MigrateOnStart"] = "false";
+        var logs = new LogCapture();
+        var auth = await service.StartHostAsync(settings, logs);
+        try
+        {
+            var token = auth.Services.GetRequiredService<AccessTokenIssuer>().Issue(Guid.NewGuid().ToString(), "", Role.Customer);
+
+            Assert.Equal(oldKey, KeyIdOf(token.Token));
+            Assert.True((await JwksKeyIdsAsync(new AuthClient(auth))).SetEquals([oldKey, newKey]), "both keys published");
+            Assert.Contains(logs.Entries, e => e.Message.Contains("Could not record the signing keys", StringComparison.Ordinal));
         }
         finally
         {

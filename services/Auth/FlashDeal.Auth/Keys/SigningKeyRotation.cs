@@ -17,7 +17,7 @@ namespace FlashDeal.Auth.Keys;
 /// replicas agree and a restart does not start the wait again). Until then the key that signed before keeps signing
 /// (the newest private key published that long, else the earliest one published before the meant key): tokens never
 /// carry a kid a validator has not had the chance to fetch. With no earlier key (a new installation) the meant key
-/// signs at once. The key directory (a mounted Secret, which the kubelet updates
+/// signs at once. While no publication time can be read (PostgreSQL unreachable), another private key signs if there is one. The key directory (a mounted Secret, which the kubelet updates
 /// in place) is read again every ReloadInterval: added keys are published, removed keys leave the JWKS.
 /// </summary>
 public sealed class SigningKeyRotation(
@@ -165,6 +165,15 @@ public sealed class SigningKeyRotation(
             var earlier = _keys.Where(k => k.CanSign && k.KeyId != meant.KeyId
                                            && PublishedAt(k) is { } at && (meantAt is null || at < meantAt)).ToList();
             var fallback = earlier.Where(PublishedLongEnough).MaxBy(PublishedAt) ?? earlier.MinBy(PublishedAt);
+            if (fallback is null && meantAt is null)
+            {
+                // Nothing known (PostgreSQL unreachable since start-up): the meant key may be the new one, so another
+                // private key is the safer signer until the record succeeds — the one signing before, else the first.
+                var signing = Volatile.Read(ref _current)?.Active.KeyId;
+                fallback = _keys.Where(k => k.CanSign && k.KeyId != meant.KeyId)
+                    .OrderBy(k => k.KeyId == signing ? 0 : 1).ThenBy(k => k.KeyId, StringComparer.Ordinal)
+                    .FirstOrDefault();
+            }
             if (fallback is not null)
             {
                 signer = fallback;
