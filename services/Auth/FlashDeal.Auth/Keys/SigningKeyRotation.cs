@@ -33,6 +33,7 @@ public sealed class SigningKeyRotation(
     private readonly SigningKeyOptions _options = options.Value.SigningKeys;
     private SigningKeySet? _current;
     private List<SigningKey> _keys = [];
+    private List<SigningKey>? _installedKeys;
     private string _meantId = "";
     private string _fingerprint = "";
     private string _rejectedFingerprint = "";
@@ -102,9 +103,10 @@ public sealed class SigningKeyRotation(
                 logger.LogInformation("Signing keys changed: {KeyIds} published, {KeyId} meant to sign",
                     string.Join(", ", keys.Select(k => k.KeyId).Order(StringComparer.Ordinal)), _meantId);
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {
-                // A broken edit of the Secret must not take the service down: the last good keys stay, said once.
+                // A broken edit of the Secret (a bad PEM, a file name that is no kid) must not take the service down:
+                // the last good keys stay, said once.
                 _rejectedFingerprint = fingerprint;
                 logger.LogError("Signing keys not reloaded, the previous ones stay in use: {Error}", e.Message);
             }
@@ -187,11 +189,21 @@ public sealed class SigningKeyRotation(
                 }
             }
         }
+        if (signer == meant)
+        {
+            _announcedWait = null;
+        }
         var previous = Volatile.Read(ref _current);
         if (previous?.Active.KeyId != signer.KeyId)
         {
             logger.LogInformation("Signing with key {KeyId} from now on", signer.KeyId);
         }
+        else if (ReferenceEquals(_installedKeys, _keys))
+        {
+            // Nothing changed: keep the set (and the validation configuration built from it).
+            return;
+        }
+        _installedKeys = _keys;
         Volatile.Write(ref _current, new SigningKeySet(_keys, signer.KeyId));
 
         bool PublishedLongEnough(SigningKey key) =>
