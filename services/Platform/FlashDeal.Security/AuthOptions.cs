@@ -26,8 +26,9 @@ public sealed class AuthOptions
     public TimeSpan JwksRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// At most one fetch per this interval, however many tokens carry an unknown `kid` (a new key after a rotation is
-    /// picked up this fast; ConfigurationManager.RefreshInterval, at least one second).
+    /// At most one fetch per this interval, however many tokens carry an unknown `kid`; a call naming a new key waits for
+    /// that fetch and is validated again (<see cref="JwksConfigurationManager"/>; also ConfigurationManager.RefreshInterval,
+    /// at least one second).
     /// </summary>
     public TimeSpan JwksMinRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 
