@@ -15,6 +15,7 @@
 #   - signing keys: the chart generates a fresh P-256 key when none is supplied; no private key is committed
 #   - images under image.registry, the PriorityClass created or declared external, NetworkPolicies allowing exactly
 #     the peer matrix of charts/validation/hygiene.mjs (each shown to fail with its protection removed)
+#   - checksum annotations: Secret changes roll every service's pods, signing-key changes do not restart auth
 #   - load/hpa-stress.sh and k8s/overlays/dev/signing-key.sh against a fake kubectl and load tool (validation/selftest)
 #   - monitoring: the Prometheus rules (`promtool check rules`, `promtool test rules` on their unit tests), every
 #     Grafana dashboard query (as a recording rule through promtool), dashboard JSON and uids; the rendered
@@ -270,6 +271,55 @@ JS
   [[ -z "$committed" ]] || die "private keys committed in the Kubernetes delivery: $committed (generate them: docs/kubernetes.md, Secrets)"
 }
 
+# Secret changes roll the pods: every service's pod template carries checksum/connections from the Secret the chart
+# writes (stable across renders, changed with the connection string), none from the signing-key Secret (auth reloads
+# its keys while running: two renders with different generated keys give identical pod templates), and with an
+# existing Secret the checksum comes from `lookup` (nothing under `helm template`; the helper is run on stand-in
+# objects in a copy of the chart: same data in any key order → same checksum, changed data → another, none → empty).
+check_pod_checksums() {
+  step "checksum annotations: Secret changes roll the pods, key changes do not restart auth"
+  local base="$work/render-defaults-1.32.0.yaml" again="$work/checksum-again.yaml" changed="$work/checksum-changed.yaml"
+  local existing="$work/checksum-existing.yaml" copy="$work/checksum-chart" lookup="$work/checksum-lookup.yaml"
+  "$bin/helm" template flashdeal "$chart" --kube-version 1.32.0 > "$again"
+  "$bin/helm" template flashdeal "$chart" --kube-version 1.32.0 --set postgresql.password=rotated-password > "$changed"
+  "$bin/helm" template flashdeal "$chart" --kube-version 1.32.0 --set connections.existingSecret=managed-connections > "$existing"
+  cp -r "$chart" "$copy"
+  cat > "$copy/templates/zz-checksum.yaml" <<'TPL'
+{{- $a := dict "data" (dict "postgres" "SG9zdD1h" "redis" "cmVkaXM=") }}
+{{- $b := dict "data" (dict "redis" "cmVkaXM=" "postgres" "SG9zdD1h") }}
+{{- $c := dict "data" (dict "postgres" "SG9zdD1i" "redis" "cmVkaXM=") }}
+checksums: {{ list (include "flashdeal.secretDataChecksum" $a) (include "flashdeal.secretDataChecksum" $b) (include "flashdeal.secretDataChecksum" $c) (include "flashdeal.secretDataChecksum" (dict)) | toJson }}
+TPL
+  "$bin/helm" template flashdeal "$copy" --kube-version 1.32.0 --show-only templates/zz-checksum.yaml > "$lookup"
+  node --input-type=module - "$base" "$again" "$changed" "$existing" "$lookup" <<'JS' || die "checksum annotation check failed"
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const yaml = createRequire(`${process.cwd()}/charts/validation/package.json`)('js-yaml');
+const services = ['auth', 'catalog', 'orders'];
+const annotations = (file) => Object.fromEntries(yaml.loadAll(readFileSync(file, 'utf8'))
+  .filter((d) => d?.kind === 'Deployment' && services.includes(d.metadata.labels?.['app.kubernetes.io/component']))
+  .map((d) => [d.metadata.labels['app.kubernetes.io/component'], d.spec.template.metadata.annotations ?? {}]));
+const [base, again, changed, existing, lookup] = process.argv.slice(2).map((f, i) => (i < 4 ? annotations(f) : yaml.load(readFileSync(f, 'utf8'))));
+const fail = (message) => { throw new Error(message); };
+for (const name of services) {
+  const sum = base[name]?.['checksum/connections'];
+  if (!/^[0-9a-f]{16}$/.test(sum ?? '')) fail(`${name}: no checksum/connections on its pod template`);
+  if (JSON.stringify(again[name]) !== JSON.stringify(base[name])) {
+    fail(`${name}: pod-template annotations differ between two renders of the same values (a fresh signing key must not roll pods): ${JSON.stringify(base[name])} vs ${JSON.stringify(again[name])}`);
+  }
+  if (changed[name]?.['checksum/connections'] === sum) fail(`${name}: checksum/connections unchanged when the connection string changed`);
+  const unexpected = Object.keys(base[name]).filter((k) => k.startsWith('checksum/') && !['checksum/connections', 'checksum/redis-password'].includes(k));
+  if (unexpected.length) fail(`${name}: unexpected checksum annotations ${unexpected} (the signing-key Secret must not roll auth)`);
+  if (existing[name]?.['checksum/connections'] !== undefined) fail(`${name}: checksum/connections under helm template with an existing Secret (lookup sees nothing there)`);
+}
+const [a, b, c, none] = lookup.checksums;
+if (!/^[0-9a-f]{16}$/.test(a) || a !== b) fail(`lookup checksum not stable for the same data: ${a} ${b}`);
+if (c === a) fail('lookup checksum unchanged when the Secret data changed');
+if (none !== '') fail(`lookup checksum of an unseen Secret should be empty, got ${none}`);
+console.log('checksum annotations: on every service, stable, changed with the connections, none for the signing keys');
+JS
+}
+
 check_scripts() {
   local scripts=(charts/validate.sh charts/tools.sh k8s/render.sh k8s/overlays/dev/signing-key.sh
     charts/validation/capacity.sh charts/validation/selftest/prescale-selftest.sh
@@ -489,6 +539,7 @@ node "$validation/validate.mjs" skaffold skaffold.yaml
 node "$validation/validate.mjs" dockerfiles services/*/Dockerfile
 check_signing_keys
 check_hygiene
+check_pod_checksums
 check_scripts
 step "the local edge (HAProxy and nginx, ./flashdeal up) routes and limits exactly as the Kong ingress does"
 bash scripts/edge/check-routes.sh

@@ -445,3 +445,42 @@ namespace). Empty when the value names nothing: the rule then omits from/to, i.e
   {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Pod-template annotations that roll every service's pods when a Secret they read at start changes (env from
+secretKeyRef is read once, when the container starts):
+- checksum/connections: the connection strings the chart writes into <release>-connections (from values, so it is
+  stable across upgrades); with connections.existingSecret, the data of that Secret as `lookup` sees it.
+- checksum/redis-password: redis.external.passwordSecret, by `lookup`.
+`lookup` sees nothing under `helm template` and `--dry-run` (no cluster): the annotation is left out then, and a
+Secret changed outside Helm rolls nothing until the next `helm upgrade` (or use a controller such as
+stakater/Reloader). The signing-key Secret is deliberately absent: auth re-reads its mounted keys while running and
+keeps the publication times in PostgreSQL, so a key edit must not restart it, and no other service mounts it.
+*/}}
+{{- define "flashdeal.podChecksums" -}}
+{{- $ns := .Release.Namespace }}
+{{- if not .Values.connections.existingSecret }}
+{{- $redis := "" }}
+{{- if not (include "flashdeal.redisExternal" .) }}{{ $redis = include "flashdeal.redisConnection" . }}{{ end }}
+checksum/connections: {{ include "flashdeal.postgresConnection" . | cat $redis | sha256sum | trunc 16 }}
+{{- else }}
+{{- with include "flashdeal.secretDataChecksum" (lookup "v1" "Secret" $ns .Values.connections.existingSecret) }}
+checksum/connections: {{ . }}
+{{- end }}
+{{- end }}
+{{- if include "flashdeal.redisExternal" . }}
+{{- with .Values.redis.external.passwordSecret.name }}
+{{- with include "flashdeal.secretDataChecksum" (lookup "v1" "Secret" $ns .) }}
+checksum/redis-password: {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A short checksum of a Secret's data, given the object `lookup` returned; empty for an empty result (Helm cannot see
+the Secret). toJson orders the keys, so the same data always gives the same checksum.
+*/}}
+{{- define "flashdeal.secretDataChecksum" -}}
+{{- with .data }}{{ toJson . | sha256sum | trunc 16 }}{{ end }}
+{{- end }}

@@ -1,6 +1,7 @@
 using FlashDeal.Auth.Accounts;
 using FlashDeal.Auth.Grpc;
 using FlashDeal.Auth.Infrastructure;
+using FlashDeal.Auth.Keys;
 using FlashDeal.Auth.Sessions;
 using FlashDeal.Auth.Throttling;
 using FlashDeal.Contracts.Auth.V1;
@@ -32,16 +33,20 @@ public static class AuthApp
     }
 
     /// <summary>
-    /// The issuing side: loads the signing keys (Auth:SigningKeys) and registers <see cref="AccessTokenIssuer"/>; this
-    /// service validates tokens with the same keys instead of fetching its own JWKS.
+    /// The issuing side: the signing keys (Auth:SigningKeys), rotated in two phases and reloaded while running
+    /// (<see cref="SigningKeyRotation"/>), and <see cref="AccessTokenIssuer"/>; this service validates tokens with the same
+    /// keys instead of fetching its own JWKS. Registered after AddServicePostgres: the rotation's start reads
+    /// auth.signing_keys, which MigrateOnStart creates.
     /// </summary>
     private static IServiceCollection AddTokenIssuer(this IServiceCollection services)
     {
-        services.AddSingleton(sp => SigningKeySet.Load(sp.GetRequiredService<IOptions<AuthOptions>>().Value.SigningKeys,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<SigningKeySet>()));
-        services.AddSingleton(sp => new AccessTokenIssuer(sp.GetRequiredService<SigningKeySet>(),
+        services.AddSingleton<SigningKeyQueries>();
+        services.AddSingleton<SigningKeyRotation>();
+        services.AddSingleton<ISigningKeySource>(sp => sp.GetRequiredService<SigningKeyRotation>());
+        services.AddHostedService(sp => sp.GetRequiredService<SigningKeyRotation>());
+        services.AddSingleton(sp => new AccessTokenIssuer(sp.GetRequiredService<ISigningKeySource>(),
             sp.GetRequiredService<IOptions<AuthOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
-        services.UseLocalSigningKeys(sp => sp.GetRequiredService<SigningKeySet>().Keys);
+        services.UseLocalSigningKeys(sp => sp.GetRequiredService<ISigningKeySource>());
         services.AddErrorDetailTypes(AuthErrorsReflection.Descriptor);
         services.AddGrpcServiceHealth(AuthService.Descriptor);
         return services;

@@ -26,8 +26,9 @@ public sealed class AuthOptions
     public TimeSpan JwksRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// At most one fetch per this interval, however many tokens carry an unknown `kid` (a new key after a rotation is
-    /// picked up this fast; ConfigurationManager.RefreshInterval, at least one second).
+    /// At most one fetch per this interval, however many tokens carry an unknown `kid`; a call naming a new key waits for
+    /// that fetch and is validated again (<see cref="JwksConfigurationManager"/>; also ConfigurationManager.RefreshInterval,
+    /// at least one second).
     /// </summary>
     public TimeSpan JwksMinRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -48,14 +49,27 @@ public sealed class AuthOptions
 
 /// <summary>
 /// Where the issuer's ES256 keys come from: PEM files in a directory (a mounted Kubernetes Secret, one "&lt;kid&gt;.pem" per
-/// key) and/or listed keys. All of them are published in the JWKS; <see cref="ActiveKeyId"/> signs.
+/// key) and/or listed keys. All of them are published in the JWKS; <see cref="ActiveKeyId"/> signs once it has been
+/// published for <see cref="PublishBeforeSigning"/>.
 /// </summary>
 public sealed class SigningKeyOptions
 {
     public string? Directory { get; set; }
 
-    /// <summary>Required when more than one private key is configured.</summary>
+    /// <summary>
+    /// Required when more than one private key is configured, unless the directory holds an "active-kid" file naming it.
+    /// </summary>
     public string? ActiveKeyId { get; set; }
+
+    /// <summary>
+    /// How long a key is published before it signs, counted from the first time any auth replica saw it (recorded in
+    /// PostgreSQL). Longer than the validators' <see cref="AuthOptions.JwksRefreshInterval"/> (5 min, plus up to 5 %
+    /// jitter) and the time a changed Secret takes to reach every auth pod (the kubelet's sync, about a minute).
+    /// </summary>
+    public TimeSpan PublishBeforeSigning { get; set; } = TimeSpan.FromMinutes(7);
+
+    /// <summary>How often the key directory is read again (a mounted Secret changes in place).</summary>
+    public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     public List<SigningKeyEntry> Keys { get; set; } = [];
 }

@@ -11,7 +11,7 @@ namespace FlashDeal.Auth.Tests;
 /// <summary>
 /// Another service wired as every FlashDeal service is (AddServiceDefaults: JwtBearer with the keys of auth's JWKS URL,
 /// the admin policy, refusals as google.rpc.Status), with one admin-only RPC: CatalogService.CreateProduct, which
-/// answers with the caller's email.
+/// answers with the caller's email, and one for any signed-in caller: GetProduct, which answers with the caller's id.
 /// </summary>
 public sealed class AdminOnlyServiceHost : IAsyncDisposable
 {
@@ -24,9 +24,23 @@ public sealed class AdminOnlyServiceHost : IAsyncDisposable
         _client = new CatalogService.CatalogServiceClient(host.Grpc);
     }
 
-    public static async Task<AdminOnlyServiceHost> StartAsync(Uri jwksUrl) =>
-        new(await ServiceTestHost.StartAsync(Build,
-            new Dictionary<string, string?> { ["Auth:JwksUrl"] = jwksUrl.ToString() }));
+    public static async Task<AdminOnlyServiceHost> StartAsync(Uri jwksUrl,
+        IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?> { ["Auth:JwksUrl"] = jwksUrl.ToString() };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+        return new(await ServiceTestHost.StartAsync(Build, all));
+    }
+
+    /// <summary>GetProduct with this token: the caller's user id, or the refusal as RpcException.</summary>
+    public async Task<string> WhoAmIAsync(string accessToken)
+    {
+        using var call = _client.GetProductAsync(new GetProductRequest { ProductId = "p-1" }, AuthClient.Options(accessToken));
+        return (await call).Product.Name;
+    }
 
     public async Task<CreateProductResponse> CreateProductAsync(string accessToken)
     {
@@ -57,5 +71,12 @@ public sealed class AdminOnlyCatalog : CatalogService.CatalogServiceBase
         Task.FromResult(new CreateProductResponse
         {
             Product = new Product { ProductId = "p-1", Name = context.RequireAdmin().Email },
+        });
+
+    [Authorize]
+    public override Task<GetProductResponse> GetProduct(GetProductRequest request, ServerCallContext context) =>
+        Task.FromResult(new GetProductResponse
+        {
+            Product = new Product { ProductId = request.ProductId, Name = context.RequireUser().UserId },
         });
 }

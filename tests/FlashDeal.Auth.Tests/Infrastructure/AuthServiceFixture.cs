@@ -59,6 +59,13 @@ public class AuthServiceFixture(PostgresServer postgres, RedisServer redis) : IA
         return host;
     }
 
+    /// <summary>Stops a host started by <see cref="StartHostAsync"/> before the class ends (a restart).</summary>
+    public async Task StopHostAsync(ServiceTestHost host)
+    {
+        _hosts.Remove(host);
+        await host.DisposeAsync();
+    }
+
     public virtual async Task DisposeAsync()
     {
         foreach (var host in _hosts)

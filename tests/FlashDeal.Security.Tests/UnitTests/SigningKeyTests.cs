@@ -62,6 +62,30 @@ public sealed class SigningKeyTests : IDisposable
     }
 
     [Fact]
+    public void TheKeyDirectoryCanNameTheActiveKeyAndTheSettingWins()
+    {
+        File.WriteAllText(Path.Combine(_directory, "a.pem"), ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(Path.Combine(_directory, "b.pem"), ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(Path.Combine(_directory, SigningKeySet.ActiveKeyIdFile), "b\n");
+
+        Assert.Equal("b", SigningKeySet.Load(new SigningKeyOptions { Directory = _directory }, new ListLogger()).Active.KeyId);
+        Assert.Equal("a", SigningKeySet.Load(
+            new SigningKeyOptions { Directory = _directory, ActiveKeyId = "a" }, new ListLogger()).Active.KeyId);
+    }
+
+    [Fact]
+    public void TheThumbprintTellsKeyMaterialApartAndSurvivesTheJwks()
+    {
+        var key = SigningKey.Generate("k1");
+        var sameKidOtherKey = SigningKey.Generate("k1");
+        var published = Assert.Single(JwksRetriever.Parse(JsonFormatter.Default.Format(new SigningKeySet([key], "k1").ToJwks())));
+
+        Assert.Equal(32, key.Thumbprint().Length);
+        Assert.Equal(key.Thumbprint(), published.Thumbprint());
+        Assert.NotEqual(key.Thumbprint(), sameKidOtherKey.Thumbprint());
+    }
+
+    [Fact]
     public void ActiveKeyMustHaveAPrivateKey()
     {
         File.WriteAllText(Path.Combine(_directory, "a.pem"), ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportSubjectPublicKeyInfoPem());

@@ -20,7 +20,7 @@ public sealed class AuthApi(
     RefreshTokenService sessions,
     LogInThrottle throttle,
     AccessTokenIssuer issuer,
-    SigningKeySet signingKeys,
+    ISigningKeySource signingKeys,
     IOptions<AuthServiceOptions> options) : AuthService.AuthServiceBase
 {
     /// <summary>
@@ -189,7 +189,7 @@ public sealed class AuthApi(
             // Validators refresh on their own schedule; a cache in front of auth may serve the set for a few minutes.
             http.Response.Headers.CacheControl = JwksCacheControl;
         }
-        return Task.FromResult(signingKeys.ToJwks());
+        return Task.FromResult(signingKeys.Current.ToJwks());
     }
 
     private async Task<TokenGrant> StartSessionAsync(UserAccount user, ServerCallContext context) =>

@@ -51,6 +51,13 @@ public sealed class SigningKey
     /// <summary>The public key as published in the JWKS.</summary>
     public JsonWebKey PublicKey { get; }
 
+    /// <summary>
+    /// The RFC 7638 JWK thumbprint: SHA-256 of the required public members in lexicographic order. Tells key material
+    /// apart where the `kid` alone cannot (a kid reused for a new key).
+    /// </summary>
+    public byte[] Thumbprint() => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+        $"{{\"crv\":\"{PublicKey.Crv}\",\"kty\":\"{PublicKey.Kty}\",\"x\":\"{PublicKey.X}\",\"y\":\"{PublicKey.Y}\"}}"));
+
     /// <summary>The IdentityModel form, created once so its crypto providers are cached per key.</summary>
     internal ECDsaSecurityKey SecurityKey { get; }
 

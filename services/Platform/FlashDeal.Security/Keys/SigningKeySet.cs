@@ -4,11 +4,23 @@ using Microsoft.Extensions.Logging;
 namespace FlashDeal.Security;
 
 /// <summary>
+/// Where the issuer's current keys come from: a fixed <see cref="SigningKeySet"/>, or the auth service's rotation, which
+/// swaps in a new set when the key directory changes or a newly published key may start signing.
+/// </summary>
+public interface ISigningKeySource
+{
+    SigningKeySet Current { get; }
+}
+
+/// <summary>
 /// The issuer's keys: all of them are published (rotation keeps the previous key until its tokens have expired), one
 /// of them signs. Also the key source of the auth service itself, which needs no HTTP round trip to its own JWKS.
 /// </summary>
-public sealed class SigningKeySet
+public sealed class SigningKeySet : ISigningKeySource
 {
+    /// <summary>A file in the key directory naming the key that should sign, when Auth:SigningKeys:ActiveKeyId is not set.</summary>
+    public const string ActiveKeyIdFile = "active-kid";
+
     private readonly Dictionary<string, SigningKey> _byId;
 
     public SigningKeySet(IEnumerable<SigningKey> keys, string activeKeyId)
@@ -39,6 +51,8 @@ public sealed class SigningKeySet
     /// <summary>Every published key, ordered by id.</summary>
     public IReadOnlyList<SigningKey> Keys { get; }
 
+    SigningKeySet ISigningKeySource.Current => this;
+
     /// <summary>The JWKS document (served at /.well-known/jwks.json): public keys only.</summary>
     public GetJwksResponse ToJwks()
     {
@@ -52,6 +66,20 @@ public sealed class SigningKeySet
     /// generates an ephemeral key and warns: fine for one local process, wrong for several replicas or restarts.
     /// </summary>
     public static SigningKeySet Load(SigningKeyOptions options, ILogger logger)
+    {
+        var keys = ReadKeys(options);
+        if (keys.Count == 0)
+        {
+            return Ephemeral(logger);
+        }
+        var set = new SigningKeySet(keys, ActiveKeyId(options, keys));
+        logger.LogInformation("Loaded signing keys {KeyIds}; {ActiveKeyId} signs",
+            string.Join(", ", set.Keys.Select(k => k.KeyId)), set.Active.KeyId);
+        return set;
+    }
+
+    /// <summary>The configured keys as they are now: the directory's "&lt;kid&gt;.pem" files, then the listed keys.</summary>
+    public static List<SigningKey> ReadKeys(SigningKeyOptions options)
     {
         var keys = new List<SigningKey>();
         if (!string.IsNullOrEmpty(options.Directory))
@@ -73,29 +101,40 @@ public sealed class SigningKeySet
                 : throw new InvalidOperationException($"Signing key '{entry.KeyId}' needs Pem or Path."));
             keys.Add(SigningKey.FromPem(entry.KeyId, pem));
         }
+        return keys;
+    }
 
-        if (keys.Count == 0)
+    /// <summary>
+    /// The key meant to sign: Auth:SigningKeys:ActiveKeyId, else the kid in the directory's "active-kid" file (so a
+    /// rotation can be done by editing the Secret alone), else the only private key.
+    /// </summary>
+    public static string ActiveKeyId(SigningKeyOptions options, IReadOnlyList<SigningKey> keys)
+    {
+        if (!string.IsNullOrEmpty(options.ActiveKeyId))
         {
-            var ephemeral = SigningKey.Generate($"dev-{Guid.NewGuid():N}"[..16]);
-            logger.LogWarning(
-                "No signing keys configured (Auth:SigningKeys); generated ephemeral key {KeyId}. Tokens will not survive " +
-                "a restart and other replicas cannot verify them. Configure keys for anything but local development.",
-                ephemeral.KeyId);
-            return new SigningKeySet([ephemeral], ephemeral.KeyId);
+            return options.ActiveKeyId;
         }
+        if (!string.IsNullOrEmpty(options.Directory)
+            && Path.Combine(options.Directory, ActiveKeyIdFile) is var file && File.Exists(file)
+            && File.ReadAllText(file).Trim() is { Length: > 0 } fromFile)
+        {
+            return fromFile;
+        }
+        var signers = keys.Where(k => k.CanSign).ToList();
+        return signers.Count == 1
+            ? signers[0].KeyId
+            : throw new InvalidOperationException($"{signers.Count} private signing keys are configured: set " +
+                $"Auth:SigningKeys:ActiveKeyId (or the key directory's {ActiveKeyIdFile} file) to the one that signs.");
+    }
 
-        var activeId = options.ActiveKeyId;
-        if (string.IsNullOrEmpty(activeId))
-        {
-            var signers = keys.Where(k => k.CanSign).ToList();
-            activeId = signers.Count == 1
-                ? signers[0].KeyId
-                : throw new InvalidOperationException(
-                    $"{signers.Count} private signing keys are configured: set Auth:SigningKeys:ActiveKeyId to the one that signs.");
-        }
-        var set = new SigningKeySet(keys, activeId);
-        logger.LogInformation("Loaded signing keys {KeyIds}; {ActiveKeyId} signs",
-            string.Join(", ", set.Keys.Select(k => k.KeyId)), set.Active.KeyId);
-        return set;
+    /// <summary>A key made up for this process alone, with a warning.</summary>
+    public static SigningKeySet Ephemeral(ILogger logger)
+    {
+        var ephemeral = SigningKey.Generate($"dev-{Guid.NewGuid():N}"[..16]);
+        logger.LogWarning(
+            "No signing keys configured (Auth:SigningKeys); generated ephemeral key {KeyId}. Tokens will not survive " +
+            "a restart and other replicas cannot verify them. Configure keys for anything but local development.",
+            ephemeral.KeyId);
+        return new SigningKeySet([ephemeral], ephemeral.KeyId);
     }
 }

@@ -9,7 +9,8 @@ namespace FlashDeal.Security;
 /// Before the library parses anything, a token longer than <see cref="AuthOptions.MaxTokenLength"/> or not exactly
 /// three base64url segments (a JWE, junk) is refused; after it validated (ES256 only, signature by the key its `kid`
 /// names, iss, aud, exp/nbf), a token with critical header parameters or without `sub` is refused too. Tokens that
-/// passed are remembered until they expire (<see cref="ValidatedTokenCache"/>).
+/// passed are remembered until they expire (<see cref="ValidatedTokenCache"/>). A token naming a `kid` the cached key
+/// set lacks waits for a fresh JWKS (<see cref="JwksConfigurationManager.RefreshAsync"/>) and is validated once more.
 /// </summary>
 public sealed class AccessTokenHandler(AuthOptions options, TimeProvider? time = null, IMeterFactory? meters = null)
     : JsonWebTokenHandler
@@ -44,7 +45,17 @@ public sealed class AccessTokenHandler(AuthOptions options, TimeProvider? time =
         }
         _lookups?.Add(1, Miss);
 
+        var jwks = validationParameters.ConfigurationManager as JwksConfigurationManager;
+        var generation = jwks?.Generation ?? 0;
         var result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
+        if (!result.IsValid && result.Exception is SecurityTokenSignatureKeyNotFoundException && jwks is not null
+            && await HasKeysAsync(validationParameters).ConfigureAwait(false)
+            && await jwks.RefreshAsync(generation).ConfigureAwait(false))
+        {
+            // A kid the cached set lacks: auth may have published it since the last fetch (a rotation). The same token
+            // is validated again, by the same rules, against the set just fetched.
+            result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
+        }
         if (!result.IsValid)
         {
             if (result.Exception is SecurityTokenInvalidSignatureException && !ClaimsEs256(token))

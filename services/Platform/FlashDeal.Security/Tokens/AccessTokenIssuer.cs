@@ -7,8 +7,8 @@ namespace FlashDeal.Security;
 /// <summary>A signed access token and what the caller needs to know about it.</summary>
 public sealed record AccessToken(string Token, string TokenId, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt);
 
-/// <summary>Issues short-lived ES256 access tokens signed with the active key (auth service).</summary>
-public sealed class AccessTokenIssuer(SigningKeySet keys, AuthOptions options, TimeProvider? time = null)
+/// <summary>Issues short-lived ES256 access tokens signed with the active key of the current set (auth service).</summary>
+public sealed class AccessTokenIssuer(ISigningKeySource keys, AuthOptions options, TimeProvider? time = null)
 {
     private static readonly JsonWebTokenHandler Handler = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -41,7 +41,7 @@ public sealed class AccessTokenIssuer(SigningKeySet keys, AuthOptions options, T
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,
             Claims = claims,
-            SigningCredentials = new SigningCredentials(keys.Active.SecurityKey, SecurityAlgorithms.EcdsaSha256),
+            SigningCredentials = new SigningCredentials(keys.Current.Active.SecurityKey, SecurityAlgorithms.EcdsaSha256),
         });
         return new AccessToken(token, tokenId, now, expires);
     }

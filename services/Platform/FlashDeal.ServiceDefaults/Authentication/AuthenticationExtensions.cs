@@ -40,14 +40,18 @@ public static class AuthenticationExtensions
         services.TryAddSingleton<IConfigurationManager<OpenIdConnectConfiguration>>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AuthOptions>>().Value;
-            var http = new HttpClient { Timeout = options.JwksFetchTimeout };
-            return new ConfigurationManager<OpenIdConnectConfiguration>(options.JwksUrl.ToString(), new JwksRetriever(),
-                new HttpDocumentRetriever(http) { RequireHttps = options.JwksUrl.Scheme == Uri.UriSchemeHttps })
+            var retriever = new HttpDocumentRetriever(new HttpClient { Timeout = options.JwksFetchTimeout })
+            {
+                RequireHttps = options.JwksUrl.Scheme == Uri.UriSchemeHttps,
+            };
+            var minRefresh = Max(options.JwksMinRefreshInterval, BaseConfigurationManager.MinimumRefreshInterval);
+            return new JwksConfigurationManager(() => new ConfigurationManager<OpenIdConnectConfiguration>(
+                options.JwksUrl.ToString(), new JwksRetriever(), retriever)
             {
                 AutomaticRefreshInterval = Max(options.JwksRefreshInterval,
                     BaseConfigurationManager.MinimumAutomaticRefreshInterval),
-                RefreshInterval = Max(options.JwksMinRefreshInterval, BaseConfigurationManager.MinimumRefreshInterval),
-            };
+                RefreshInterval = minRefresh,
+            }, minRefresh, sp.GetRequiredService<TimeProvider>());
         });
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
@@ -66,7 +70,8 @@ public static class AuthenticationExtensions
         jwt.TokenHandlers.Clear();
         jwt.TokenHandlers.Add(services.GetRequiredService<AccessTokenHandler>());
         jwt.ConfigurationManager = services.GetRequiredService<IConfigurationManager<OpenIdConnectConfiguration>>();
-        // A token naming a kid the cached set lacks (a rotation) asks for a fresh JWKS, at most once per RefreshInterval.
+        // A token naming a kid the cached set lacks (a rotation) waits for a fresh JWKS and is validated again
+        // (AccessTokenHandler with JwksConfigurationManager); this asks the library for its background refresh as well.
         jwt.RefreshOnIssuerKeyNotFound = true;
         jwt.IncludeErrorDetails = false;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("FlashDeal.Authentication");
@@ -122,6 +127,14 @@ public static class AuthenticationExtensions
     {
         services.Replace(ServiceDescriptor.Singleton<IConfigurationManager<OpenIdConnectConfiguration>>(sp =>
             new StaticConfigurationManager<OpenIdConnectConfiguration>(JwksRetriever.FromKeys(keys(sp)))));
+        return services;
+    }
+
+    /// <summary>As above, with keys that change while the service runs (the auth service's hot-reloaded key directory).</summary>
+    public static IServiceCollection UseLocalSigningKeys(this IServiceCollection services, Func<IServiceProvider, ISigningKeySource> keys)
+    {
+        services.Replace(ServiceDescriptor.Singleton<IConfigurationManager<OpenIdConnectConfiguration>>(sp =>
+            new LocalKeysConfigurationManager(keys(sp))));
         return services;
     }
 
