@@ -11,21 +11,9 @@ root="$(cd "$here/../../.." && pwd)"
 script="$root/charts/flashdeal/files/prescale.sh"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "  ok    $*"; }
-fail() { echo "  FAIL  $*" >&2; fails=$((fails + 1)); }
-expect() { # description command... (succeeds)
-  local what="$1"
-  shift
-  if "$@"; then ok "$what"; else fail "$what"; fi
-}
-
-fake() { # case-name → a fresh fake cluster directory
-  local dir="$tmp/$1"
-  mkdir -p "$dir/bin"
-  ln -s "$here/fake-kubectl-prescale" "$dir/bin/kubectl"
-  echo "$dir"
-}
+# shellcheck source=charts/validation/selftest/lib.sh
+source "$here/lib.sh"
+fake() { fake_cluster "$1" fake-kubectl-prescale; } # case-name → a fresh fake cluster directory
 ready() { # dir deployment counts...
   local dir="$1" name="$2"
   shift 2

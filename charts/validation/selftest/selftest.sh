@@ -8,22 +8,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 tmp="$(mktemp -d)"
 trap '[[ -n "${SELFTEST_KEEP:-}" ]] || rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "  ok    $*"; }
-fail() { echo "  FAIL  $*" >&2; fails=$((fails + 1)); }
-expect() { # description command... (succeeds)
-  local what="$1"
-  shift
-  if "$@"; then ok "$what"; else fail "$what"; fi
-}
-
+# shellcheck source=charts/validation/selftest/lib.sh
+source "$here/lib.sh"
 # A fresh fake cluster per case: its own log, poll counter and Secret state.
-fake() {
-  local case_dir="$tmp/$1"
-  mkdir -p "$case_dir/bin"
-  ln -s "$here/fake-kubectl" "$case_dir/bin/kubectl"
-  echo "$case_dir"
-}
+fake() { fake_cluster "$1" fake-kubectl; }
 
 hpa_stress() { # case-dir args...
   local case_dir="$1"
