@@ -214,6 +214,20 @@ for (const file of readdirSync(work).filter((f) => /^render-.*\.yaml$/.test(f)))
     check(stray.length === 0, `${file} ${item.where}: ${stray.join(', ')} outside the orders Deployment`);
   }
 }
+// The signing-key publication wait reaches auth alone, as jwt.signingKeys.publishBeforeSigningSeconds says (defaults
+// 420 s; ci/hygiene-values.yaml 3725 s), as a TimeSpan the service parses.
+for (const [file, expected] of [['render-defaults-1.32.0.yaml', '00:07:00'], ['render-hygiene-values-1.32.0.yaml', '01:02:05']]) {
+  const all = containers(load(file));
+  const auth = all.filter((i) => isService(i) && component(i.d) === 'auth');
+  check(auth.length === 1, `${file}: ${auth.length} auth containers`);
+  for (const { c, where } of auth) {
+    const got = envOf(c, 'Auth__SigningKeys__PublishBeforeSigning')?.value;
+    check(got === expected, `${file} ${where}: Auth__SigningKeys__PublishBeforeSigning ${got}, expected ${expected}`);
+  }
+  for (const { c, where } of all.filter((i) => !(isService(i) && component(i.d) === 'auth'))) {
+    check(!envOf(c, 'Auth__SigningKeys__PublishBeforeSigning'), `${file} ${where}: Auth__SigningKeys__PublishBeforeSigning outside auth`);
+  }
+}
 console.log(`redis.external: ${cases.length} renderings (sentinel, cluster, one server, the Secret's string twice) as expected`);
 JS
 }
