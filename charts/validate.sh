@@ -529,8 +529,9 @@ const plugin = yaml.loadAll(readFileSync(`${work}/render-defaults-1.32.0.yaml`, 
   .find((d) => d?.kind === 'KongPlugin' && d.plugin === 'pre-function');
 writeFileSync(`${work}/caller-access.lua`, plugin.config.access.join('\n'));
 writeFileSync(`${work}/caller-header-filter.lua`, plugin.config.header_filter.join('\n'));
+writeFileSync(`${work}/caller-body-filter.lua`, plugin.config.body_filter.join('\n'));
 JS
-  lua5.1 "$validation/caller-test.lua" "$work/caller-access.lua" "$work/caller-header-filter.lua" \
+  lua5.1 "$validation/caller-test.lua" "$work/caller-access.lua" "$work/caller-header-filter.lua" "$work/caller-body-filter.lua" \
     || die "the Kong pre-function keys callers or answers gRPC refusals wrongly"
 }
 

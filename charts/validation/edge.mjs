@@ -104,6 +104,11 @@ function checkRendering(file) {
       if (!/get_status\(\) == 429/.test(filter) || !/set_status\(200\)/.test(filter)) {
         fail(ing, 'gRPC route with a limit but no header_filter turning Kong\'s 429 into 200 + grpc-status 8');
       }
+    } else {
+      const body = (caller?.config?.body_filter ?? []).join('\n');
+      if (!/set_raw_body/.test(body) || !body.includes('"reason":"RATE_LIMITED"') || !/get_source\(\) == "exit"/.test(body)) {
+        fail(ing, 'REST route with a limit but no body_filter giving Kong\'s own 429 the local edge\'s RATE_LIMITED Status');
+      }
     }
   }
   // The caller, auth and order limits all exist when limits are on, and share their store settings.
