@@ -15,7 +15,7 @@ namespace FlashDeal.Orders.Grpc;
 /// </summary>
 [Authorize]
 [EnableRateLimiting("coupons-read")]
-public sealed class CouponApi(CouponCampaigns campaigns) : CouponService.CouponServiceBase
+public sealed class CouponApi(CouponCampaigns campaigns, OrdersMetrics metrics) : CouponService.CouponServiceBase
 {
     /// <summary>
     /// Default rate limits per user (anonymous readers: per address) and replica (docs/rate-limits.md). A claimer clicks
@@ -121,13 +121,16 @@ public sealed class CouponApi(CouponCampaigns campaigns) : CouponService.CouponS
         }
         catch (Exception e) when (CouponErrors.Translate(e) is { } status)
         {
+            metrics.CouponClaim("UNAVAILABLE");
             throw status;
         }
         if (result.Refusal is { } refusal)
         {
+            metrics.CouponClaim(CouponErrors.ReasonName(refusal.Reason));
             // Most claimers of a give-away are refused: no exception per refusal (as PlaceOrder, RpcErrors.Refuse).
             return await RpcErrors.Refuse(context, CouponErrors.ToStatus(refusal), RefusedPlaceholder).ConfigureAwait(false);
         }
+        metrics.CouponClaim(result.Replayed ? "REPLAYED" : "CLAIMED");
         return new ClaimCouponResponse { Coupon = result.Coupon!.ToProto(), Replayed = result.Replayed };
     }
 
