@@ -11,10 +11,12 @@ namespace FlashDeal.Orders.Grpc;
 
 /// <summary>
 /// flashdeal.coupons.v1.CouponService over gRPC and REST (docs/coupons.md): creating campaigns needs an admin, reading
-/// them is public, claiming and reading coupons act on the caller's own.
+/// them is public, claiming and reading coupons act on the caller's own. Its RATE_LIMITED refusals are in the coupon
+/// domain like its other errors, though the orders process serves it.
 /// </summary>
 [Authorize]
 [EnableRateLimiting("coupons-read")]
+[ErrorDomain(CouponErrors.Domain)]
 public sealed class CouponApi(CouponCampaigns campaigns, OrdersMetrics metrics) : CouponService.CouponServiceBase
 {
     /// <summary>
