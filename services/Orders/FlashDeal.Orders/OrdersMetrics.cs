@@ -6,7 +6,7 @@ using FlashDeal.ServiceDefaults;
 namespace FlashDeal.Orders;
 
 /// <summary>
-/// Meter "FlashDeal.Orders": placement outcomes, sold-out flag hits, order transitions, and the stream consumer's
+/// Meter "FlashDeal.Orders": placement and coupon claim outcomes, sold-out flag hits, order transitions, and the stream consumer's
 /// progress, lag and dead letters (names in <see cref="FlashDealMetrics"/>).
 /// </summary>
 public sealed class OrdersMetrics : IDisposable
@@ -15,6 +15,7 @@ public sealed class OrdersMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly Counter<long> _placements;
+    private readonly Counter<long> _couponClaims;
     private readonly Counter<long> _soldOutFlagHits;
     private readonly Counter<long> _transitions;
     private readonly Counter<long> _reconciled;
@@ -41,6 +42,8 @@ public sealed class OrdersMetrics : IDisposable
         _meter = meterFactory.Create(MeterName);
         _placements = _meter.CreateCounter<long>(FlashDealMetrics.Placements, "{call}",
             "PlaceOrder answers by outcome (ACCEPTED, REPLAYED, an OrderErrorReason, UNAVAILABLE), strategy and live deal.");
+        _couponClaims = _meter.CreateCounter<long>(FlashDealMetrics.CouponClaims, "{call}",
+            "ClaimCoupon answers by outcome (CLAIMED, REPLAYED, a CouponErrorReason, UNAVAILABLE).");
         _soldOutFlagHits = _meter.CreateCounter<long>(FlashDealMetrics.SoldOutFlagHits, "{call}",
             "PlaceOrder calls answered SOLD_OUT from the in-process flag, without Redis.");
         _transitions = _meter.CreateCounter<long>(FlashDealMetrics.OrderTransitions, "{order}",
@@ -104,6 +107,10 @@ public sealed class OrdersMetrics : IDisposable
         _placements.Add(1, new KeyValuePair<string, object?>("outcome", outcome),
             new KeyValuePair<string, object?>("strategy", strategy == PlacementStrategy.RedisLua ? "RedisLua" : "PostgresRowLock"),
             new KeyValuePair<string, object?>("deal_id", dealId is { } id ? DealLabel(id) : ""));
+
+    /// <summary>One ClaimCoupon answer. No campaign id: a campaign is no live deal with a handful of series, and the id
+    /// of a refused claim may be made up.</summary>
+    public void CouponClaim(string outcome) => _couponClaims.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A deal id's label text, formatted once per deal rather than on every call of a sale (live deals only,
     /// so the table stays small; it starts over past 1,000 entries).</summary>

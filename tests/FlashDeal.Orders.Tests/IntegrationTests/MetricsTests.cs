@@ -9,8 +9,8 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>
 /// What the orders service exposes at /metrics (Prometheus text, on the REST port) after a small sell-out: placements
-/// per live deal and outcome, RED per RPC with the refusal's own code on both transports, transitions; and no series
-/// for a user or for a deal id a caller made up.
+/// per live deal and outcome, RED per RPC with the refusal's own code on both transports, transitions, coupon claims by
+/// outcome; and no series for a user, a campaign, or a deal id a caller made up.
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed partial class MetricsTests(PostgresDatabase database, RedisServer redis)
@@ -110,6 +110,47 @@ public sealed partial class MetricsTests(PostgresDatabase database, RedisServer 
             return Value(text, "flashdeal_orders_transitions_total", ("transition", "paid")) == 1
                 && Value(text, "flashdeal_orders_transitions_total", ("transition", "cancelled")) == 1;
         }, "one payment and one cancellation are counted");
+    }
+
+    [Fact]
+    public async Task CouponClaimsAreCountedByOutcomeWithoutCampaignsOrUsers()
+    {
+        var campaign = await _host.Coupons.CreateAsync(CouponClient.NewCampaign(total: 2));
+        var notStarted = await _host.Coupons.CreateAsync(CouponClient.NewCampaign(total: 2,
+            start: DateTimeOffset.UtcNow.AddHours(1), end: DateTimeOffset.UtcNow.AddHours(2)));
+        var madeUp = Guid.NewGuid().ToString("D");
+
+        var outcomes = new[]
+        {
+            await _host.Coupons.ClaimAsync("claimer-a", campaign.CampaignId, "k1"),
+            await _host.Coupons.ClaimAsync("claimer-a", campaign.CampaignId, "k1"),
+            await _host.Coupons.ClaimAsync("claimer-a", campaign.CampaignId, "k2"),
+            await _host.Coupons.ClaimAsync("claimer-b", campaign.CampaignId, "k1"),
+            await _host.Coupons.ClaimAsync("claimer-c", campaign.CampaignId, "k1"),
+            await _host.Coupons.ClaimAsync("claimer-d", campaign.CampaignId, "k1"),
+            await _host.Coupons.ClaimAsync("claimer-c", notStarted.CampaignId, "k1"),
+            await _host.Coupons.ClaimAsync("claimer-c", madeUp, "k1"),
+        };
+        Assert.Equal(["", "", "ALREADY_CLAIMED", "", "COUPONS_EXHAUSTED", "COUPONS_EXHAUSTED", "CAMPAIGN_NOT_STARTED",
+            "CAMPAIGN_NOT_FOUND"], outcomes.Select(o => o.Reason ?? ""));
+        Assert.Equal([false, true], outcomes.Take(2).Select(o => o.Replayed));
+
+        var text = "";
+        await Eventually.HoldsAsync(async () =>
+        {
+            text = await _host.Http.GetStringAsync("/metrics");
+            return Value(text, "flashdeal_coupons_claims_total") == 8;
+        }, "the scrape shows the eight claims");
+
+        Assert.Equal(2, Value(text, "flashdeal_coupons_claims_total", ("outcome", "CLAIMED")));
+        Assert.Equal(1, Value(text, "flashdeal_coupons_claims_total", ("outcome", "REPLAYED")));
+        Assert.Equal(1, Value(text, "flashdeal_coupons_claims_total", ("outcome", "ALREADY_CLAIMED")));
+        Assert.Equal(2, Value(text, "flashdeal_coupons_claims_total", ("outcome", "COUPONS_EXHAUSTED")));
+        Assert.Equal(1, Value(text, "flashdeal_coupons_claims_total", ("outcome", "CAMPAIGN_NOT_STARTED")));
+        Assert.Equal(1, Value(text, "flashdeal_coupons_claims_total", ("outcome", "CAMPAIGN_NOT_FOUND")));
+        Assert.DoesNotContain("claimer-", text);
+        Assert.DoesNotContain(campaign.CampaignId, text);
+        Assert.DoesNotContain(madeUp, text);
     }
 
     /// <summary>The sum of the samples of <paramref name="name"/> whose labels include all of <paramref name="labels"/>.</summary>

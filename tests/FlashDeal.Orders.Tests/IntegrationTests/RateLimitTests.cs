@@ -67,6 +67,39 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
     }
 
     [Fact]
+    public async Task ClaimingCouponsFasterThanThePolicyIsRateLimitedInTheCouponDomainOnBothTransports()
+    {
+        await using var host = await StartAsync(new()
+        {
+            ["RateLimits:Policies:claim-coupon:PermitsPerSecond"] = OnePer64Seconds,
+            ["RateLimits:Policies:claim-coupon:Burst"] = "1",
+        });
+        var campaign = await host.Coupons.CreateAsync(CouponClient.NewCampaign(total: 10));
+        await host.Coupons.ClaimRawAsync("ada", campaign.CampaignId, "first");
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => host.Coupons.ClaimRawAsync("ada", campaign.CampaignId, "again"));
+
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        var info = e.GetDetail<ErrorInfo>()!;
+        // CouponService's domain, as coupon_errors.proto names it, though the orders process serves it.
+        Assert.Equal((RateLimitingExtensions.Reason, "coupons.flashdeal.dev", "claim-coupon"),
+            (info.Reason, info.Domain, info.Metadata["policy"]));
+
+        using var rest = new HttpRequestMessage(HttpMethod.Post, $"/v1/coupon-campaigns/{campaign.CampaignId}:claim")
+        {
+            Content = JsonContent.Create(new { idempotencyKey = "over-rest" }),
+        };
+        rest.Headers.TryAddWithoutValidation("authorization", TestTokens.Shared.Bearer("ada"));
+        using var response = await host.Http.SendAsync(rest);
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var restInfo = json.RootElement.GetProperty("details").EnumerateArray()
+            .Single(d => d.GetProperty("@type").GetString()!.EndsWith("google.rpc.ErrorInfo"));
+        Assert.Equal(("RATE_LIMITED", "coupons.flashdeal.dev"),
+            (restInfo.GetProperty("reason").GetString(), restInfo.GetProperty("domain").GetString()));
+    }
+
+    [Fact]
     public async Task OneUserAtTheLimitLeavesOtherUsersAlone()
     {
         await using var host = await StartAsync();

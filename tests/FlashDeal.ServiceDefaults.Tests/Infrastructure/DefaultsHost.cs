@@ -79,6 +79,8 @@ public sealed class DefaultsHost : IAsyncDisposable
         app.MapGet("/v1/limited/user", () => "ok").RequireRateLimiting("test-user");
         app.MapGet("/v1/limited/address", () => "ok").RequireRateLimiting("test-address");
         app.MapGet("/v1/limited/refill", () => "ok").RequireRateLimiting("test-refill");
+        app.MapGet("/v1/limited/domain", () => "ok").RequireRateLimiting("test-user")
+            .WithMetadata(new ErrorDomainAttribute("things.flashdeal.dev"));
         app.MapGet("/v1/admin", () => "ok").RequireAuthorization(AuthPolicies.Admin);
         app.MapPost("/v1/echo", async (HttpContext http) =>
         {

@@ -69,6 +69,18 @@ public sealed class RateLimitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEndpointsErrorDomainNamesTheRefusalsDomain()
+    {
+        var refused = await ExhaustAsync("/v1/limited/domain", DefaultsHost.Token("ada"));
+
+        var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        var info = body.GetProperty("details").EnumerateArray()
+            .Single(d => d.GetProperty("@type").GetString()!.EndsWith("ErrorInfo", StringComparison.Ordinal));
+        Assert.Equal(("RATE_LIMITED", "things.flashdeal.dev"),
+            (info.GetProperty("reason").GetString(), info.GetProperty("domain").GetString()));
+    }
+
+    [Fact]
     public async Task AnonymousCallersAreKeyedByTheirForwardedAddress()
     {
         await ExhaustAsync("/v1/limited/user", forwardedFor: "203.0.113.7");

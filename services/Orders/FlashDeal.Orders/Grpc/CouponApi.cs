@@ -11,11 +11,13 @@ namespace FlashDeal.Orders.Grpc;
 
 /// <summary>
 /// flashdeal.coupons.v1.CouponService over gRPC and REST (docs/coupons.md): creating campaigns needs an admin, reading
-/// them is public, claiming and reading coupons act on the caller's own.
+/// them is public, claiming and reading coupons act on the caller's own. Its RATE_LIMITED refusals are in the coupon
+/// domain like its other errors, though the orders process serves it.
 /// </summary>
 [Authorize]
 [EnableRateLimiting("coupons-read")]
-public sealed class CouponApi(CouponCampaigns campaigns) : CouponService.CouponServiceBase
+[ErrorDomain(CouponErrors.Domain)]
+public sealed class CouponApi(CouponCampaigns campaigns, OrdersMetrics metrics) : CouponService.CouponServiceBase
 {
     /// <summary>
     /// Default rate limits per user (anonymous readers: per address) and replica (docs/rate-limits.md). A claimer clicks
@@ -121,13 +123,16 @@ public sealed class CouponApi(CouponCampaigns campaigns) : CouponService.CouponS
         }
         catch (Exception e) when (CouponErrors.Translate(e) is { } status)
         {
+            metrics.CouponClaim("UNAVAILABLE");
             throw status;
         }
         if (result.Refusal is { } refusal)
         {
+            metrics.CouponClaim(CouponErrors.ReasonName(refusal.Reason));
             // Most claimers of a give-away are refused: no exception per refusal (as PlaceOrder, RpcErrors.Refuse).
             return await RpcErrors.Refuse(context, CouponErrors.ToStatus(refusal), RefusedPlaceholder).ConfigureAwait(false);
         }
+        metrics.CouponClaim(result.Replayed ? "REPLAYED" : "CLAIMED");
         return new ClaimCouponResponse { Coupon = result.Coupon!.ToProto(), Replayed = result.Replayed };
     }
 

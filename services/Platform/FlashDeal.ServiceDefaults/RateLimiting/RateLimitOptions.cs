@@ -8,7 +8,8 @@ public sealed class RateLimitOptions
     /// <summary>Off: no limiter at all (benchmarks; the local mesh with FLASHDEAL_SERVICE_RATE_LIMITS=off).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>ErrorInfo domain of a refusal; defaults to "&lt;service&gt;.flashdeal.dev".</summary>
+    /// <summary>ErrorInfo domain of a refusal; defaults to "&lt;service&gt;.flashdeal.dev". An endpoint's
+    /// <see cref="ErrorDomainAttribute"/> wins (CouponService's coupons.flashdeal.dev in orders).</summary>
     public string? Domain { get; set; }
 
     /// <summary>

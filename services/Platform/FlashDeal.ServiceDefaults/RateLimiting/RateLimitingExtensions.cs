@@ -22,8 +22,9 @@ namespace FlashDeal.ServiceDefaults.RateLimiting;
 /// authentication (policies with <see cref="RateLimitPartition.User"/>) or by the client address before it (anonymous
 /// callers, log-in, sign-up). Policies are named by the standard <c>[EnableRateLimiting("place-order")]</c> attributes
 /// on the service class and its methods; their numbers come from the service's defaults in code, overridden field by
-/// field by <c>RateLimits:Policies:&lt;name&gt;</c>. A refusal is RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMITED and
-/// RetryInfo over gRPC, HTTP 429 with Retry-After over REST.
+/// field by <c>RateLimits:Policies:&lt;name&gt;</c>. A refusal is RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMITED (domain
+/// the endpoint's <see cref="ErrorDomainAttribute"/>, else the service's) and RetryInfo over gRPC, HTTP 429 with
+/// Retry-After over REST.
 /// </summary>
 public static class RateLimitingExtensions
 {
@@ -210,9 +211,11 @@ public sealed class RateLimitRefusals
             unit: "{call}", description: "Calls refused by a per-replica rate limit, by policy and partition (user, address).");
     }
 
+    /// <param name="domain">The process's domain, for endpoints without an <see cref="ErrorDomainAttribute"/>.</param>
     public ValueTask WriteAsync(OnRejectedContext context, string domain)
     {
         var http = context.HttpContext;
+        domain = http.GetEndpoint()?.Metadata.GetMetadata<ErrorDomainAttribute>()?.Domain ?? domain;
         var policy = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName ?? "";
         // The bucket the call was counted in: an Address policy counts by address even when the caller sent a token.
         var byUser = _options.Policies.TryGetValue(policy, out var options) && options.Partition == RateLimitPartition.User

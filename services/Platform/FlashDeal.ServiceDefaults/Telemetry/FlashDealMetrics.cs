@@ -38,6 +38,10 @@ public static class FlashDealMetrics
     /// strategy, and deal_id for answers about a live deal (else "").</summary>
     public const string Placements = "flashdeal.orders.placements";
 
+    /// <summary>Counter of ClaimCoupon answers by outcome (CLAIMED, REPLAYED, a CouponErrorReason, UNAVAILABLE); no
+    /// campaign id.</summary>
+    public const string CouponClaims = "flashdeal.coupons.claims";
+
     /// <summary>Counter of PlaceOrder calls answered SOLD_OUT from the in-process flag, without Redis.</summary>
     public const string SoldOutFlagHits = "flashdeal.orders.sold_out_flag_hits";
 
