@@ -13,24 +13,11 @@ namespace FlashDeal.Orders.Tests.Events;
 /// consumer's events claimed by another.
 /// </summary>
 [Collection(DataServers.Name)]
-public sealed class ConsumerExampleTests(RedisServer redis) : IAsyncLifetime
+public sealed class ConsumerExampleTests(RedisServer redis) : FreshRedisTest(redis)
 {
     private const string Stream = EventStreams.Orders;
-    private ConnectionMultiplexer _redis = null!;
 
-    private IDatabase Redis => _redis.GetDatabase();
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
+    private IDatabase Redis => Connection.GetDatabase();
 
     /// <summary>Adds events 1..count (or from..to) the way the relay does.</summary>
     private async Task PublishAsync(long from, long to)

@@ -12,26 +12,17 @@ namespace FlashDeal.Orders.Tests.Events;
 /// "&lt;sequence&gt;-0"; a stream that lost its newest entries (failover) gets them again; published rows expire.
 /// </summary>
 [Collection(DataServers.Name)]
-public sealed class RelayTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class RelayTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
+    private IDatabase Redis => Connection.GetDatabase();
 
-    private IDatabase Redis => _redis.GetDatabase();
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await base.InitializeAsync();
         // xunit runs each test on a new instance: Redis starts empty, so must the outbox (one database per class).
         await EventLog.MigratedStoreAsync(database.DataSource);
         await using var clear = database.DataSource.CreateCommand("TRUNCATE orders.event_outbox");
         await clear.ExecuteNonQueryAsync();
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
     }
 
     private static OrderRecord Order(int i, OrderStatus status) => new()
@@ -58,7 +49,7 @@ public sealed class RelayTests(PostgresDatabase database, RedisServer redis) : I
     {
         var store = await EventLog.MigratedStoreAsync(database.DataSource);
         var relays = Enumerable.Range(0, 3)
-            .Select(_ => EventLog.Relay(database.DataSource, _redis, o => o.BatchSize = 50)).ToList();
+            .Select(_ => EventLog.Relay(database.DataSource, Connection, o => o.BatchSize = 50)).ToList();
         using var stop = new CancellationTokenSource();
         var running = relays.Select(relay => Task.Run(async () =>
         {
@@ -95,7 +86,7 @@ public sealed class RelayTests(PostgresDatabase database, RedisServer redis) : I
     public async Task EventsAFailoverLostArePublishedAgainAndNothingTwice()
     {
         var store = await EventLog.MigratedStoreAsync(database.DataSource);
-        var relay = EventLog.Relay(database.DataSource, _redis);
+        var relay = EventLog.Relay(database.DataSource, Connection);
         await store.UpsertAsync([.. Enumerable.Range(0, 40).Select(i => Order(i, OrderStatus.Paid))], default);
         await relay.RunRoundAsync(default);
         var published = await Redis.StreamRangeAsync(EventStreams.Orders);
@@ -119,7 +110,7 @@ public sealed class RelayTests(PostgresDatabase database, RedisServer redis) : I
     public async Task PublishedEventsLeaveTheOutboxAfterTheRetentionUnpublishedOnesStay()
     {
         var store = await EventLog.MigratedStoreAsync(database.DataSource);
-        var relay = EventLog.Relay(database.DataSource, _redis, o =>
+        var relay = EventLog.Relay(database.DataSource, Connection, o =>
         {
             o.OutboxRetention = TimeSpan.Zero;
             o.CleanupInterval = TimeSpan.Zero;

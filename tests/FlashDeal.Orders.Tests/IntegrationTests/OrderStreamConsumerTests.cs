@@ -15,26 +15,12 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>The per-deal streams reach PostgreSQL: every field, status changes, outages, dead consumers.</summary>
 [Collection(DataServers.Name)]
-public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    private IDatabase Redis => _redis.GetDatabase();
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
+    private IDatabase Redis => Connection.GetDatabase();
 
     private Task<OrdersHost> HostAsync(Dictionary<string, string?>? settings = null) =>
-        OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString, settings);
+        OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString, settings);
 
     [Fact]
     public async Task AnAcceptedOrderReachesPostgresWithEveryFieldAndLeavesTheStream()

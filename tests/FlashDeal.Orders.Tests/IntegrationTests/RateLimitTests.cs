@@ -20,26 +20,12 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 /// back while a test runs unless the test asks for a faster rate. The deal's own per-user limit is far away.
 /// </summary>
 [Collection(DataServers.Name)]
-public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
     private const string OnePer64Seconds = "0.015625";
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(64);
 
-    private ConnectionMultiplexer _redis = null!;
-
-    private IDatabase Redis => _redis.GetDatabase();
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
+    private IDatabase Redis => Connection.GetDatabase();
 
     [Fact]
     public async Task PlacingOrdersFasterThanThePolicyIsResourceExhaustedWithReasonAndRetryInfo()
@@ -303,7 +289,7 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
     public async Task AnInvalidPolicyFailsAtStartUp()
     {
         var error = Assert.IsType<InvalidOperationException>(await OrdersHost.FailedStartAsync(database.ConnectionString,
-            redis.ConnectionString, Settings(new() { ["RateLimits:Policies:place-order:PermitsPerSecond"] = "0" })));
+            Server.ConnectionString, Settings(new() { ["RateLimits:Policies:place-order:PermitsPerSecond"] = "0" })));
 
         Assert.Contains("RateLimits:Policies:place-order", error.Message);
     }
@@ -312,13 +298,13 @@ public sealed class RateLimitTests(PostgresDatabase database, RedisServer redis)
     public async Task ATrustedProxyThatIsNoAddressFailsAtStartUp()
     {
         var error = Assert.IsType<InvalidOperationException>(await OrdersHost.FailedStartAsync(database.ConnectionString,
-            redis.ConnectionString, Settings(new() { ["RateLimits:TrustedProxies:0"] = "edge.internal" })));
+            Server.ConnectionString, Settings(new() { ["RateLimits:TrustedProxies:0"] = "edge.internal" })));
 
         Assert.Contains("RateLimits:TrustedProxies", error.Message);
     }
 
     private Task<OrdersHost> StartAsync(Dictionary<string, string?>? settings = null) =>
-        OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString, Settings(settings));
+        OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString, Settings(settings));
 
     private static Dictionary<string, string?> Settings(Dictionary<string, string?>? settings)
     {

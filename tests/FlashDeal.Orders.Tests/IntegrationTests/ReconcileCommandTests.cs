@@ -9,28 +9,14 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>The <c>reconcile</c> verb: Redis counters against PostgreSQL, per deal.</summary>
 [Collection(DataServers.Name)]
-public sealed class ReconcileCommandTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class ReconcileCommandTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     private async Task<(int ExitCode, string Output)> ReconcileAsync(params string[] args)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = database.ConnectionString,
-            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["ConnectionStrings:Redis"] = Server.ConnectionString,
         }).Build();
         using var output = new StringWriter();
         var exitCode = await ReconcileCommand.RunAsync(["reconcile", .. args], configuration, output);
@@ -40,19 +26,19 @@ public sealed class ReconcileCommandTests(PostgresDatabase database, RedisServer
     [Fact]
     public async Task ConsistentCountersReportNoDriftAndATamperedCounterDoes()
     {
-        await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
-        var deal = await new TestDeal { Stock = 20 }.WriteAsync(_redis.GetDatabase());
+        await using var host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
+        var deal = await new TestDeal { Stock = 20 }.WriteAsync(Connection.GetDatabase());
         var kept = await host.Client.PlaceAsync("a", deal.DealId, "k", quantity: 3);
         var cancelled = await host.Client.PlaceAsync("b", deal.DealId, "k", quantity: 2);
         await host.Client.PayAsync("a", kept.Order.OrderId, "tok_visa");
         await host.Client.CancelAsync("b", cancelled.Order.OrderId);
         await PostgresOrders.WaitForStatusAsync(database.DataSource, deal.DealId,
             rows => rows.Count == 2 && rows.All(r => r.Status != "PENDING_PAYMENT"), "both final statuses are stored");
-        await Eventually.HoldsAsync(async () => await _redis.GetDatabase().StreamLengthAsync(OrderKeys.Stream(deal.DealId)) == 0,
+        await Eventually.HoldsAsync(async () => await Connection.GetDatabase().StreamLengthAsync(OrderKeys.Stream(deal.DealId)) == 0,
             "the stream is drained");
 
         var clean = await ReconcileAsync();
-        await _redis.GetDatabase().StringIncrementAsync(DealKeys.Stock(deal.DealId), -4);
+        await Connection.GetDatabase().StringIncrementAsync(DealKeys.Stock(deal.DealId), -4);
         var drifted = await ReconcileAsync("--deal", deal.DealId.ToString());
 
         Assert.Equal(0, clean.ExitCode);

@@ -14,28 +14,14 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class CouponClaimInvariantTests(PostgresDatabase database, RedisServer redis, ITestOutputHelper output)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task FiveThousandClaimersGetExactlyTheHundredCouponsOncePerUser()
     {
         const int total = 100;
         const int claimers = 5000;
-        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, redis.ConnectionString);
+        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, Server.ConnectionString);
         var campaign = await cluster.Hosts[0].Coupons.CreateAsync(CouponClient.NewCampaign(total));
         var campaignId = Guid.Parse(campaign.CampaignId);
 
@@ -65,7 +51,7 @@ public sealed class CouponClaimInvariantTests(PostgresDatabase database, RedisSe
         Assert.All(claimed, o => Assert.Equal(o.UserId, o.Coupon!.UserId));
         Assert.Equal(Enumerable.Range(1, total), claimed.Select(o => Number(o.Coupon!.CouponId)).Order());
 
-        var database2 = _redis.GetDatabase();
+        var database2 = Connection.GetDatabase();
         Assert.Equal(0, (long)await database2.StringGetAsync(CouponKeys.Remaining(campaignId)));
         Assert.Equal(total, await database2.HashLengthAsync(CouponKeys.Claims(campaignId)));
 
@@ -92,7 +78,7 @@ public sealed class CouponClaimInvariantTests(PostgresDatabase database, RedisSe
     [Fact]
     public async Task OneUsersParallelBurstWithManyKeysGetsOneCoupon()
     {
-        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, redis.ConnectionString);
+        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, Server.ConnectionString);
         var campaign = await cluster.Hosts[0].Coupons.CreateAsync(CouponClient.NewCampaign(10));
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
@@ -108,7 +94,7 @@ public sealed class CouponClaimInvariantTests(PostgresDatabase database, RedisSe
     [Fact]
     public async Task ClaimsOutsideTheWindowAreRefusedAndTakeNothing()
     {
-        await using var cluster = await OrderCluster.StartAsync(1, database.ConnectionString, redis.ConnectionString);
+        await using var cluster = await OrderCluster.StartAsync(1, database.ConnectionString, Server.ConnectionString);
         var coupons = cluster.Hosts[0].Coupons;
         var now = DateTimeOffset.UtcNow;
         var upcoming = await coupons.CreateAsync(CouponClient.NewCampaign(5, start: now.AddHours(1), end: now.AddHours(2)));

@@ -12,34 +12,20 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class CouponKilledReplicaInvariantTests(PostgresDatabase database, RedisServer redis)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task AReplicaKilledMidGiveAwayLosesNoClaim()
     {
         const int total = 300;
         const int claimers = 1800;
-        await using var survivors = await OrderCluster.StartAsync(2, database.ConnectionString, redis.ConnectionString, new()
+        await using var survivors = await OrderCluster.StartAsync(2, database.ConnectionString, Server.ConnectionString, new()
         {
             ["Orders:Stream:ClaimMinIdle"] = "00:00:05",
             ["Orders:Stream:ClaimInterval"] = "00:00:00.200",
         });
         await using var jwks = await JwksEndpoint.StartAsync(TestTokens.Shared.Keys);
-        await using var victim = await OrdersProcess.StartCutOffFromPostgresAsync(redis.ConnectionString, jwks);
+        await using var victim = await OrdersProcess.StartCutOffFromPostgresAsync(Server.ConnectionString, jwks);
         var campaign = await survivors.Hosts[0].Coupons.CreateAsync(CouponClient.NewCampaign(total));
         var campaignId = Guid.Parse(campaign.CampaignId);
         var clients = new[] { victim.Coupons, survivors.Hosts[0].Coupons, survivors.Hosts[1].Coupons };
@@ -82,7 +68,7 @@ public sealed class CouponKilledReplicaInvariantTests(PostgresDatabase database,
         Assert.True(pendingAtKill > 0, "the victim held unacknowledged coupon entries when it died");
         Assert.True(retried > 0, "calls in flight on the victim failed and were retried elsewhere");
 
-        var redisDb = _redis.GetDatabase();
+        var redisDb = Connection.GetDatabase();
         Assert.Equal(0, (long)await redisDb.StringGetAsync(CouponKeys.Remaining(campaignId)));
         Assert.Equal(total, await redisDb.HashLengthAsync(CouponKeys.Claims(campaignId)));
         var rows = await PostgresCoupons.WaitForAsync(database.DataSource, campaign.CampaignId, total, TimeSpan.FromSeconds(60));
@@ -112,7 +98,7 @@ public sealed class CouponKilledReplicaInvariantTests(PostgresDatabase database,
     {
         try
         {
-            var pending = await _redis.GetDatabase().StreamPendingAsync(CouponKeys.Events(campaignId), CouponKeys.ConsumerGroup);
+            var pending = await Connection.GetDatabase().StreamPendingAsync(CouponKeys.Events(campaignId), CouponKeys.ConsumerGroup);
             return pending.Consumers.Where(c => c.Name.ToString().Contains($"-{victim.ProcessId}-", StringComparison.Ordinal))
                 .Sum(c => (long)c.PendingMessageCount);
         }

@@ -18,29 +18,15 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class CouponRedemptionInvariantTests(PostgresDatabase database, RedisServer redis)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task ACouponSentOnTwoOrdersAtOnceEndsOnExactlyOneAndReturnsWhenItIsCancelled()
     {
         const int users = 60;
-        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, redis.ConnectionString);
-        var dealA = await new TestDeal { Stock = 1000, PerUserLimit = 0, PriceCents = 1999 }.WriteAsync(_redis.GetDatabase());
-        var dealB = await new TestDeal { Stock = 1000, PerUserLimit = 0, PriceCents = 4550 }.WriteAsync(_redis.GetDatabase());
+        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, Server.ConnectionString);
+        var dealA = await new TestDeal { Stock = 1000, PerUserLimit = 0, PriceCents = 1999 }.WriteAsync(Connection.GetDatabase());
+        var dealB = await new TestDeal { Stock = 1000, PerUserLimit = 0, PriceCents = 4550 }.WriteAsync(Connection.GetDatabase());
         var campaign = await cluster.Hosts[0].Coupons.CreateAsync(CouponClient.NewCampaign(users, percentOff: 25));
         var coupons = await Task.WhenAll(Enumerable.Range(0, users).Select(async i =>
             (await cluster.Hosts[i % 3].Coupons.ClaimRawAsync($"saver-{i}", campaign.CampaignId, "k")).Coupon));
@@ -116,7 +102,7 @@ public sealed class CouponRedemptionInvariantTests(PostgresDatabase database, Re
                    (c.CouponId, CouponRedeemed.Descriptor.FullName, next)]
                 : []))];
         await Eventually.HoldsAsync(async () => (await CouponEventsAsync(campaign.CampaignId)).Count == expected.Count
-            && (await EventLog.StreamAsync(_redis.GetDatabase(), EventStreams.Coupons)).Count(e => e.Key.StartsWith(
+            && (await EventLog.StreamAsync(Connection.GetDatabase(), EventStreams.Coupons)).Count(e => e.Key.StartsWith(
                 campaign.CampaignId, StringComparison.Ordinal)) == expected.Count, "every coupon event recorded and published");
         var recorded = await CouponEventsAsync(campaign.CampaignId);
         Assert.Equal(expected.Order(), recorded.Order());
@@ -145,11 +131,11 @@ public sealed class CouponRedemptionInvariantTests(PostgresDatabase database, Re
     [Fact]
     public async Task CouponRefusalsLeaveTheCouponClaimed()
     {
-        await using var cluster = await OrderCluster.StartAsync(1, database.ConnectionString, redis.ConnectionString);
+        await using var cluster = await OrderCluster.StartAsync(1, database.ConnectionString, Server.ConnectionString);
         var client = cluster.Client(0);
         var coupons = cluster.Hosts[0].Coupons;
-        var deal = await new TestDeal { Stock = 1, PerUserLimit = 0, PriceCents = 500 }.WriteAsync(_redis.GetDatabase());
-        var other = await new TestDeal { PriceCents = 500, Currency = "EUR" }.WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal { Stock = 1, PerUserLimit = 0, PriceCents = 500 }.WriteAsync(Connection.GetDatabase());
+        var other = await new TestDeal { PriceCents = 500, Currency = "EUR" }.WriteAsync(Connection.GetDatabase());
         var scoped = await coupons.CreateAsync(CouponClient.NewCampaign(5, dealId: Guid.NewGuid()));
         var dollars = await coupons.CreateAsync(CouponClient.NewCampaign(5, amountOffCents: 800, currency: "USD"));
         var scopedCoupon = (await coupons.ClaimRawAsync("u", scoped.CampaignId, "k")).Coupon;
@@ -169,7 +155,7 @@ public sealed class CouponRedemptionInvariantTests(PostgresDatabase database, Re
         Assert.Equal(CouponStatus.Claimed, (await coupons.GetCouponAsync("u", dollarCoupon.CouponId)).Status);
 
         // The amount is capped at the price: the order costs nothing, never less.
-        var fresh = await new TestDeal { PriceCents = 500 }.WriteAsync(_redis.GetDatabase());
+        var fresh = await new TestDeal { PriceCents = 500 }.WriteAsync(Connection.GetDatabase());
         var order = (await PlaceAsync(client, "u", fresh.DealId, "f", dollarCoupon.CouponId)).Order!;
         Assert.Equal((500L, 0L), (order.DiscountCents, order.TotalCents));
         // A retry of that placement replays it, coupon and all.

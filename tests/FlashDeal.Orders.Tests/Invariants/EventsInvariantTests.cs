@@ -15,22 +15,8 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class EventsInvariantTests(PostgresDatabase database, RedisServer redis, ITestOutputHelper output)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     private static readonly StatusCode[] OutcomeUnknown =
         [StatusCode.Unavailable, StatusCode.Internal, StatusCode.Unknown, StatusCode.Cancelled, StatusCode.DeadlineExceeded];
 
@@ -43,7 +29,7 @@ public sealed class EventsInvariantTests(PostgresDatabase database, RedisServer 
         {
             ["ConnectionStrings__Postgres"] = database.ConnectionString,
             ["Database__MigrateOnStart"] = "true",
-            ["ConnectionStrings__Redis"] = redis.ConnectionString,
+            ["ConnectionStrings__Redis"] = Server.ConnectionString,
             ["Auth__Issuer"] = TestTokens.Issuer,
             ["Auth__Audience"] = TestTokens.Audience,
             ["Auth__JwksUrl"] = jwks.Url.ToString(),
@@ -67,7 +53,7 @@ public sealed class EventsInvariantTests(PostgresDatabase database, RedisServer 
         (replicas[1], replicas[2]) = (others[0], others[1]);
         try
         {
-            var deal = await new TestDeal { Stock = orders, PerUserLimit = 1 }.WriteAsync(_redis.GetDatabase());
+            var deal = await new TestDeal { Stock = orders, PerUserLimit = 1 }.WriteAsync(Connection.GetDatabase());
             var gate = new SemaphoreSlim(24);
 
             async Task<T> CallAsync<T>(int i, Func<OrderClient, Task<T>> call)
@@ -137,10 +123,10 @@ public sealed class EventsInvariantTests(PostgresDatabase database, RedisServer 
                 TimeSpan.FromSeconds(90));
             var expected = rows.ToDictionary(r => r.OrderId.ToString("D"), r => Chain(r.Status));
             var expectedCount = expected.Values.Sum(c => c.Count);
-            await Eventually.HoldsAsync(async () => await _redis.GetDatabase().StreamLengthAsync(EventStreams.Orders) >= expectedCount,
+            await Eventually.HoldsAsync(async () => await Connection.GetDatabase().StreamLengthAsync(EventStreams.Orders) >= expectedCount,
                 $"the event stream holds {expectedCount} events", TimeSpan.FromSeconds(60));
 
-            var entries = await EventLog.StreamAsync(_redis.GetDatabase());
+            var entries = await EventLog.StreamAsync(Connection.GetDatabase());
             Assert.Equal(expectedCount, entries.Count);
             Assert.True(entries.Zip(entries.Skip(1)).All(p => p.First.Event.Sequence < p.Second.Event.Sequence),
                 "entry ids strictly increase");

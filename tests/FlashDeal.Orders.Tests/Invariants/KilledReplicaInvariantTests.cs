@@ -12,28 +12,14 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class KilledReplicaInvariantTests(PostgresDatabase database, RedisServer redis)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task AReplicaKilledMidSpikeLosesNoOrderAndItsPendingEntriesAreClaimed()
     {
         const int stock = 400;
         const int buyers = 2400;
-        await using var survivors = await OrderCluster.StartAsync(2, database.ConnectionString, redis.ConnectionString, new()
+        await using var survivors = await OrderCluster.StartAsync(2, database.ConnectionString, Server.ConnectionString, new()
         {
             // Long enough that the victim still holds its entries when it is killed on a busy machine (the survivors
             // would otherwise claim them from the living victim first), short enough to claim them within the test.
@@ -41,8 +27,8 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
             ["Orders:Stream:ClaimInterval"] = "00:00:00.200",
         });
         await using var jwks = await JwksEndpoint.StartAsync(TestTokens.Shared.Keys);
-        await using var victim = await OrdersProcess.StartCutOffFromPostgresAsync(redis.ConnectionString, jwks);
-        var deal = await new TestDeal { Stock = stock, PerUserLimit = 1 }.WriteAsync(_redis.GetDatabase());
+        await using var victim = await OrdersProcess.StartCutOffFromPostgresAsync(Server.ConnectionString, jwks);
+        var deal = await new TestDeal { Stock = stock, PerUserLimit = 1 }.WriteAsync(Connection.GetDatabase());
         var clients = new[] { victim.Client, survivors.Client(0), survivors.Client(1) };
 
         var completed = 0;
@@ -92,9 +78,9 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
         {
             var pending = await PendingByConsumerAsync(stream);
             return pendingAtKill.Keys.All(victimConsumer => pending.GetValueOrDefault(victimConsumer) == 0)
-                && await _redis.GetDatabase().StreamLengthAsync(stream) == 0;
+                && await Connection.GetDatabase().StreamLengthAsync(stream) == 0;
         }, "the victim's entries are claimed and the stream is drained");
-        Assert.Equal(0, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
+        Assert.Equal(0, await TestDeal.RemainingAsync(Connection.GetDatabase(), deal.DealId));
     }
 
     /// <summary>
@@ -117,6 +103,6 @@ public sealed class KilledReplicaInvariantTests(PostgresDatabase database, Redis
 
     /// <summary>XPENDING's summary: entries delivered and not acknowledged, by consumer name.</summary>
     private async Task<Dictionary<string, long>> PendingByConsumerAsync(RedisKey stream) =>
-        (await _redis.GetDatabase().StreamPendingAsync(stream, OrderKeys.ConsumerGroup)).Consumers
+        (await Connection.GetDatabase().StreamPendingAsync(stream, OrderKeys.ConsumerGroup)).Consumers
             .ToDictionary(c => c.Name.ToString(), c => (long)c.PendingMessageCount);
 }

@@ -6,28 +6,15 @@ namespace FlashDeal.Orders.Tests.Invariants;
 
 /// <summary>Invariant 4 (no accepted order is lost) while PostgreSQL is down in the middle of a spike.</summary>
 [Collection(DataServers.Name)]
-public sealed class OutageInvariantTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class OutageInvariantTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(10);
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task OrdersAcceptedWhilePostgresIsDownAllReachItOnceAfterwards()
     {
-        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, redis.ConnectionString);
-        var deal = await new TestDeal { Stock = 1000, PerUserLimit = 1 }.WriteAsync(_redis.GetDatabase());
+        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, Server.ConnectionString);
+        var deal = await new TestDeal { Stock = 1000, PerUserLimit = 1 }.WriteAsync(Connection.GetDatabase());
         List<(string, Guid, string, int)> Buyers(string phase) =>
             Enumerable.Range(0, 400).Select(i => ($"{phase}-{i}", deal.DealId, "k", 1)).ToList();
 
@@ -54,7 +41,7 @@ public sealed class OutageInvariantTests(PostgresDatabase database, RedisServer 
         Assert.Equal(400, accepted.Count(o => o.UserId.StartsWith("during-", StringComparison.Ordinal)));
         var rows = await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, 1000, TimeSpan.FromSeconds(60));
         Assert.Equal(accepted.Select(o => Guid.Parse(o.Order!.OrderId)).Order(), rows.Select(r => r.OrderId).Order());
-        Assert.Equal(0, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
+        Assert.Equal(0, await TestDeal.RemainingAsync(Connection.GetDatabase(), deal.DealId));
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

@@ -12,26 +12,12 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServer redis)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
     public static TheoryData<PlacementStrategy> Strategies => [PlacementStrategy.RedisLua, PlacementStrategy.PostgresRowLock];
 
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     private Task<OrderCluster> ClusterAsync(PlacementStrategy strategy) =>
-        OrderCluster.StartAsync(3, database.ConnectionString, redis.ConnectionString,
+        OrderCluster.StartAsync(3, database.ConnectionString, Server.ConnectionString,
             new() { ["Orders:Strategy"] = strategy.ToString() });
 
     /// <summary>The baseline gets fewer buyers: it serializes every call on one row lock (~11 s for 5,000 here).</summary>
@@ -47,7 +33,7 @@ public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServ
     {
         const int stock = 100;
         await using var cluster = await ClusterAsync(strategy);
-        var deal = await new TestDeal { Stock = stock, PerUserLimit = 1 }.WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal { Stock = stock, PerUserLimit = 1 }.WriteAsync(Connection.GetDatabase());
 
         var outcomes = await cluster.PlaceAllAsync(
             Enumerable.Range(0, buyers).Select(i => ($"buyer-{strategy}-{i}", deal.DealId, "k", 1)).ToList());
@@ -68,7 +54,7 @@ public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServ
     public async Task OneUsersParallelBurstStopsAtThePerUserLimit(PlacementStrategy strategy)
     {
         await using var cluster = await ClusterAsync(strategy);
-        var deal = await new TestDeal { Stock = 100, PerUserLimit = 2 }.WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal { Stock = 100, PerUserLimit = 2 }.WriteAsync(Connection.GetDatabase());
 
         var outcomes = await cluster.PlaceAllAsync(
             Enumerable.Range(0, 50).Select(i => ("greedy", deal.DealId, $"attempt-{i}", 1)).ToList(), concurrency: 50);
@@ -85,7 +71,7 @@ public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServ
     public async Task OneIdempotencyKeySentTwentyTimesMakesOneOrder(PlacementStrategy strategy)
     {
         await using var cluster = await ClusterAsync(strategy);
-        var deal = await new TestDeal { Stock = 100, PerUserLimit = 5 }.WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal { Stock = 100, PerUserLimit = 5 }.WriteAsync(Connection.GetDatabase());
 
         var outcomes = await cluster.PlaceAllAsync(
             Enumerable.Range(0, 20).Select(_ => ("retrier", deal.DealId, "same-key", 2)).ToList(), concurrency: 20);
@@ -104,8 +90,8 @@ public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServ
     {
         await using var cluster = await ClusterAsync(strategy);
         var now = DateTimeOffset.UtcNow;
-        var upcoming = await new TestDeal { Stock = 50, Start = now.AddHours(1), End = now.AddHours(2) }.WriteAsync(_redis.GetDatabase());
-        var ended = await new TestDeal { Stock = 50, Start = now.AddHours(-2), End = now.AddSeconds(-1) }.WriteAsync(_redis.GetDatabase());
+        var upcoming = await new TestDeal { Stock = 50, Start = now.AddHours(1), End = now.AddHours(2) }.WriteAsync(Connection.GetDatabase());
+        var ended = await new TestDeal { Stock = 50, Start = now.AddHours(-2), End = now.AddSeconds(-1) }.WriteAsync(Connection.GetDatabase());
 
         var outcomes = await cluster.PlaceAllAsync(Enumerable.Range(0, 300)
             .Select(i => ($"early-{i}", i % 2 == 0 ? upcoming.DealId : ended.DealId, "k", 1)).ToList());
@@ -127,7 +113,7 @@ public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServ
         // Margins a busy machine keeps: rounds before the opening, in the window, and after the end.
         var start = DateTimeOffset.UtcNow.AddMilliseconds(1500);
         var deal = await new TestDeal { Stock = 100_000, PerUserLimit = 0, Start = start, End = start.AddMilliseconds(1500) }
-            .WriteAsync(_redis.GetDatabase());
+            .WriteAsync(Connection.GetDatabase());
 
         var outcomes = new List<PlaceOutcome>();
         for (var round = 0; DateTimeOffset.UtcNow < deal.End.AddMilliseconds(500); round++)
@@ -151,7 +137,7 @@ public sealed class PlacementInvariantTests(PostgresDatabase database, RedisServ
     {
         if (strategy == PlacementStrategy.RedisLua)
         {
-            return await TestDeal.RemainingAsync(_redis.GetDatabase(), dealId);
+            return await TestDeal.RemainingAsync(Connection.GetDatabase(), dealId);
         }
         await using var command = database.DataSource.CreateCommand("SELECT remaining FROM orders.deal_inventory WHERE deal_id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = dealId });

@@ -19,22 +19,8 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class RefundRaceInvariantTests(PostgresDatabase database, RedisServer redis, ITestOutputHelper output)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task RacingRefundsPaymentsAndExpiryReturnEachOrdersUnitsOnceAndRefundOnce()
     {
@@ -42,13 +28,13 @@ public sealed class RefundRaceInvariantTests(PostgresDatabase database, RedisSer
         const int paidOrders = 200;
         const int pendingOrders = 100;
         var provider = new SandboxPaymentProvider();
-        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, redis.ConnectionString, new()
+        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, Server.ConnectionString, new()
         {
             ["Orders:PayWindow"] = "00:00:05",
             ["Orders:ExpirySweepInterval"] = "00:00:00.020",
             ["Orders:PaymentReconcileInterval"] = "00:00:00.100",
         }, builder => builder.Services.AddSingleton<IPaymentProvider>(provider));
-        var db = _redis.GetDatabase();
+        var db = Connection.GetDatabase();
         var deal = await new TestDeal { Stock = initialStock, PerUserLimit = 3 }.WriteAsync(db);
 
         // 200 orders paid first.

@@ -11,39 +11,25 @@ namespace FlashDeal.Orders.Tests.Invariants;
 /// <summary>Invariant 5: stock returns exactly once per order, however cancellation and expiry race.</summary>
 [Collection(DataServers.Name)]
 public sealed class StockReturnInvariantTests(PostgresDatabase database, RedisServer redis)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
-    private ConnectionMultiplexer _redis = null!;
-
-    public async Task InitializeAsync()
-    {
-        await redis.FlushAllAsync();
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task CancelAndExpiryRacingReturnEachOrdersUnitsOnce()
     {
         const int initialStock = 1000;
         const int orders = 200;
         var payWindow = TimeSpan.FromSeconds(1.5);
-        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, redis.ConnectionString, new()
+        await using var cluster = await OrderCluster.StartAsync(3, database.ConnectionString, Server.ConnectionString, new()
         {
             ["Orders:PayWindow"] = payWindow.ToString(),
             ["Orders:ExpirySweepInterval"] = "00:00:00.020",
         });
-        var deal = await new TestDeal { Stock = initialStock, PerUserLimit = 3 }.WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal { Stock = initialStock, PerUserLimit = 3 }.WriteAsync(Connection.GetDatabase());
         var placed = await cluster.PlaceAllAsync(Enumerable.Range(0, orders)
             .Select(i => ($"racer-{i}", deal.DealId, "k", 1 + (i % 3))).ToList());
         Assert.All(placed, o => Assert.True(o.Accepted));
         var held = placed.Sum(o => o.Order!.Quantity);
-        Assert.Equal(initialStock - held, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
+        Assert.Equal(initialStock - held, await TestDeal.RemainingAsync(Connection.GetDatabase(), deal.DealId));
 
         // Wait until just before the deadline, then cancel everything while every replica also expires everything.
         var deadline = placed.Min(o => o.Order!.PayDeadline.ToDateTimeOffset());
@@ -75,8 +61,8 @@ public sealed class StockReturnInvariantTests(PostgresDatabase database, RedisSe
         await Task.WhenAll(expiries);
 
         Assert.All(cancelOutcomes, c => Assert.Contains(c, new[] { "CANCELLED", "ORDER_EXPIRED" }));
-        Assert.Equal(initialStock, await TestDeal.RemainingAsync(_redis.GetDatabase(), deal.DealId));
-        var buyers = await _redis.GetDatabase().HashGetAllAsync(OrderKeys.Buyers(deal.DealId));
+        Assert.Equal(initialStock, await TestDeal.RemainingAsync(Connection.GetDatabase(), deal.DealId));
+        var buyers = await Connection.GetDatabase().HashGetAllAsync(OrderKeys.Buyers(deal.DealId));
         Assert.All(buyers, b => Assert.Equal(0, (int)b.Value));
 
         var rows = await PostgresOrders.WaitForStatusAsync(database.DataSource, deal.DealId,
