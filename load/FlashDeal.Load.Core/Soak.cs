@@ -149,15 +149,7 @@ public sealed partial record DriftThreshold(string Expression, string Metric, st
                 shown = Invariant($"{actual:0.###}x (window {drift.FirstWindow} → {drift.LastWindow})");
                 break;
         }
-        var passed = Comparator switch
-        {
-            "<" => actual < Value,
-            "<=" => actual <= Value,
-            ">" => actual > Value,
-            ">=" => actual >= Value,
-            _ => actual == Value,
-        };
-        return new ThresholdResult(Expression, passed, shown, null);
+        return new ThresholdResult(Expression, Threshold.Holds(actual, Comparator, Value), shown, null);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

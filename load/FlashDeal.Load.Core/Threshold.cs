@@ -151,18 +151,18 @@ public sealed partial record Threshold(string Expression, string? Operation, Thr
         return merged;
     }
 
-    private ThresholdResult Judge(double actual, string shown)
+    private ThresholdResult Judge(double actual, string shown) =>
+        new(Expression, Holds(actual, Comparator, Value), shown, null);
+
+    /// <summary>Whether <paramref name="actual"/> stands in the relation a threshold's comparator names to its value.</summary>
+    internal static bool Holds(double actual, string comparator, double value) => comparator switch
     {
-        var passed = Comparator switch
-        {
-            "<" => actual < Value,
-            "<=" => actual <= Value,
-            ">" => actual > Value,
-            ">=" => actual >= Value,
-            _ => actual == Value,
-        };
-        return new ThresholdResult(Expression, passed, shown, null);
-    }
+        "<" => actual < value,
+        "<=" => actual <= value,
+        ">" => actual > value,
+        ">=" => actual >= value,
+        _ => actual == value,
+    };
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
