@@ -15,23 +15,6 @@ namespace FlashDeal.Orders.Tests.Events;
 [Collection(DataServers.Name)]
 public sealed class OutboxTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
-    private static OrderRecord Pending(int i) => new()
-    {
-        OrderId = Guid.CreateVersion7(),
-        UserId = $"user-{i}",
-        DealId = Guid.NewGuid(),
-        ProductId = "p",
-        ProductName = "n",
-        DealTitle = "t",
-        Quantity = 1,
-        UnitPriceCents = 500,
-        Currency = "EUR",
-        Status = OrderStatus.PendingPayment,
-        IdempotencyKey = "k",
-        CreateTime = DateTimeOffset.UtcNow,
-        PayDeadline = DateTimeOffset.UtcNow.AddMinutes(10),
-    };
-
     private static OrderRecord Final(OrderRecord pending, int i) => (i % 3) switch
     {
         0 => pending with { Status = OrderStatus.Paid, PaidTime = DateTimeOffset.UtcNow, PaymentReference = "ref", PaymentTokenHash = "h" },
@@ -50,7 +33,7 @@ public sealed class OutboxTests(PostgresDatabase database) : IClassFixture<Postg
     public async Task SnapshotsAppliedTwiceConcurrentlyAndOutOfOrderRecordEachStateChangeOnceInOrder()
     {
         var store = await EventLog.MigratedStoreAsync(database.DataSource);
-        var pendings = Enumerable.Range(0, 300).Select(Pending).ToList();
+        var pendings = Enumerable.Range(0, 300).Select(i => TestOrderRecords.Order($"user-{i}")).ToList();
         var finals = pendings.Select((p, i) => Final(p, i)).ToList();
         // Four consumers at once, each with every snapshot, in batches of different cuts and orders: pending before
         // final, final before pending (claims after a replica died), and both in one batch.
@@ -83,7 +66,7 @@ public sealed class OutboxTests(PostgresDatabase database) : IClassFixture<Postg
     public async Task EachEventCarriesTheOrderAsItWasAtThatChange()
     {
         var store = await EventLog.MigratedStoreAsync(database.DataSource);
-        var pending = Pending(1);
+        var pending = TestOrderRecords.Order("user-1");
         var paid = pending with
         {
             Status = OrderStatus.Paid,

@@ -25,24 +25,7 @@ public sealed class RelayTests(PostgresDatabase database, RedisServer redis) : F
         await clear.ExecuteNonQueryAsync();
     }
 
-    private static OrderRecord Order(int i, OrderStatus status) => new()
-    {
-        OrderId = Guid.CreateVersion7(),
-        UserId = $"user-{i}",
-        DealId = Guid.NewGuid(),
-        ProductId = "p",
-        ProductName = "n",
-        DealTitle = "t",
-        Quantity = 1,
-        UnitPriceCents = 500,
-        Currency = "EUR",
-        Status = status,
-        IdempotencyKey = "k",
-        CreateTime = DateTimeOffset.UtcNow,
-        PayDeadline = DateTimeOffset.UtcNow.AddMinutes(10),
-        PaidTime = status == OrderStatus.Paid ? DateTimeOffset.UtcNow : null,
-        CancelTime = status == OrderStatus.Cancelled ? DateTimeOffset.UtcNow : null,
-    };
+    private static OrderRecord Order(int i, OrderStatus status) => TestOrderRecords.Order($"user-{i}", status);
 
     [Fact]
     public async Task RelaysRunningAtOncePublishEveryEventOnceWithItsSequenceAsEntryId()

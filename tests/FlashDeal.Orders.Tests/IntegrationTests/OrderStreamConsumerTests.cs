@@ -43,22 +43,7 @@ public sealed class OrderStreamConsumerTests(PostgresDatabase database, RedisSer
     {
         await using var host = await HostAsync();
         var store = host.Services.GetRequiredService<OrderStore>();
-        var pending = new OrderRecord
-        {
-            OrderId = Guid.CreateVersion7(),
-            UserId = "ola",
-            DealId = Guid.NewGuid(),
-            ProductId = "p",
-            ProductName = "n",
-            DealTitle = "t",
-            Quantity = 1,
-            UnitPriceCents = 500,
-            Currency = "EUR",
-            Status = OrderStatus.PendingPayment,
-            IdempotencyKey = "k",
-            CreateTime = DateTimeOffset.UtcNow,
-            PayDeadline = DateTimeOffset.UtcNow.AddMinutes(10),
-        };
+        var pending = TestOrderRecords.Order("ola");
         var cancelled = pending with { Status = OrderStatus.Cancelled, CancelTime = DateTimeOffset.UtcNow };
         var paidLater = pending with { Status = OrderStatus.Paid, PaidTime = DateTimeOffset.UtcNow };
 
