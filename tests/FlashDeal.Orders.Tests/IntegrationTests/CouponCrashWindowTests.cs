@@ -14,28 +14,26 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed class CouponCrashWindowTests(PostgresDatabase database, RedisServer redis)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
     private OrdersHost _host = null!;
-    private ConnectionMultiplexer _redis = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        await redis.FlushAllAsync();
-        _host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await base.InitializeAsync();
+        _host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _host.DisposeAsync();
-        _redis.Dispose();
+        await base.DisposeAsync();
     }
 
     private async Task<(TestDeal Deal, Coupon Coupon, Guid CampaignId, int Number)> SetUpAsync(string userId)
     {
-        var deal = await new TestDeal { PriceCents = 1000 }.WriteAsync(_redis.GetDatabase());
-        await _redis.GetDatabase().SetAddAsync(OrderKeys.StreamRegistry, deal.DealId.ToString("D"));
+        var deal = await new TestDeal { PriceCents = 1000 }.WriteAsync(Connection.GetDatabase());
+        await Connection.GetDatabase().SetAddAsync(OrderKeys.StreamRegistry, deal.DealId.ToString("D"));
         var campaign = await _host.Coupons.CreateAsync(CouponClient.NewCampaign(3, percentOff: 10));
         var coupon = (await _host.Coupons.ClaimRawAsync(userId, campaign.CampaignId, "k")).Coupon;
         CouponIds.TryParse(coupon.CouponId, out var campaignId, out var number);
@@ -49,11 +47,11 @@ public sealed class CouponCrashWindowTests(PostgresDatabase database, RedisServe
         var command = new PlaceOrderCommand(deal.DealId, "crash-1", "key", 1, coupon.CouponId);
         var holder = CouponRedemption.HolderOf(deal.DealId, "crash-1", "key");
         // The first two steps of a placement, then nothing: the process "died" before confirm.
-        var held = await CouponRedemptionScript.HoldAsync(_redis.GetDatabase(), campaignId, number, "crash-1", deal.DealId,
+        var held = await CouponRedemptionScript.HoldAsync(Connection.GetDatabase(), campaignId, number, "crash-1", deal.DealId,
             holder, TimeSpan.FromMinutes(5));
         Assert.Equal("HELD", held.Status);
         var orderId = Guid.CreateVersion7();
-        var reply = await DealReservationScript.RunAsync(_redis.GetDatabase(), command, orderId,
+        var reply = await DealReservationScript.RunAsync(Connection.GetDatabase(), command, orderId,
             new ReservationSettings(TimeSpan.FromMinutes(10), TimeSpan.FromDays(1), TimeSpan.FromDays(1)), registered: true,
             new CouponHold(coupon.CouponId, campaignId, number, holder, 10, null, ""));
         Assert.Equal("ACCEPTED", reply.Status);
@@ -80,7 +78,7 @@ public sealed class CouponCrashWindowTests(PostgresDatabase database, RedisServe
     {
         var (deal, coupon, campaignId, number) = await SetUpAsync("crash-2");
         // A placement took the hold and died before placing its order; its lease has run out.
-        var held = await CouponRedemptionScript.HoldAsync(_redis.GetDatabase(), campaignId, number, "crash-2", deal.DealId,
+        var held = await CouponRedemptionScript.HoldAsync(Connection.GetDatabase(), campaignId, number, "crash-2", deal.DealId,
             CouponRedemption.HolderOf(deal.DealId, "crash-2", "dead-attempt"), TimeSpan.FromMilliseconds(1));
         Assert.Equal("HELD", held.Status);
         await Task.Delay(20);
@@ -104,10 +102,10 @@ public sealed class CouponCrashWindowTests(PostgresDatabase database, RedisServe
         var holder = CouponRedemption.HolderOf(deal.DealId, "crash-3", "first");
         // A placement took the hold, placed its order and died before confirming; its lease has run out. (The order
         // stream's consumer may confirm it first: either way the coupon stays on that order.)
-        await CouponRedemptionScript.HoldAsync(_redis.GetDatabase(), campaignId, number, "crash-3", deal.DealId, holder,
+        await CouponRedemptionScript.HoldAsync(Connection.GetDatabase(), campaignId, number, "crash-3", deal.DealId, holder,
             TimeSpan.FromMilliseconds(1));
         var orderId = Guid.CreateVersion7();
-        var placed = await DealReservationScript.RunAsync(_redis.GetDatabase(),
+        var placed = await DealReservationScript.RunAsync(Connection.GetDatabase(),
             new PlaceOrderCommand(deal.DealId, "crash-3", "first", 1, coupon.CouponId), orderId,
             new ReservationSettings(TimeSpan.FromMinutes(10), TimeSpan.FromDays(1), TimeSpan.FromDays(1)), registered: true,
             new CouponHold(coupon.CouponId, campaignId, number, holder, 10, null, ""));

@@ -14,29 +14,27 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 /// </summary>
 [Collection(DataServers.Name)]
 public sealed partial class MetricsTests(PostgresDatabase database, RedisServer redis)
-    : IClassFixture<PostgresDatabase>, IAsyncLifetime
+    : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
     private const string PlaceOrder = "flashdeal.orders.v1.OrderService/PlaceOrder";
     private OrdersHost _host = null!;
-    private ConnectionMultiplexer _redis = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        await redis.FlushAllAsync();
-        _host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await base.InitializeAsync();
+        _host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _host.DisposeAsync();
-        _redis.Dispose();
+        await base.DisposeAsync();
     }
 
     [Fact]
     public async Task ASellOutIsCountedPerLiveDealAndOutcomeWithoutUsers()
     {
-        var deal = await new TestDeal { Stock = 5, PerUserLimit = 1 }.WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal { Stock = 5, PerUserLimit = 1 }.WriteAsync(Connection.GetDatabase());
         var users = Enumerable.Range(0, 40).Select(i => $"metrics-buyer-{i:D2}").ToArray();
         var answers = await Task.WhenAll(users.Select(async user =>
         {
@@ -97,7 +95,7 @@ public sealed partial class MetricsTests(PostgresDatabase database, RedisServer 
     [Fact]
     public async Task PaymentsAndCancellationsAreCounted()
     {
-        var deal = await new TestDeal().WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal().WriteAsync(Connection.GetDatabase());
         var paid = await _host.Client.PlaceAsync("metrics-payer", deal.DealId, "k-pay");
         var cancelled = await _host.Client.PlaceAsync("metrics-canceller", deal.DealId, "k-cancel");
 

@@ -14,26 +14,24 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>PayOrder, CancelOrder and expiry: status changes and the units they return.</summary>
 [Collection(DataServers.Name)]
-public sealed class OrderLifecycleTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class OrderLifecycleTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
     private OrdersHost _host = null!;
-    private ConnectionMultiplexer _redis = null!;
 
-    private IDatabase Redis => _redis.GetDatabase();
+    private IDatabase Redis => Connection.GetDatabase();
 
     private OrderClient Client => _host.Client;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        await redis.FlushAllAsync();
-        _host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await base.InitializeAsync();
+        _host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _host.DisposeAsync();
-        _redis.Dispose();
+        await base.DisposeAsync();
     }
 
     private async Task<(TestDeal Deal, Order Order)> PlaceAsync(string user, int quantity = 1, int stock = 10)
@@ -126,7 +124,7 @@ public sealed class OrderLifecycleTests(PostgresDatabase database, RedisServer r
     [Fact]
     public async Task UnpaidOrdersExpireAndReturnTheirUnits()
     {
-        await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString,
+        await using var host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString,
             new Dictionary<string, string?> { ["Orders:PayWindow"] = "00:00:00.500", ["Orders:ExpirySweepInterval"] = "00:00:00.100" });
         var deal = await new TestDeal { Stock = 5 }.WriteAsync(Redis);
         var order = (await host.Client.PlaceAsync("val", deal.DealId, "k", quantity: 2)).Order;
@@ -144,7 +142,7 @@ public sealed class OrderLifecycleTests(PostgresDatabase database, RedisServer r
     [Fact]
     public async Task PayingAfterTheDeadlineExpiresTheOrderAtOnce()
     {
-        await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString,
+        await using var host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString,
             new Dictionary<string, string?> { ["Orders:PayWindow"] = "00:00:00.200", ["Orders:ExpirySweepInterval"] = "01:00:00" });
         var deal = await new TestDeal { Stock = 5 }.WriteAsync(Redis);
         var order = (await host.Client.PlaceAsync("wes", deal.DealId, "k")).Order;

@@ -9,46 +9,44 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>GetOrder and ListMyOrders over gRPC and REST.</summary>
 [Collection(DataServers.Name)]
-public sealed class OrderQueryTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class OrderQueryTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
     private OrdersHost _host = null!;
-    private ConnectionMultiplexer _redis = null!;
 
     private OrderClient Client => _host.Client;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        await redis.FlushAllAsync();
-        _host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await base.InitializeAsync();
+        _host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _host.DisposeAsync();
-        _redis.Dispose();
+        await base.DisposeAsync();
     }
 
     [Fact]
     public async Task GetOrderSeesAnAcceptedOrderBeforeItReachesPostgres()
     {
-        await using var noConsumer = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString,
+        await using var noConsumer = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString,
             new Dictionary<string, string?> { ["Orders:Stream:ConsumerEnabled"] = "false" });
         await _host.DisposeAsync(); // its consumer would persist the order
-        var deal = await new TestDeal().WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal().WriteAsync(Connection.GetDatabase());
         var placed = await noConsumer.Client.PlaceAsync("gina", deal.DealId, "k", quantity: 2);
 
         var read = await noConsumer.Client.GetAsync("gina", placed.Order.OrderId);
 
         Assert.Equal(placed.Order, read);
         Assert.Empty(await PostgresOrders.OfDealAsync(database.DataSource, deal.DealId));
-        _host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
+        _host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
     }
 
     [Fact]
     public async Task GetOrderReadsPersistedOrdersOverGrpcAndRest()
     {
-        var deal = await new TestDeal().WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal().WriteAsync(Connection.GetDatabase());
         var placed = await Client.PlaceAsync("hal", deal.DealId, "k");
         await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, 1);
 
@@ -66,7 +64,7 @@ public sealed class OrderQueryTests(PostgresDatabase database, RedisServer redis
     [Fact]
     public async Task AnotherUsersOrderIsNotFoundAndABadIdIsInvalid()
     {
-        var deal = await new TestDeal().WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal().WriteAsync(Connection.GetDatabase());
         var placed = await Client.PlaceAsync("ivy", deal.DealId, "k");
 
         var info = await Assertions.RefusedAsync(Client.GetAsync("mallory", placed.Order.OrderId), StatusCode.NotFound,
@@ -86,8 +84,8 @@ public sealed class OrderQueryTests(PostgresDatabase database, RedisServer redis
     {
         var deals = new[]
         {
-            await new TestDeal { PerUserLimit = 20 }.WriteAsync(_redis.GetDatabase()),
-            await new TestDeal { PerUserLimit = 20 }.WriteAsync(_redis.GetDatabase()),
+            await new TestDeal { PerUserLimit = 20 }.WriteAsync(Connection.GetDatabase()),
+            await new TestDeal { PerUserLimit = 20 }.WriteAsync(Connection.GetDatabase()),
         };
         var placed = new List<Order>();
         for (var i = 0; i < 23; i++)
@@ -121,7 +119,7 @@ public sealed class OrderQueryTests(PostgresDatabase database, RedisServer redis
     [Fact]
     public async Task ListMyOrdersFiltersByStatus()
     {
-        var deal = await new TestDeal().WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal().WriteAsync(Connection.GetDatabase());
         var paid = (await Client.PlaceAsync("kim", deal.DealId, "a")).Order;
         var cancelled = (await Client.PlaceAsync("kim", deal.DealId, "b")).Order;
         var pending = (await Client.PlaceAsync("kim", deal.DealId, "c")).Order;
@@ -150,7 +148,7 @@ public sealed class OrderQueryTests(PostgresDatabase database, RedisServer redis
     [Fact]
     public async Task ListMyOrdersRefusesBadInput()
     {
-        var deal = await new TestDeal().WriteAsync(_redis.GetDatabase());
+        var deal = await new TestDeal().WriteAsync(Connection.GetDatabase());
         await Client.PlaceAsync("lu", deal.DealId, "a");
         await Client.PlaceAsync("lu", deal.DealId, "b");
         await PostgresOrders.WaitForAsync(database.DataSource, deal.DealId, 2);

@@ -21,7 +21,7 @@ namespace FlashDeal.Orders.Tests.IntegrationTests;
 
 /// <summary>CancelOrder on paid orders (refunds) and the payment reconciliation around the provider.</summary>
 [Collection(DataServers.Name)]
-public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : FreshRedisTest(redis), IClassFixture<PostgresDatabase>
 {
     // Short locks so a lapsed payment or refund is reconciled within a test; the lock must outlast the timeout.
     private static readonly Dictionary<string, string?> FastReconcile = new()
@@ -34,21 +34,19 @@ public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : 
     };
 
     private OrdersHost _host = null!;
-    private ConnectionMultiplexer _redis = null!;
 
-    private IDatabase Redis => _redis.GetDatabase();
+    private IDatabase Redis => Connection.GetDatabase();
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        await redis.FlushAllAsync();
-        _host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
-        _redis = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await base.InitializeAsync();
+        _host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _host.DisposeAsync();
-        _redis.Dispose();
+        await base.DisposeAsync();
     }
 
     private static SandboxPaymentProvider Provider(OrdersHost host) =>
@@ -90,7 +88,7 @@ public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : 
     {
         // Found through the local mesh: the sandbox kept its charges in each process, so a cancel that reached the other
         // replica failed with a 500 and a reconciliation there would have taken a paid order for unpaid.
-        await using var other = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString);
+        await using var other = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString);
         var (deal, order) = await PlacePaidAsync("rhea");
         var charge = await Provider(other).FindChargeAsync(Guid.Parse(order.OrderId), CancellationToken.None);
         Assert.Equal(order.TotalCents, charge?.AmountCents);
@@ -159,7 +157,7 @@ public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : 
     [Fact]
     public async Task AChargeTakenBeforeACrashIsHonouredAndAnUnchargedPaymentExpires()
     {
-        await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString, FastReconcile);
+        await using var host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString, FastReconcile);
         var deal = await new TestDeal { Stock = 10 }.WriteAsync(Redis);
         var charged = (await host.Client.PlaceAsync("cara", deal.DealId, "k", 2)).Order;
         var uncharged = (await host.Client.PlaceAsync("cole", deal.DealId, "k", 3)).Order;
@@ -196,7 +194,7 @@ public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : 
     public async Task AChargeLandingAfterItsOrderExpiredIsRefundedEvenWhenTheFirstRefundFails()
     {
         var gate = new GatedPaymentProvider();
-        await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString, FastReconcile,
+        await using var host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString, FastReconcile,
             builder => builder.Services.AddSingleton<IPaymentProvider>(gate));
         var deal = await new TestDeal { Stock = 10 }.WriteAsync(Redis);
         var order = (await host.Client.PlaceAsync("lena", deal.DealId, "k", 2)).Order;
@@ -226,7 +224,7 @@ public sealed class RefundTests(PostgresDatabase database, RedisServer redis) : 
     [Fact]
     public async Task RefundLocksThatRanOutAreSettledWithTheProvider()
     {
-        await using var host = await OrdersHost.StartAsync(database.ConnectionString, redis.ConnectionString, FastReconcile);
+        await using var host = await OrdersHost.StartAsync(database.ConnectionString, Server.ConnectionString, FastReconcile);
         var deal = await new TestDeal { Stock = 10 }.WriteAsync(Redis);
         var settings = Settings(host);
         Order Paid(PlaceOrderResponse placed) => placed.Order;
